@@ -1,0 +1,191 @@
+//! The binary Concrete distribution (RelaxedBernoulli): a relaxed coin on `(0, 1)`.
+//!
+//! # Notation
+//! Logit `l` (`logit`), `α = e^l`, temperature `τ` (`temperature`), `L ~ Logistic(0, 1)`.
+//!
+//! # Formula
+//! ```text
+//! sample     X = σ((l + L)/τ),   L = ln u - ln(1 - u) = g₁ - g₂
+//! density    p(x) = τ α x^(-τ-1) (1-x)^(-τ-1) / (α x^(-τ) + (1-x)^(-τ))²
+//!            ln p(x) = ln τ + l - (τ+1)(ln x + ln(1-x)) - 2·logaddexp(l - τ ln x, -τ ln(1-x))
+//! cdf        P(X ≤ x) = σ(τ·logit(x) - l)
+//! quantile   Q(p) = σ((l + logit p)/τ)
+//! ```
+//! It is the first coordinate of the k = 2 Concrete with logits `(l, 0)` (tested).
+//!
+//! # Numerical notes
+//! - The logistic noise comes from one open-interval uniform with `ln_1p(-u)`, so `L` lies in
+//!   `[-36.74, 36.74]` and is never infinite.
+//! - `X` itself rounds to exactly 0 or 1 when `|l + L|/τ > 745` or so (small `τ`). The log-odds
+//!   [`BinaryConcrete::sample_log_odds`] `(l + L)/τ` is always finite and exact: use it where the
+//!   open interval matters. [`BinaryConcrete::ln_pdf`] and [`BinaryConcrete::cdf`] reject
+//!   `x ∉ (0, 1)`.
+//!
+//! # References
+//! - C. J. Maddison, A. Mnih, Y. W. Teh, *The Concrete Distribution*, ICLR 2017, §3.3 and
+//!   Appendix B, <https://arxiv.org/abs/1611.00712>.
+
+use rand::Rng;
+
+use crate::dist::uniform::open_uniform;
+use crate::error::{Error, check_temperature};
+use crate::numeric::{log_add_exp, logit, sigmoid};
+
+/// Binary Concrete (RelaxedBernoulli) with logit `l` and temperature `τ`.
+///
+/// # Example
+/// ```
+/// use gumbel_audit::dist::BinaryConcrete;
+/// # fn main() -> Result<(), gumbel_audit::Error> {
+/// let b = BinaryConcrete::new(0.4, 0.5)?;
+/// let x = b.quantile(0.3)?;
+/// assert!((b.cdf(x)? - 0.3).abs() < 1e-14);
+/// assert!(b.ln_pdf(1.0).is_err());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BinaryConcrete {
+    logit: f64,
+    temperature: f64,
+}
+
+fn check_unit(x: f64) -> Result<f64, Error> {
+    if x > 0.0 && x < 1.0 {
+        Ok(x)
+    } else {
+        Err(Error::NotInUnitInterval { value: x })
+    }
+}
+
+impl BinaryConcrete {
+    /// Binary Concrete with logit `l` and temperature `τ`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `l` is finite; the temperature rules.
+    pub fn new(logit: f64, temperature: f64) -> Result<Self, Error> {
+        if !logit.is_finite() {
+            return Err(Error::InvalidParameter {
+                name: "logit",
+                value: logit,
+                rule: "finite",
+            });
+        }
+        let temperature = check_temperature(temperature)?;
+        Ok(BinaryConcrete { logit, temperature })
+    }
+
+    /// The logit `l`.
+    pub fn logit(&self) -> f64 {
+        self.logit
+    }
+
+    /// The temperature `τ`.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
+    }
+
+    /// Deterministic core: `σ((l + L)/τ)` from a logistic noise value `L`.
+    ///
+    /// # Errors
+    /// [`Error::NoiseNotFinite`] unless `L` is finite.
+    pub fn from_logistic(&self, noise: f64) -> Result<f64, Error> {
+        if !noise.is_finite() {
+            return Err(Error::NoiseNotFinite {
+                index: 0,
+                value: noise,
+            });
+        }
+        Ok(sigmoid((self.logit + noise) / self.temperature))
+    }
+
+    /// Deterministic core from one uniform: `L = ln u - ln(1 - u)`, then as
+    /// [`BinaryConcrete::from_logistic`]. Equals [`BinaryConcrete::quantile`] at `u`.
+    ///
+    /// # Errors
+    /// [`Error::UniformOutOfRange`] unless `0 < u < 1`.
+    pub fn from_uniform(&self, u: f64) -> Result<f64, Error> {
+        if !(u > 0.0 && u < 1.0) {
+            return Err(Error::UniformOutOfRange { value: u });
+        }
+        Ok(sigmoid((self.logit + logit(u)) / self.temperature))
+    }
+
+    /// One draw of the log-odds `(l + L)/τ`: always finite.
+    pub fn sample_log_odds<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        (self.logit + logit(open_uniform(rng))) / self.temperature
+    }
+
+    /// One draw `X = σ((l + L)/τ)`; may round to exactly 0 or 1 at small `τ` (module doc).
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        sigmoid(self.sample_log_odds(rng))
+    }
+
+    /// Log density at `x ∈ (0, 1)`.
+    ///
+    /// # Errors
+    /// [`Error::NotInUnitInterval`] unless `0 < x < 1`.
+    pub fn ln_pdf(&self, x: f64) -> Result<f64, Error> {
+        let x = check_unit(x)?;
+        let (l, t) = (self.logit, self.temperature);
+        let ln_x = x.ln();
+        let ln_1mx = (-x).ln_1p();
+        Ok(t.ln() + l - (t + 1.0) * (ln_x + ln_1mx) - 2.0 * log_add_exp(l - t * ln_x, -t * ln_1mx))
+    }
+
+    /// `P(X ≤ x) = σ(τ·logit(x) - l)`.
+    ///
+    /// # Errors
+    /// [`Error::NotInUnitInterval`] unless `0 < x < 1`.
+    pub fn cdf(&self, x: f64) -> Result<f64, Error> {
+        let x = check_unit(x)?;
+        Ok(sigmoid(self.temperature * logit(x) - self.logit))
+    }
+
+    /// `Q(p) = σ((l + logit p)/τ)`; `Q(0) = 0`, `Q(1) = 1`.
+    ///
+    /// # Errors
+    /// [`Error::ProbabilityOutOfRange`] unless `0 ≤ p ≤ 1`.
+    pub fn quantile(&self, p: f64) -> Result<f64, Error> {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::ProbabilityOutOfRange { value: p });
+        }
+        if p == 0.0 || p == 1.0 {
+            return Ok(p);
+        }
+        Ok(sigmoid((self.logit + logit(p)) / self.temperature))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn rules() {
+        assert!(BinaryConcrete::new(f64::NAN, 1.0).is_err());
+        assert!(BinaryConcrete::new(f64::NEG_INFINITY, 1.0).is_err());
+        assert!(BinaryConcrete::new(0.0, 0.0).is_err());
+        let b = BinaryConcrete::new(0.0, 1.0).unwrap();
+        assert!(b.cdf(0.0).is_err());
+        assert!(b.from_uniform(1.0).is_err());
+        assert!(b.quantile(-0.1).is_err());
+    }
+
+    #[test]
+    fn uniform_at_tau_one_logit_zero() {
+        // l = 0, τ = 1: X = σ(L) is uniform on (0, 1): density 1, cdf x.
+        let b = BinaryConcrete::new(0.0, 1.0).unwrap();
+        for x in [1e-300, 0.2, 0.5, 0.9] {
+            assert_relative_eq!(b.ln_pdf(x).unwrap(), 0.0, epsilon = 1e-14);
+            assert_relative_eq!(b.cdf(x).unwrap(), x, max_relative = 1e-14);
+        }
+    }
+
+    #[test]
+    fn small_temperature_log_odds_stay_finite() {
+        let b = BinaryConcrete::new(5.0, 1e-3).unwrap();
+        let x = b.ln_pdf(1e-300).unwrap();
+        assert!(x.is_finite());
+    }
+}
