@@ -32,6 +32,9 @@
 //! 7. **Golden fixtures** against an independent high-precision oracle (`fixtures/`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// `from_uniform` / `from_noise` are the deterministic cores that ARCHITECTURE.md names; they
+// are methods because they depend on the distribution's parameters.
+#![allow(clippy::wrong_self_convention)]
 
 pub mod dist;
 pub mod error;

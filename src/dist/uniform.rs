@@ -51,7 +51,7 @@ mod tests {
 
     #[test]
     fn range_is_open_and_symmetric() {
-        assert!(U_MIN > 0.0 && U_MAX < 1.0);
+        const { assert!(U_MIN > 0.0 && U_MAX < 1.0) };
         assert_eq!(U_MIN, 2f64.powi(-53));
         assert_eq!(1.0 - U_MAX, U_MIN);
         assert_eq!(open_uniform_from_bits(0), U_MIN);

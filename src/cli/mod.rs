@@ -1,0 +1,106 @@
+//! Subcommands of the binary. Each parses its arguments, calls the library, prints the result.
+
+mod sample;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Reference Gumbel-Max / Gumbel-Softmax (Concrete) sampling and a statistical audit suite.
+#[derive(Debug, Parser)]
+#[command(name = "gumbel-audit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Draw Gumbel-Softmax (Concrete) samples from the reference: N rows of k comma-separated
+    /// values.
+    Sample(sample::SampleArgs),
+    /// Log density of the Concrete distribution at one point of the simplex (Maddison et al.
+    /// convention, adapter protocol v1).
+    LogProb(sample::LogProbArgs),
+}
+
+/// Runs the command line; the exit code is the process's.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sample(args) => sample::sample(&args),
+        Command::LogProb(args) => sample::log_prob(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("gumbel-audit: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Parses a comma-separated list of numbers; `inf`, `-inf` and `nan` are accepted as numbers so
+/// that the library, not the parser, judges them.
+pub(crate) fn parse_list(flag: &str, text: &str) -> Result<Vec<f64>, String> {
+    if text.trim().is_empty() {
+        return Err(format!("{flag} is empty: give comma-separated numbers"));
+    }
+    text.split(',')
+        .map(|item| {
+            let item = item.trim();
+            item.parse::<f64>()
+                .map_err(|_| format!("{flag}: cannot read '{item}' as a number"))
+        })
+        .collect()
+}
+
+/// Formats a float so that it reads back to the same value: plain notation for moderate
+/// magnitudes, scientific notation for very small or very large ones (so `1e-300` is not printed
+/// as 300 zeros).
+pub(crate) fn fmt_f64(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 || !v.is_finite() || (1e-4..1e16).contains(&a) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_lists() {
+        assert_eq!(
+            parse_list("--x", "0,-1.5, 2").unwrap(),
+            vec![0.0, -1.5, 2.0]
+        );
+        assert_eq!(
+            parse_list("--x", "-inf,1").unwrap(),
+            vec![f64::NEG_INFINITY, 1.0]
+        );
+        assert!(parse_list("--x", "1,,2").is_err());
+        assert!(parse_list("--x", "").is_err());
+        assert!(parse_list("--x", "a").unwrap_err().contains("'a'"));
+    }
+
+    #[test]
+    fn floats_round_trip() {
+        for v in [
+            0.0,
+            1e-300,
+            3.7e-5,
+            0.25,
+            123.5,
+            1e20,
+            -2.5e-10,
+            f64::NEG_INFINITY,
+        ] {
+            let s = fmt_f64(v);
+            assert_eq!(s.parse::<f64>().unwrap(), v, "{s}");
+            assert!(s.len() < 30, "{s}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The command line: output shape, exit codes, and the library's messages on bad input.
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gumbel-audit"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn rows(out: &Output) -> Vec<Vec<f64>> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(|v| v.parse::<f64>().unwrap()).collect())
+        .collect()
+}
+
+#[test]
+fn sample_prints_rows_on_the_simplex() {
+    let out = run(&[
+        "sample", "--logits", "0,-1.5,2", "--tau", "0.5", "-n", "50", "--seed", "3",
+    ]);
+    assert!(out.status.success());
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 50);
+    for r in &rows {
+        assert_eq!(r.len(), 3);
+        assert!(r.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!((r.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn sample_is_reproducible_and_seed_dependent() {
+    let a = run(&[
+        "sample", "--logits", "1,2", "--tau", "1", "-n", "5", "--seed", "9",
+    ]);
+    let b = run(&[
+        "sample", "--logits", "1,2", "--tau", "1", "-n", "5", "--seed", "9",
+    ]);
+    let c = run(&[
+        "sample", "--logits", "1,2", "--tau", "1", "-n", "5", "--seed", "10",
+    ]);
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+}
+
+#[test]
+fn hard_rows_are_one_hot_and_masks_are_zero() {
+    let out = run(&[
+        "sample",
+        "--logits",
+        "-inf,0,0.5",
+        "--tau",
+        "2",
+        "-n",
+        "200",
+        "--hard",
+    ]);
+    assert!(out.status.success());
+    for r in rows(&out) {
+        assert_eq!(r[0], 0.0);
+        assert_eq!(r.iter().filter(|v| **v == 1.0).count(), 1);
+        assert_eq!(r.iter().filter(|v| **v == 0.0).count(), 2);
+    }
+    let soft = run(&[
+        "sample",
+        "--logits",
+        "-inf,0,0.5",
+        "--tau",
+        "0.01",
+        "-n",
+        "20",
+    ]);
+    assert!(rows(&soft).iter().all(|r| r[0] == 0.0));
+}
+
+#[test]
+fn log_prob_prints_one_number() {
+    let out = run(&[
+        "log-prob",
+        "--logits",
+        "0,-1.5,2",
+        "--tau",
+        "0.5",
+        "--y",
+        "0.2,0.3,0.5",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: f64 = text.trim().parse().unwrap();
+    // Independent value: mpmath at 30 digits, -2.64957777492170362707573980291.
+    assert!((v - -2.649_577_774_921_703_6).abs() < 1e-13, "{v}");
+}
+
+#[test]
+fn bad_input_exits_2_with_the_rule() {
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["sample", "--logits", "nan,1", "--tau", "1"],
+            "finite or -inf",
+        ),
+        (
+            &["sample", "--logits", "inf,1", "--tau", "1"],
+            "finite or -inf",
+        ),
+        (
+            &["sample", "--logits", "-inf,-inf", "--tau", "1"],
+            "all logits are -inf",
+        ),
+        (
+            &["sample", "--logits", "0,1", "--tau", "0"],
+            "must be positive",
+        ),
+        (
+            &["sample", "--logits", "0,1", "--tau", "nan"],
+            "must be finite",
+        ),
+        (
+            &[
+                "log-prob", "--logits", "0,1", "--tau", "1", "--y", "0.5,0.6",
+            ],
+            "not in the open simplex",
+        ),
+        (
+            &["log-prob", "--logits", "0,1", "--tau", "1", "--y", "1"],
+            "wrong length",
+        ),
+    ];
+    for (args, rule) in cases {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(rule), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["sample", "--tau", "1"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["sample", "--logits", "0,x", "--tau", "1"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(run(&["no-such-command"]).status.code(), Some(2));
+}
