@@ -6,8 +6,10 @@
 //! ## Crate map
 //! - [`dist`]: the reference implementation (Gumbel noise, logits, categorical with Gumbel-Max
 //!   and Gumbel-top-k, Concrete and ExpConcrete, binary Concrete, temperature schedules).
+//! - [`plot`]: minimal SVG plots for studies and reports.
 //! - [`numeric`]: compensated sums and log-space kernels shared by every layer.
 //! - [`stats`]: statistical tests with stated error rates, each returning a result struct.
+//! - [`study`]: the computations behind `gumbel-audit study …` (rows and plots as data).
 //! - [`rng`]: the named portable RNG (`ChaCha8Rng`) behind every seeded entry point.
 //! - [`tolerance`]: the library's tolerances, each with its reason.
 //! - [`error`]: the error type; every variant names the rule that was broken.
@@ -39,8 +41,10 @@
 pub mod dist;
 pub mod error;
 pub mod numeric;
+pub mod plot;
 pub mod rng;
 pub mod stats;
+pub mod study;
 pub mod tolerance;
 
 pub use error::Error;

@@ -149,3 +149,54 @@ fn usage_errors_exit_2() {
     );
     assert_eq!(run(&["no-such-command"]).status.code(), Some(2));
 }
+
+#[test]
+fn study_temperature_prints_csv_and_writes_plot() {
+    let dir = std::env::temp_dir().join(format!("gumbel-audit-study-{}", std::process::id()));
+    let out = run(&[
+        "study",
+        "temperature",
+        "--logits",
+        "1,0,-1",
+        "--samples",
+        "2000",
+        "--seed",
+        "4",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("tau,mean_one_minus_max,ci_low,ci_high,predicted")
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 13);
+    assert_eq!(rows[0][0], 10.0);
+    assert_eq!(rows[12][0], 1e-3);
+    for r in &rows {
+        assert!(r[2] <= r[1] && r[1] <= r[3], "{r:?}");
+        // predicted = ln2·τ·(1 - Σπ²) with π = softmax(1, 0, -1).
+        let z: f64 = [1f64, 0.0, -1.0].iter().map(|l| l.exp()).sum();
+        let s2: f64 = [1f64, 0.0, -1.0]
+            .iter()
+            .map(|l| (l.exp() / z).powi(2))
+            .sum();
+        assert!((r[4] - std::f64::consts::LN_2 * r[0] * (1.0 - s2)).abs() < 1e-15 * r[0].max(1.0));
+    }
+    let svg = std::fs::read_to_string(dir.join("temperature.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<circle"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("temperature.csv")).unwrap(),
+        text
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,6 +1,7 @@
 //! Subcommands of the binary. Each parses its arguments, calls the library, prints the result.
 
 mod sample;
+mod study;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,9 @@ enum Command {
     /// Log density of the Concrete distribution at one point of the simplex (Maddison et al.
     /// convention, adapter protocol v1).
     LogProb(sample::LogProbArgs),
+    /// Studies that print CSV and, with --out, write SVG plots.
+    #[command(subcommand)]
+    Study(study::StudyCommand),
 }
 
 /// Runs the command line; the exit code is the process's.
@@ -30,6 +34,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Sample(args) => sample::sample(&args),
         Command::LogProb(args) => sample::log_prob(&args),
+        Command::Study(command) => study::run(&command),
     };
     match result {
         Ok(code) => code,

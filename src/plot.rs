@@ -1,0 +1,280 @@
+//! Minimal SVG plots (scatter with error bars, lines; linear or log axes) for studies and reports.
+//!
+//! Hand-written because the plots are few and simple and a plotting crate would pull a font and
+//! raster stack into a library that must stay light; the output is plain SVG 1.1 text.
+
+use std::fmt::Write;
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Markers, with vertical error bars when the series has them.
+    Markers,
+    /// A polyline through the points.
+    Line,
+    /// A dashed polyline.
+    Dashed,
+}
+
+/// One named series of `(x, y)` points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend text.
+    pub name: String,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+    /// Optional `(low, high)` error bars, one per point.
+    pub errors: Option<Vec<(f64, f64)>>,
+    /// Drawing style.
+    pub style: Style,
+}
+
+/// A plot: axes, labels, series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plot {
+    /// Title above the plot.
+    pub title: String,
+    /// Label of the horizontal axis.
+    pub x_label: String,
+    /// Label of the vertical axis.
+    pub y_label: String,
+    /// Logarithmic horizontal axis.
+    pub log_x: bool,
+    /// Logarithmic vertical axis.
+    pub log_y: bool,
+    /// The series, drawn in order.
+    pub series: Vec<Series>,
+}
+
+const WIDTH: f64 = 720.0;
+const HEIGHT: f64 = 480.0;
+const LEFT: f64 = 80.0;
+const RIGHT: f64 = 200.0;
+const TOP: f64 = 40.0;
+const BOTTOM: f64 = 60.0;
+const COLORS: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+];
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+struct Axis {
+    log: bool,
+    lo: f64,
+    hi: f64,
+}
+
+impl Axis {
+    fn fit(values: impl Iterator<Item = f64>, log: bool) -> Axis {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+            let t = if log { v.log10() } else { v };
+            lo = lo.min(t);
+            hi = hi.max(t);
+        }
+        if !lo.is_finite() {
+            (lo, hi) = (0.0, 1.0);
+        }
+        if log {
+            (lo, hi) = (lo.floor(), hi.ceil());
+        }
+        if hi - lo < 1e-12 {
+            (lo, hi) = (lo - 0.5, hi + 0.5);
+        }
+        Axis { log, lo, hi }
+    }
+
+    /// Position in [0, 1], or None for values the axis cannot show.
+    fn frac(&self, v: f64) -> Option<f64> {
+        if !v.is_finite() || (self.log && v <= 0.0) {
+            return None;
+        }
+        let t = if self.log { v.log10() } else { v };
+        Some((t - self.lo) / (self.hi - self.lo))
+    }
+
+    fn ticks(&self) -> Vec<(f64, String)> {
+        if self.log {
+            let (a, b) = (self.lo as i32, self.hi as i32);
+            let step = ((b - a) / 8).max(1);
+            (a..=b)
+                .step_by(step as usize)
+                .map(|e| (10f64.powi(e), format!("1e{e}")))
+                .collect()
+        } else {
+            (0..=5)
+                .map(|i| {
+                    let v = self.lo + (self.hi - self.lo) * i as f64 / 5.0;
+                    (v, format!("{v:.3}"))
+                })
+                .collect()
+        }
+    }
+}
+
+impl Plot {
+    /// Renders the plot as an SVG document. Points that an axis cannot show (non-finite, or
+    /// non-positive on a log axis) are left out.
+    pub fn to_svg(&self) -> String {
+        let xs = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0));
+        let ys = self.series.iter().flat_map(|s| {
+            let errs = s.errors.iter().flatten().flat_map(|e| [e.0, e.1]);
+            s.points.iter().map(|p| p.1).chain(errs)
+        });
+        let ax = Axis::fit(xs, self.log_x);
+        let ay = Axis::fit(ys, self.log_y);
+        let pw = WIDTH - LEFT - RIGHT;
+        let ph = HEIGHT - TOP - BOTTOM;
+        let px = |v: f64| ax.frac(v).map(|f| LEFT + f * pw);
+        let py = |v: f64| ay.frac(v).map(|f| TOP + (1.0 - f) * ph);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="22" text-anchor="middle" font-size="15">{}</text>"#,
+            LEFT + pw / 2.0,
+            escape(&self.title)
+        );
+        let _ = writeln!(
+            s,
+            r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
+        );
+        for (v, label) in ax.ticks() {
+            if let Some(x) = px(v) {
+                let _ = writeln!(
+                    s,
+                    r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#ddd"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{label}</text>"##,
+                    TOP + ph,
+                    TOP + ph + 16.0
+                );
+            }
+        }
+        for (v, label) in ay.ticks() {
+            if let Some(y) = py(v) {
+                let _ = writeln!(
+                    s,
+                    r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"##,
+                    LEFT + pw,
+                    LEFT - 6.0,
+                    y + 4.0
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            LEFT + pw / 2.0,
+            HEIGHT - 15.0,
+            escape(&self.x_label)
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">{}</text>"#,
+            TOP + ph / 2.0,
+            TOP + ph / 2.0,
+            escape(&self.y_label)
+        );
+        for (i, series) in self.series.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let pts: Vec<(f64, f64)> = series
+                .points
+                .iter()
+                .filter_map(|&(x, y)| Some((px(x)?, py(y)?)))
+                .collect();
+            match series.style {
+                Style::Line | Style::Dashed => {
+                    let path: Vec<String> =
+                        pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+                    let dash = if series.style == Style::Dashed {
+                        r#" stroke-dasharray="6,4""#
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(
+                        s,
+                        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
+                        path.join(" ")
+                    );
+                }
+                Style::Markers => {
+                    if let Some(errors) = &series.errors {
+                        for (&(x, _), &(lo, hi)) in series.points.iter().zip(errors) {
+                            if let (Some(x), Some(a), Some(b)) = (px(x), py(lo), py(hi)) {
+                                let _ = writeln!(
+                                    s,
+                                    r#"<line x1="{x:.1}" y1="{a:.1}" x2="{x:.1}" y2="{b:.1}" stroke="{color}"/>"#
+                                );
+                            }
+                        }
+                    }
+                    for (x, y) in &pts {
+                        let _ = writeln!(
+                            s,
+                            r#"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{color}"/>"#
+                        );
+                    }
+                }
+            }
+            let ly = TOP + 16.0 + 20.0 * i as f64;
+            let lx = LEFT + pw + 12.0;
+            let _ = writeln!(
+                s,
+                r#"<rect x="{lx}" y="{:.1}" width="14" height="4" fill="{color}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+                ly - 4.0,
+                lx + 20.0,
+                ly + 1.0,
+                escape(&series.name)
+            );
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_points_lines_and_skips_unshowable() {
+        let plot = Plot {
+            title: "a < b".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            log_x: true,
+            log_y: true,
+            series: vec![
+                Series {
+                    name: "data".into(),
+                    points: vec![(1e-3, 1e-4), (1.0, 0.5), (10.0, 0.0)],
+                    errors: Some(vec![(5e-5, 2e-4), (0.4, 0.6), (0.0, 0.1)]),
+                    style: Style::Markers,
+                },
+                Series {
+                    name: "line".into(),
+                    points: vec![(1e-3, 1e-4), (10.0, 1.0)],
+                    errors: None,
+                    style: Style::Dashed,
+                },
+            ],
+        };
+        let svg = plot.to_svg();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        assert!(svg.contains("a &lt; b"));
+        // The y = 0 point cannot be shown on a log axis: two circles, not three.
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        assert!(!svg.contains("NaN") && !svg.contains("inf"));
+    }
+}

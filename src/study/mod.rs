@@ -1,0 +1,5 @@
+//! Studies: computations behind `gumbel-audit study …`, returning rows and plots as data.
+//!
+//! Pure functions of their inputs and a seed; the CLI prints and writes the files.
+
+pub mod temperature;
