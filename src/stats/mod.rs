@@ -5,7 +5,10 @@
 
 pub mod binomial;
 pub mod chi2;
+pub mod hotelling;
+pub mod multiple;
 pub mod power;
+pub mod two_sample;
 
 pub use binomial::{
     Alternative, BinomialResult, ProportionInterval, binomial_test, clopper_pearson,
@@ -15,15 +18,11 @@ pub use chi2::{
     chi2_noncentrality_for_power, chi2_power, chi2_sample_size, chi2_sf, cohen_w, g_test,
     goodness_of_fit, noncentral_chi2_sf, pearson_chi2,
 };
-pub use power::{
-    DkwmResult, dkwm_critical_value, dkwm_detectable_discrepancy, dkwm_sample_size, dkwm_test,
-};
-pub mod hotelling;
-pub mod multiple;
-pub mod two_sample;
-
 pub use hotelling::{
     Coordinates, HotellingResult, f_sf, hotelling_one_sample, hotelling_two_sample,
 };
 pub use multiple::{HolmResult, holm};
+pub use power::{
+    DkwmResult, dkwm_critical_value, dkwm_detectable_discrepancy, dkwm_sample_size, dkwm_test,
+};
 pub use two_sample::{EnergyOptions, EnergyResult, energy_test};
