@@ -1,27 +1,28 @@
-//! Calibration of the chi-squared, G, binomial, Hotelling, energy and Holm machinery: over at
-//! least 1000 seeds of correct samples, p-values are uniform (or, for discrete tests,
-//! super-uniform) and the false-alarm rate at `α = 0.01` lies in its binomial interval.
+//! Calibration of the chi-squared, G, binomial, Hotelling, energy and Holm machinery: over
+//! 4000 seeds of correct samples (1000 for the rare-cell binomial case, 20000 replicates for
+//! Holm), p-values are uniform (or, for discrete tests, super-uniform) and the false-alarm rate
+//! at `α = 0.01` lies in its binomial interval.
 //!
 //! # The checks and their own error rates
 //! For each test, `N` seeds (one fixed seed per replicate, `seed = base + i`) give `N`
 //! p-values. Two checks on them:
 //! 1. **Rate at α = 0.01**: the number of p-values `≤ 0.01` is `Binomial(N, r)`; the
 //!    Clopper-Pearson interval at level `1 - 1e-3` for `r` must contain the nominal rate
-//!    (0.01, or for an exact discrete test its exact size, computed by enumeration). At
-//!    `N = 1000` the interval around 10 rejections is about `[0.0035, 0.022]`: it catches a
-//!    doubled or a much reduced false-alarm rate.
+//!    (0.01, or for an exact discrete test its exact size, computed by an independent
+//!    enumeration). At `N = 4000` the interval around 40 rejections is about
+//!    `[0.0056, 0.0163]`: it catches a false-alarm rate of 0.02 or more (or 0.004 or less).
 //! 2. **Uniformity**: the DKWM check of the p-values against `U(0, 1)` at `α = 1e-3`
-//!    (`ε = sqrt(ln 2000 / 2N)` = 0.062 at `N = 1000`): catches a p-value distribution that is
-//!    off by more than ~0.1 in CDF (power 0.99; e.g. a wrong `df`). For discrete tests the
-//!    one-sided check `max_a (F_p(a) - a) ≤ sqrt(ln(1/1e-3) / 2N)` (super-uniformity).
+//!    (`ε = sqrt(ln 2000 / 2N)` = 0.031 at `N = 4000`): catches a p-value CDF that is off by
+//!    more than ~0.05 anywhere (power 0.99, `dkwm_detectable_discrepancy`). For discrete
+//!    tests the one-sided check `max_a (F_p(a) - a) ≤ sqrt(ln(1/1e-3) / 2N)`
+//!    (super-uniformity).
 //!
-//! Each check is wrong on a correct implementation with probability ≤ 1e-3; the file has 24
-//! of them, so a false failure has probability ≤ 2.4%, fixed by the seeds (no re-rolling).
-//! Run with `cargo test --release --test stats_calibration_b`; a few seconds.
+//! Each check is wrong on a correct implementation with probability ≤ 1e-3; the file has 28
+//! of them, so a false failure has probability ≤ 2.8%, fixed by the seeds (no re-rolling).
+//! Run with `cargo test --release --test stats_calibration_b`: about 6 s on 2 cores.
 //!
 //! # Seen to fail
-//! Planted bugs that made these checks fail (each planted, run, reverted): see the report in
-//! the commit message of this file and the doc comment of each test.
+//! Each test's doc names the planted bugs that made it fail (planted, run, reverted).
 
 use gumbel_audit::dist::uniform::open_uniform;
 use gumbel_audit::dist::{Categorical, Logits};
@@ -85,7 +86,10 @@ fn check_super_uniform(name: &str, p_values: &[f64]) {
         .map(|(i, &a)| (i + 1) as f64 / n - a)
         .fold(f64::NEG_INFINITY, f64::max);
     println!("{name}: max(F_p(a) - a) = {excess:.4} (critical {eps:.4})");
-    assert!(excess <= eps, "{name}: p-values anti-conservative: {excess} > {eps}");
+    assert!(
+        excess <= eps,
+        "{name}: p-values anti-conservative: {excess} > {eps}"
+    );
 }
 
 fn counts(cat: &Categorical, n: usize, seed: u64) -> Vec<u64> {
@@ -111,14 +115,14 @@ fn gof_p_values(logits: &[f64], n: usize, seeds: u64, base: u64) -> (Vec<f64>, V
         .unzip()
 }
 
-/// Chi-squared and G on Gumbel-Max counts from the crate's `Categorical` sampler, 1000 seeds
+/// Chi-squared and G on Gumbel-Max counts from the crate's `Categorical` sampler, 4000 seeds
 /// per case: uniform π (k = 10, n = 500, all E = 50); skewed π = softmax(2, 1, 0, -1, -2)
-/// (n = 200: the two smallest cells, E = 2.3 and 6.4... pooled by the rule); a rare
-/// category p = 1e-4 with a masked category (n = 2000: the rare cell, E = 0.2, is pooled with
-/// the next smallest). α = 0.01 per p-value; detectable effect of each single test at its n:
-/// `chi2_detectable_w` (e.g. w = 0.26 at k = 10, n = 500, α = 0.01, power 0.9).
-/// Seen to fail: df = number of cells (not minus one) fails the uniform-π rate and
-/// uniformity checks; dropping the pooling (min_expected → tiny) fails the rare case for G.
+/// (n = 200: the smallest cell, E = 2.3, is pooled with the next, E = 6.3); a rare category
+/// p = 1e-4 next to a masked one (n = 2000: the rare cell, E = 0.2, is pooled with the next
+/// smallest). α = 0.01 per p-value; the detectable effect of each single test at its n is
+/// `chi2_detectable_w` (e.g. w ≈ 0.2 at k = 10, n = 500, α = 0.01, power 0.9).
+/// Seen to fail: `df = cells` instead of `cells - 1` (uniformity, D = 0.099 > 0.031 on the
+/// uniform case); pooling switched off (G on the skewed case, D = 0.047).
 #[test]
 fn chi2_and_g_are_calibrated_on_gumbel_max_counts() {
     let uniform = vec![0.0; 10];
@@ -151,8 +155,9 @@ fn chi2_and_g_are_calibrated_on_gumbel_max_counts() {
 /// Binomial(n, p), statrs's pmf) is below 0.01; the observed rate must match the exact size
 /// and the p-values must be super-uniform. The one-sided tests on a common cell (p = 0.3,
 /// n = 1000 Bernoulli draws) are checked the same way.
-/// Seen to fail: a two-sided p-value without the far tail (`cdf(k)` only, doubled, capped)
-/// fails the exact-size check.
+/// Seen to fail: a two-sided p-value that leaves out the observed count's own probability
+/// fails the comparison with the enumeration, and (with that comparison disabled) the rate
+/// check: 14/1000 against an exact size of 0.0045.
 #[test]
 fn binomial_test_is_calibrated_on_a_rare_cell() {
     let (n, p): (u64, f64) = (20_000, 1e-4);
@@ -252,14 +257,15 @@ fn gaussian_rows<R: Rng + ?Sized>(rng: &mut R, n: usize, mu: [f64; 3]) -> Vec<[f
         .collect()
 }
 
-/// Hotelling T², 1000 seeds per case: one sample on correlated Gaussian rows (p = 3, n = 20,
+/// Hotelling T², 4000 seeds per case: one sample on correlated Gaussian rows (p = 3, n = 20,
 /// exact F null), two samples (n₁ = 15, n₂ = 25), and gradient-like rows `e_c - π` with
 /// c ~ Categorical(0.4, 0.3, 0.2, 0.1) from the crate's sampler (rows sum to zero; n = 200,
 /// `DropLast`; the F null is asymptotic there). α = 0.01. Detectable effect: a mean shift of
 /// Mahalanobis length Δ has noncentrality n Δ² (tests/stats_power_b.rs).
-/// Seen to fail: the F scale (n - p)/(p(n - 1)) replaced by 1/p fails the Gaussian
-/// one-sample rate and uniformity checks; covariance divided by n instead of n - 1 fails the
-/// Gaussian rate check.
+/// Seen to fail: the asymptotic χ²_p p-value in place of the F one (Gaussian one-sample rate
+/// 153/4000); the F scale `(n - p)/(p(n - 1))` replaced by `1/p` (uniformity, D = 0.038).
+/// Measured: the gradient-like case runs at about 0.015 for nominal 0.01 at n = 200 (the F
+/// null is only asymptotic for such skewed, discrete rows).
 #[test]
 fn hotelling_is_calibrated() {
     let mu = [1.0, -2.0, 0.5];
@@ -312,11 +318,12 @@ fn hotelling_is_calibrated() {
 }
 
 /// Energy two-sample test on two correct samples of correlated Gaussian rows (d = 3, 30 per
-/// side, B = 99 permutations), 1000 seeds. The permutation p-value takes values in multiples
+/// side, B = 99 permutations), 4000 seeds. The permutation p-value takes values in multiples
 /// of 1/100 and is exactly valid: P(p ≤ 0.01) = 0.01 (no ties with continuous data).
 /// Detectable effect: tests/stats_power_b.rs.
-/// Seen to fail: p = #{T_b ≥ T}/B (no +1) fails the rate check (rate ≈ 0.0 ... it makes
-/// p = 0 possible and the rate at 0.01 doubles).
+/// Seen to fail: the RNG re-created from the seed for every permutation (all permuted
+/// statistics equal): rate 2002/4000. Not caught: dropping the `+1` of the p-value (it moves
+/// p by ~1/B only).
 #[test]
 fn energy_test_is_calibrated() {
     let mu = [0.0, 0.0, 0.0];
@@ -338,8 +345,7 @@ fn energy_test_is_calibrated() {
 /// and perfectly dependent ones (all 7 equal). False nulls have p = u⁸ (small). The
 /// family-wise error rate (≥ 1 true null rejected) must not exceed 0.05: the CP interval
 /// (level 1 - 1e-3) must reach down to 0.05 or below. Power is reported.
-/// Seen to fail: rejecting every p ≤ α without adjustment (FWER ≈ 0.30) and Bonferroni
-/// thresholds applied in the wrong order (step-up) — the first fails.
+/// Seen to fail: rejecting every p ≤ α without adjustment (FWER 0.305).
 #[test]
 fn holm_controls_the_family_wise_error_rate() {
     let reps = 20_000u64;
@@ -374,7 +380,12 @@ fn holm_controls_the_family_wise_error_rate() {
             ci.high,
             true_rejections as f64 / (3 * reps) as f64
         );
-        assert!(ci.low <= 0.05, "Holm FWER above 0.05: CI [{}, {}]", ci.low, ci.high);
+        assert!(
+            ci.low <= 0.05,
+            "Holm FWER above 0.05: CI [{}, {}]",
+            ci.low,
+            ci.high
+        );
     }
 }
 
