@@ -36,8 +36,13 @@
 //!
 //! # Calibration and power
 //! For Gaussian rows the p-value is exact; for other rows it is asymptotic (CLT for `x̄`).
-//! tests/stats_calibration_b.rs checks both on 1000 seeds; tests/stats_power_b.rs shows it
+//! tests/stats_calibration_b.rs checks both on 4000 seeds; tests/stats_power_b.rs shows it
 //! catching a mean bias of a stated size.
+//!
+//! Measured (40 000 seeds): on categorical "gradient" rows `e_c - π`, π = (0.4, 0.3, 0.2, 0.1),
+//! `DropLast`, the size at nominal α = 0.01 is 0.0140 (95% CI [0.0128, 0.0151]) at n = 200 and
+//! 0.0113 ([0.0103, 0.0124]) at n = 1000: the F null is somewhat anti-conservative for skewed,
+//! discrete rows at small n. Use n ≥ 1000 for such rows, or budget α for it.
 //!
 //! # References
 //! - H. Hotelling, *The generalization of Student's ratio*, Ann. Math. Statist. 2 (1931),
