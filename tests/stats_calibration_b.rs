@@ -19,7 +19,7 @@
 //!
 //! Each check is wrong on a correct implementation with probability ≤ 1e-3; the file has 28
 //! of them, so a false failure has probability ≤ 2.8%, fixed by the seeds (no re-rolling).
-//! Run with `cargo test --release --test stats_calibration_b`: about 6 s on 2 cores.
+//! Run with `cargo test --release --test stats_calibration_b`: 6-9 s on 2 shared cores.
 //!
 //! # Seen to fail
 //! Each test's doc names the planted bugs that made it fail (planted, run, reverted).

@@ -105,7 +105,9 @@ pub struct GofResult {
     pub pooled: Vec<usize>,
     /// Expected count of the pooled cell (0 when nothing was pooled).
     pub pooled_expected: f64,
-    /// Categories with probability 0 that received a count: impossible under the null.
+    /// Categories with probability 0 that received a count: impossible under the null. When
+    /// non-empty the test stops there (`statistic = +inf`, `p_value = 0`, no pooling, `df` and
+    /// `cells` count the positive-probability categories).
     pub impossible: Vec<usize>,
     /// The original cell (probability in `(0, 1)`) with the largest `|residual|`, if any.
     pub largest_residual: Option<CellResidual>,
