@@ -74,6 +74,19 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
+    /// A covariance matrix is singular (or numerically so), so a test that inverts it has no
+    /// answer: some direction of the data has no spread.
+    SingularCovariance {
+        /// Ratio of the smallest to the largest eigenvalue of the covariance.
+        condition: f64,
+    },
+    /// Too few observations for a statistic to be defined.
+    TooFewSamples {
+        /// The least number of observations the statistic needs.
+        needed: usize,
+        /// The number given.
+        found: usize,
+    },
     /// More draws without replacement than there are categories with positive probability.
     TooManyDraws {
         /// Draws asked for.
@@ -149,6 +162,14 @@ impl fmt::Display for Error {
                     "value is {value}: it must lie in the open interval (0, 1)"
                 )
             }
+            Error::SingularCovariance { condition } => write!(
+                f,
+                "covariance is singular (smallest/largest eigenvalue {condition:e}): the data has no spread in some direction"
+            ),
+            Error::TooFewSamples { needed, found } => write!(
+                f,
+                "{found} observations given: the statistic needs at least {needed}"
+            ),
             Error::TooManyDraws {
                 requested,
                 available,
