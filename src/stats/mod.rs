@@ -6,5 +6,7 @@
 pub mod anderson_darling;
 pub mod ks;
 
-pub use anderson_darling::{AndersonDarlingResult, LnCdfSf, anderson_darling, anderson_darling_dist};
+pub use anderson_darling::{
+    AndersonDarlingResult, LnCdfSf, anderson_darling, anderson_darling_dist,
+};
 pub use ks::{KsMethod, KsResult, KsTwoSampleResult, ks_one_sample, ks_two_sample};
