@@ -25,6 +25,22 @@
 //! - AD finite `n` vs Monte Carlo (`10⁶` replications): `|ours - MC| ≤ 5 σ_MC + 1e-4`, where
 //!   `1e-4` is M&M's stated accuracy ("off at the 5th, rarely the 4th digit") and the 5σ band
 //!   makes a false alarm over the 52 points below `3e-5` (Bonferroni on a normal tail).
+//!
+//! Planted bugs seen to fail (each planted, run, seen to fail, reverted):
+//! - Pelz-Good `K₃` coefficient 135 → 136: `kolmogorov_two_sided…`, `ks_one_sample…`.
+//! - Durbin matrix without the `(2h-1)^m` corner term: `kolmogorov_two_sided…`,
+//!   `ks_two_sample…` (asymptotic mode).
+//! - Pomeranz lower bound `⌊ȳ - t⌋` instead of `⌊ȳ - t⌋ + 1`: three KS tests.
+//! - Smirnov sum off by a factor `1 + 1e-9`: `smirnov…`, `kolmogorov_two_sided…`,
+//!   `ks_two_sample…` (so the 1e-9 tolerance is sharp).
+//! - Simard-L'Ecuyer switch `n d² ≥ 2.2` moved to 1.5: `kolmogorov_two_sided…`.
+//! - Exact two-sample y-step with the x-step probability: `ks_two_sample…`.
+//! - AD limit series cut after 3 terms: `anderson_darling_limit…`.
+//! - AD statistic with `ln S` weight `2n - 1 - 2i`: `anderson_darling_statistic…`.
+//! - AD p-value without `errfix`, or with half of it: `anderson_darling_finite_n…`.
+//!   Not caught: M&M's `g₂` coefficient 6.54034 → 6.44034 (a change of ≤ 1e-3 in p at n = 5):
+//!   the Monte Carlo oracle resolves finite-`n` p-values to about 2.5e-3 (5σ), not to M&M's
+//!   1e-4; the correction itself is verified in size and sign, not to its 5th digit.
 
 use std::path::PathBuf;
 
