@@ -954,6 +954,19 @@ mod tests {
     }
 
     #[test]
+    fn durbin_exponent_tracking_at_large_n() {
+        // Hⁿ for n = 20000 overflows f64 many times over without the rescaling, and n!/nⁿ
+        // underflows; both exact algorithms must still agree (the cdf here is ~7e-18).
+        let (n, d) = (20_000_usize, 1.2e-3);
+        let a = durbin_cdf(n, d);
+        let b = pomeranz_cdf(n, d);
+        assert!(a > 1e-30 && a < 1e-3, "{a}");
+        // Pomeranz takes 3n = 60000 steps, each with a few roundings over a band of ~50
+        // terms: relative error ~1e-10 is its expected accumulation (measured 3e-10).
+        assert!((a - b).abs() <= 1e-9 * a, "Durbin {a} vs Pomeranz {b}");
+    }
+
+    #[test]
     fn integer_t_is_handled() {
         // t = n d an integer (f = 0) and a half-integer (f = ½).
         for &(n, d) in &[(10_usize, 0.3), (20, 0.125), (8, 0.3125)] {
