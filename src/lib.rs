@@ -6,6 +6,9 @@
 //! ## Crate map
 //! - [`dist`]: the reference implementation (Gumbel noise, logits, categorical with Gumbel-Max
 //!   and Gumbel-top-k, Concrete and ExpConcrete, binary Concrete, temperature schedules).
+//! - [`grad`]: gradient estimators (REINFORCE with baselines, Gumbel-Softmax, straight-through,
+//!   Gumbel-Rao) and their ground truth (exact discrete gradients and covariances, `k = 2`
+//!   quadrature of the relaxed objective).
 //! - [`numeric`]: compensated sums and log-space kernels shared by every layer.
 //! - [`stats`]: statistical tests with stated error rates, each returning a result struct.
 //! - [`rng`]: the named portable RNG (`ChaCha8Rng`) behind every seeded entry point.
@@ -35,6 +38,7 @@
 
 pub mod dist;
 pub mod error;
+pub mod grad;
 pub mod numeric;
 pub mod rng;
 pub mod stats;
