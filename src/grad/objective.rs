@@ -282,10 +282,17 @@ impl Objective {
             .map(|(&pz, &fz)| pz * (fz - baseline) * (fz - baseline))
             .collect();
         let sv = sum(v.iter().copied());
-        Ok(DMatrix::from_fn(k, k, |i, j| {
-            let diag = if i == j { v[i] } else { 0.0 };
-            diag - v[i] * p[j] - p[i] * v[j] + sv * p[i] * p[j] - grad[i] * grad[j]
-        }))
+        let mut cov = DMatrix::zeros(k, k);
+        for i in 0..k {
+            for j in 0..=i {
+                let diag = if i == j { v[i] } else { 0.0 };
+                let c = diag - (v[i] * p[j] + p[i] * v[j]) + sv * p[i] * p[j] - grad[i] * grad[j];
+                // Symmetric by construction (the two orders of evaluation round differently).
+                cov[(i, j)] = c;
+                cov[(j, i)] = c;
+            }
+        }
+        Ok(cov)
     }
 }
 
