@@ -13,6 +13,7 @@
 //! - linear `f`: `|F'''| ≤ Σ_i |c_i| / (8τ³)`;
 //! - quadratic `f`: `F''' = Σ_i [2(y_i - t_i) y_i''' + 6 y_i' y_i'']`, so
 //!   `|F'''| ≤ Σ_i [2(1 + |t_i|)/8 + 6/40] / τ³`.
+//!
 //! `ρ ≤ 4 k ε sup|f|` with `sup|f| ≤ Σ_i (1 + |t_i|)²` (quadratic) or `Σ|c_i|` (linear).
 //! With `δ = 1e-4`, `τ ≥ 0.25`, coefficients in `[-2, 2]` and `k ≤ 5`, the bound is below
 //! `3e-6`; the tests use the bound itself, computed per case, times 2 for safety of the `sup`s.
