@@ -49,11 +49,18 @@ use crate::grad::{GradientEstimator, Objective};
 use crate::numeric::{argmax, log_sum_exp, sum};
 use crate::rng::ChaCha8Rng;
 
-/// `J(y)ᵀ v = (1/τ)(y ⊙ v - y (yᵀ v))` with `y = exp(log_y)`, added to `out` with weight `w`.
-fn add_jacobian_t_product(log_y: &[f64], v: &[f64], inv_tau: f64, w: f64, out: &mut [f64]) {
-    let ytv = sum(log_y.iter().zip(v).map(|(&x, &vi)| x.exp() * vi));
-    for ((o, &x), &vi) in out.iter_mut().zip(log_y).zip(v) {
-        *o += w * inv_tau * x.exp() * (vi - ytv);
+/// `J(y)ᵀ v = (1/τ)(y ⊙ v - y (yᵀ v))`, added to `out` with weight `w`.
+fn add_jacobian_t_product(y: &[f64], v: &[f64], inv_tau: f64, w: f64, out: &mut [f64]) {
+    let ytv = sum(y.iter().zip(v).map(|(&yi, &vi)| yi * vi));
+    for ((o, &yi), &vi) in out.iter_mut().zip(y).zip(v) {
+        *o += w * inv_tau * yi * (vi - ytv);
+    }
+}
+
+/// `y = exp(ln y)` in place.
+fn exp_in_place(x: &mut [f64]) {
+    for v in x.iter_mut() {
+        *v = v.exp();
     }
 }
 
@@ -141,12 +148,12 @@ impl GumbelSoftmax {
     /// # Errors
     /// [`Error::WrongLength`], [`Error::NoiseNotFinite`].
     pub fn row(&self, noise: &[f64]) -> Result<Vec<f64>, Error> {
-        let (log_y, _) = self.inner.log_sample(noise)?;
-        let y: Vec<f64> = log_y.iter().map(|x| x.exp()).collect();
+        let (mut y, _) = self.inner.log_sample(noise)?;
+        exp_in_place(&mut y);
         let mut v = vec![0.0; self.inner.k()];
         self.inner.objective.gradient_into(&y, &mut v);
         let mut out = vec![0.0; self.inner.k()];
-        add_jacobian_t_product(&log_y, &v, self.inner.inv_tau(), 1.0, &mut out);
+        add_jacobian_t_product(&y, &v, self.inner.inv_tau(), 1.0, &mut out);
         Ok(out)
     }
 
@@ -212,11 +219,12 @@ impl StraightThrough {
     /// # Errors
     /// [`Error::WrongLength`], [`Error::NoiseNotFinite`].
     pub fn row(&self, noise: &[f64]) -> Result<Vec<f64>, Error> {
-        let (log_y, d) = self.inner.log_sample(noise)?;
+        let (mut y, d) = self.inner.log_sample(noise)?;
+        exp_in_place(&mut y);
         let mut v = vec![0.0; self.inner.k()];
         self.inner.objective.gradient_at_vertex_into(d, &mut v);
         let mut out = vec![0.0; self.inner.k()];
-        add_jacobian_t_product(&log_y, &v, self.inner.inv_tau(), 1.0, &mut out);
+        add_jacobian_t_product(&y, &v, self.inner.inv_tau(), 1.0, &mut out);
         Ok(out)
     }
 
@@ -385,7 +393,7 @@ impl GumbelRao {
             }
             let lse = log_sum_exp(&s);
             for si in s.iter_mut() {
-                *si -= lse;
+                *si = (*si - lse).exp();
             }
             add_jacobian_t_product(&s, &v, inv_tau, w, &mut out);
         }
