@@ -25,9 +25,13 @@
 //! # Accuracy
 //! Each integral is the exp-sinh rule of [`crate::grad::quadrature`], halved until two levels
 //! agree to `1e-13 · scale` (`scale = 1 + max |∇f|` at a vertex, and `/τ` for second moments);
-//! the reported `error_estimate` is the propagated `|I_h - I_{h/2}|` of the last halving. The
-//! tests confirm it is below 1e-10 over `τ ∈ [0.01, 10]`, `|a| ≤ 10`, against closed forms at
-//! `τ = 1` and against an independent composite Simpson rule.
+//! the reported `error_estimate` is the propagated `|I_h - I_{h/2}|` of the last halving plus a
+//! rounding allowance. How we know the error is below 1e-10 (tests/grad_truth.rs): the estimate
+//! itself is below 1e-10 in every tested case (`τ` from 1e-4 to 10, `|a| ≤ 9`); the values match
+//! closed forms at `τ = 1` (polynomial integrals at `a = 0`, the difference-of-logistics density
+//! for any `a`) to 1e-12; and they match an independent composite Simpson rule (400 000 panels
+//! per half line) to 7.6e-14 over `τ ∈ {0.1, 0.5, 1, 3, 10}`, `a ∈ {0, 1.7, -4}`, far inside
+//! that rule's own error bound (2e-9).
 //!
 //! A masked category (`-inf` logit) makes `y` a fixed vertex: every row is exactly 0 and the
 //! moments are zeros with error 0.
