@@ -7,6 +7,9 @@
 //! - [`dist`]: the reference implementation (Gumbel noise, logits, categorical with Gumbel-Max
 //!   and Gumbel-top-k, Concrete and ExpConcrete, binary Concrete, temperature schedules).
 //! - [`plot`]: minimal SVG plots for studies and reports.
+//! - [`grad`]: gradient estimators (REINFORCE with baselines, Gumbel-Softmax, straight-through,
+//!   Gumbel-Rao) and their ground truth (exact discrete gradients and covariances, `k = 2`
+//!   quadrature of the relaxed objective).
 //! - [`numeric`]: compensated sums and log-space kernels shared by every layer.
 //! - [`stats`]: statistical tests with stated error rates, each returning a result struct.
 //! - [`study`]: the computations behind `gumbel-audit study …` (rows and plots as data).
@@ -40,6 +43,7 @@
 
 pub mod dist;
 pub mod error;
+pub mod grad;
 pub mod numeric;
 pub mod plot;
 pub mod rng;
