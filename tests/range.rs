@@ -233,3 +233,38 @@ fn uniform_case_at_the_subnormal_corner() {
         assert!(p.abs() <= 1e-12, "y₁ = {y1:e}: ln p = {p}");
     }
 }
+
+/// Gumbel tails over the whole finite range: `ln S(x)` is finite wherever it is representable
+/// (it is `≈ -ζ`, `ζ = (x - μ)/β`, in the upper tail, where `S` itself underflows past
+/// `ζ ≈ 745`), and `ln F`, `ln f` are finite down to `ζ = -700` (below about `-709.8`,
+/// `ln F = -e^(-ζ)` exceeds the f64 range and `-inf` is the correctly rounded value).
+/// Tolerance for `ln S ≈ -ζ`: `ln(1 - e^(-w)) = ln w - w/2 + O(w²)`, `w = e^(-ζ)`, so the
+/// difference from `-ζ` is `w/2 ≤ 1e-12` for `ζ ≥ 28`, plus a few ulps of `ζ`.
+#[test]
+fn gumbel_tails_are_finite() {
+    for (mu, beta) in [(0.0, 1.0), (-1e4, 1e-3), (1e4, 1e3)] {
+        let g = Gumbel::new(mu, beta).unwrap();
+        for zeta in [28.0, 100.0, 700.0, 701.0, 745.0, 746.0, 800.0, 1e4, 1e6] {
+            let x = mu + beta * zeta;
+            let z = (x - mu) / beta; // the standardised point as the library computes it
+            let ln_s = g.ln_sf(x);
+            assert!(
+                ln_s.is_finite(),
+                "μ = {mu}, β = {beta}, ζ = {zeta}: ln S = {ln_s}"
+            );
+            let tol = 1e-12 + 4.0 * f64::EPSILON * z.abs();
+            assert!(
+                (ln_s + z).abs() <= tol,
+                "μ = {mu}, β = {beta}, ζ = {zeta}: ln S = {ln_s}, -ζ = {}",
+                -z
+            );
+        }
+        for zeta in [-700.0, -30.0, 0.0, 30.0, 1e4] {
+            let x = mu + beta * zeta;
+            assert!(
+                g.ln_cdf(x).is_finite() && g.ln_pdf(x).is_finite(),
+                "ζ = {zeta}"
+            );
+        }
+    }
+}
