@@ -180,8 +180,13 @@ impl Gumbel {
     }
 
     /// `ln S(x)`, accurate in the upper tail (`≈ -ζ` there).
+    ///
+    /// `ln S = ln(-expm1(-w))`, `w = e^(-ζ)`. Beyond `ζ = 700` `S` itself underflows (at
+    /// `ζ ≈ 745`) although `ln S` is finite; there `ln S = -ζ + ln(1 - w/2 + …) = -ζ` to within
+    /// `w/2 < 1e-304`, far below an ulp of `ζ`.
     pub fn ln_sf(&self, x: f64) -> f64 {
-        self.sf(x).ln()
+        let z = self.zeta(x);
+        if z > 700.0 { -z } else { self.sf(x).ln() }
     }
 
     /// Log density `ln f(x) = -ln β - ζ - e^(-ζ)`.
