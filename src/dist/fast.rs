@@ -1,0 +1,590 @@
+//! Fast batch sampling: a ziggurat for Gumbel noise, a branch-free `exp`, and the batch
+//! Concrete sampler built on them.
+//!
+//! # Design
+//! A Concrete row is `y = softmax((c + g)/τ)` with centred logits `c` and standard Gumbel noise
+//! `g`. The sequential sampler ([`crate::dist::Concrete::sample`]) pays three opaque `std` calls
+//! per element (`ln`, `ln`, `exp` for the inverse-CDF noise and the softmax) plus a compensated
+//! log-sum-exp. The batch sampler ([`concrete_rows`]) pays, per element, about one 64-bit word,
+//! one table lookup and one vectorised `exp`:
+//!
+//! ```text
+//! noise    g ~ Gumbel(0, 1) exactly, by a 256-layer ziggurat over the whole real line
+//!          (GumbelZiggurat below): 98.9 % of draws cost one word, one multiply-add and
+//!          two compares; no ln at all on that path
+//! scores   s_j = (c_i + g_j)/τ,  m = max over the row,  s_j ← s_j - m      (per row)
+//! exp      e_j = exp_nonpos(s_j)                                (flat pass, vectorised)
+//! sample   y_j = e_j / Σ_row e                                               (per row)
+//! ```
+//!
+//! - Work is done in blocks of whole rows (about [`BLOCK_ELEMENTS`] elements) that stay in L1
+//!   cache. Words come from the RNG in blocks of [`WORD_BLOCK`] through `fill_bytes`.
+//! - [`exp_nonpos`] is straight-line code on `f64` bit patterns (no table, no branch, no call),
+//!   so LLVM vectorises the flat pass with baseline x86-64 SSE2 and wider where the target
+//!   allows. No `unsafe`, no `target-cpu` flag.
+//!
+//! # Gumbel ziggurat
+//! ```text
+//! f(x) = exp(-x - e^(-x)),  mode 0,  f(0) = 1/e;   F(x) = exp(-e^(-x)),  S(x) = 1 - F(x)
+//! layers j = 0 … 255, all of area v:
+//!   base (j = 0)   [L₀, R₀] × [0, y₀]  plus both tails:  v = (R₀ - L₀)·y₀ + F(L₀) + S(R₀)
+//!   j ≥ 1          [L_{j-1}, R_{j-1}] × [y_{j-1}, y_j],   y_j = y_{j-1} + v/(R_{j-1} - L_{j-1})
+//!   where f(L_j) = f(R_j) = y_j, L_j ≤ 0 ≤ R_j; y₀ is the smallest height for which
+//!   y_255 ≥ f(0) (found by bisection when the table is built, once per process).
+//! draw     word w:  j = w mod 2⁸,  U = ⌊w / 2¹¹⌋·2⁻⁵³ ∈ [0, 1),  x = L_{j-1} + U·(R_{j-1} - L_{j-1})
+//!          accept at once if L_j ≤ x ≤ R_j (the column lies under f)
+//!          else wedge test: y = y_{j-1} + U'·(y_j - y_{j-1}), accept if y < f(x), else redraw
+//!          base: x = L₀ + U·v/y₀, accept if x ≤ R₀, else a tail by its exact inverse CDF:
+//!          right  x = -ln(-ln_1p(-u'·S(R₀))),   left  x = -ln(e^(-L₀) - ln u')
+//! ```
+//! Every layer has area `v` and is chosen with probability `1/256`, so an accepted point is
+//! uniform under `f` and `x ~ Gumbel(0, 1)` exactly (up to the rounding of the table, about
+//! `10⁻¹⁶` relative per layer area). After 64 rejections in a row (probability below
+//! `10⁻⁹⁰` for a real RNG; it stops a constant mock RNG from looping forever) the draw falls
+//! back to the inverse CDF `-ln(-ln u)` of a fresh word, which keeps the law exact because the
+//! number of rejections is independent of the accepted value.
+//!
+//! **Range**: the noise lies in [`NOISE_RANGE`] `= [-3.7022, 44.61]` (the extreme tail draws
+//! use uniforms `u'` in `[2⁻⁵³, 1 - 2⁻⁵³]`); wider than the inverse-CDF range
+//! `[-3.6038, 36.7368]` of [`crate::dist::Gumbel::sample`] because the tails are drawn
+//! conditionally. Tested by a Kolmogorov-Smirnov test against the closed-form CDF.
+//!
+//! # `exp` kernel
+//! ```text
+//! exp_nonpos(x)  n = round(x / ln 2),  r = x - n·ln2_hi - n·ln2_lo ∈ [-0.347, 0.347],
+//!                eʳ by its Taylor polynomial of degree 13 (remainder < 5·10⁻¹⁸),
+//!                e^x = eʳ · 2^⌊n/2⌋ · 2^⌈n/2⌉   (two normal scale factors: gradual underflow)
+//! ```
+//! It accepts `x ≤ 0` including `-inf` (a masked category) and returns exactly 0 below
+//! `-1100`; its error against `f64::exp` is at most [`EXP_MAX_ULPS`] ulp for normal results
+//! and 1 unit of the smallest subnormal for subnormal ones (tested on a sweep of `[-760, 0]`
+//! and at the edges).
+//!
+//! # References
+//! - G. Marsaglia, W. W. Tsang, *The Ziggurat Method for Generating Random Variables*, J. Stat.
+//!   Softw. 5(8), 2000, <https://doi.org/10.18637/jss.v005.i08>.
+//! - J. A. Doornik, *An Improved Ziggurat Method to Generate Normal Random Samples*, 2005
+//!   (independent bits for the layer index and the uniform), <https://www.doornik.com/research/ziggurat.pdf>.
+//! - W. J. Cody, W. Waite, *Software Manual for the Elementary Functions*, Prentice-Hall 1980
+//!   (argument reduction with a split `ln 2`).
+
+use std::sync::OnceLock;
+
+use rand::Rng;
+
+use crate::dist::gumbel::{neg_ln_uniform, standard_from_uniform};
+use crate::dist::uniform::open_uniform_from_bits;
+
+/// Elements per block of the batch sampler (rounded to whole rows): 16 KiB of output, small
+/// enough for L1 cache.
+pub const BLOCK_ELEMENTS: usize = 2048;
+
+/// Words drawn from the RNG per `fill_bytes` call.
+pub const WORD_BLOCK: usize = 512;
+
+/// Largest error of [`exp_nonpos`] against `f64::exp`, in ulps, for normal results (tested).
+pub const EXP_MAX_ULPS: u64 = 1;
+
+/// Largest relative difference between an entry of [`concrete_rows_from_noise`] and
+/// [`crate::dist::Concrete::from_noise`] on the same noise, for entries above `1e-300`
+/// (tested): the kernels differ by a few ulps in the exponent, which is at most `|s - m| ≤ 691`
+/// there, so the relative error is a few times `691 · 2⁻⁵²`, plus a few ulps for the sum.
+pub const BATCH_MAX_REL_ERROR: f64 = 1e-12;
+
+/// The range of the noise the ziggurat can produce (module doc), rounded outwards.
+pub const NOISE_RANGE: (f64, f64) = (-3.7022, 44.61);
+
+/// `ln 2 / 64` split so that `n · LN2_64_HI` is exact for `|n| < 2¹⁷`: 36 significant bits.
+const LN2_64_HI: f64 = 0.010830424696223417; // 0x1.62e42fefa0000p-7
+const LN2_64_LO: f64 = 2.572804622327669e-14;
+/// `64 / ln 2`.
+const INV_LN2_64: f64 = 92.33248261689366;
+/// `1.5 · 2⁵²`: adding it rounds to an integer, whose two's complement sits in the low bits.
+const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
+/// Below this, `e^x` is 0 in `f64` (the smallest subnormal is `e^-744.4`); clamping keeps the
+/// exponent arithmetic in range and turns `-inf` into an exact 0.
+const EXP_LOWER: f64 = -1100.0;
+/// `2^(j/64) = hi + lo`, `j = 0 … 63`: `hi` correctly rounded, `lo` the rounded remainder
+/// (computed with 60-digit decimal arithmetic).
+static EXP2_TABLE: [[f64; 2]; 64] = [
+    [1.0, 0.0],
+    [1.0108892860517005, -1.5234778603368577e-17],
+    [1.0218971486541166, 5.109225028973444e-17],
+    [1.0330248790212284, 7.600838874027088e-18],
+    [1.0442737824274138, 8.551889705537965e-17],
+    [1.0556451783605572, 1.759325738772092e-18],
+    [1.0671404006768237, -7.899853966841582e-17],
+    [1.0787607977571199, -6.656660436056593e-17],
+    [1.0905077326652577, -3.046782079812471e-17],
+    [1.102382583307841, 5.2660368715706944e-17],
+    [1.1143867425958924, 1.0410278456845571e-16],
+    [1.1265216186082418, 5.165856758795457e-17],
+    [1.1387886347566916, 8.912812676025408e-17],
+    [1.1511892299529827, 3.250710218863827e-17],
+    [1.1637248587775775, 3.8292048369240935e-17],
+    [1.1763969916502812, 5.554203254218079e-17],
+    [1.189207115002721, 3.982015231465646e-17],
+    [1.202156731452703, 6.644981499252301e-17],
+    [1.215247359980469, -7.712630692681488e-17],
+    [1.22848053610687, -1.89878163130253e-17],
+    [1.241857812073484, 4.658027591836937e-17],
+    [1.255380757024691, -6.7113898212968784e-18],
+    [1.2690509571917332, 2.667932131342186e-18],
+    [1.2828700160787783, 1.713594918243561e-17],
+    [1.2968395546510096, 2.5382502794888315e-17],
+    [1.3109612115247644, -7.181536135519454e-17],
+    [1.3252366431597413, -2.8587312100388614e-17],
+    [1.339667524053303, 8.927282594831732e-17],
+    [1.3542555469368927, 7.70094837980299e-17],
+    [1.3690024229745905, 9.593797919118849e-17],
+    [1.383909881963832, -6.770511658794786e-17],
+    [1.3989796725383112, -9.614213209051323e-17],
+    [1.4142135623730951, -9.667293313452913e-17],
+    [1.42961333839197, -1.2031642489053655e-17],
+    [1.4451808069770467, -3.0237581349939873e-17],
+    [1.460917794180647, -5.600377186075216e-17],
+    [1.4768261459394993, -3.483994556892796e-17],
+    [1.4929077282912648, 1.4192920154284036e-17],
+    [1.5091644275934228, -1.016455327754295e-16],
+    [1.5255981507445384, -1.1024941712342561e-16],
+    [1.5422108254079407, 7.949834809697621e-17],
+    [1.559004400237837, 3.7812070533575275e-17],
+    [1.5759808451078865, -1.0136916471278304e-17],
+    [1.593142151342267, -1.0094406542311964e-16],
+    [1.6104903319492543, 2.4707192569797888e-17],
+    [1.6280274218573478, -6.712955084707084e-17],
+    [1.645755478153965, -1.0125679913674773e-16],
+    [1.6636765803267364, 5.8909926967131e-17],
+    [1.681792830507429, 8.199010020581497e-17],
+    [1.7001063537185235, -8.0237193703977e-18],
+    [1.718619298122478, -1.851380418263111e-17],
+    [1.7373338352737062, 3.164389299292957e-17],
+    [1.7562521603732995, 2.960140695448873e-17],
+    [1.7753764925265212, 6.429731796556572e-17],
+    [1.7947090750031072, 1.8227458427912087e-17],
+    [1.8142521755003989, -9.969531538920349e-17],
+    [1.8340080864093424, 3.283107224245627e-17],
+    [1.8539791250833855, 9.761887490727594e-17],
+    [1.8741676341103, -6.122763413004143e-17],
+    [1.8945759815869656, 3.4034035352165297e-17],
+    [1.9152065613971474, -1.0619946056195963e-16],
+    [1.9360617934922943, 1.0332385960676326e-16],
+    [1.9571441241754002, 8.960767791036668e-17],
+    [1.978456026387951, 4.0388753109278167e-17],
+];
+
+/// `e^x` for `x ≤ 0` (including `-inf`, which gives exactly 0), branch-free (module doc).
+///
+/// Inputs above 0 up to `ln 2 / 128` are still accurate; larger ones give a wrong value (the
+/// sampler only passes `s - max s ≤ 0`).
+#[inline(always)]
+pub fn exp_nonpos(x: f64) -> f64 {
+    let x = if x < EXP_LOWER { EXP_LOWER } else { x };
+    let shifted = x * INV_LN2_64 + ROUND_MAGIC;
+    let n = shifted - ROUND_MAGIC; // round(64 x / ln 2), an integer in [-101 568, 0]
+    let r = (x - n * LN2_64_HI) - n * LN2_64_LO; // |r| ≤ ln 2 / 128 + rounding
+    // eʳ - 1 by its Taylor polynomial of degree 5 (remainder below 3.5·10⁻¹⁷ relative).
+    let p = r + r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0))));
+    let bits = shifted.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()); // n, two's complement
+    let [hi, lo] = EXP2_TABLE[(bits & 63) as usize];
+    let t = hi + (lo + hi * p); // 2^(j/64) · eʳ ∈ [0.99, 2.02)
+    // ⌊n/64⌋ + 2046 ≥ 0, split into two biased exponents ⌊·/2⌋ and ⌈·/2⌉ in [229, 1023]:
+    // two normal powers of two, so that subnormal results are rounded only once.
+    let e = (bits.wrapping_add(2046 << 6) >> 6) & 0xfff;
+    let e1 = e >> 1;
+    let e2 = e - e1;
+    t * f64::from_bits(e1 << 52) * f64::from_bits(e2 << 52)
+}
+
+/// A buffered source of 64-bit words for the rare slow path: `fill_bytes` in blocks of
+/// [`WORD_BLOCK`], little endian, so the words are the same on every platform.
+struct Words {
+    words: [u64; WORD_BLOCK],
+    pos: usize,
+}
+
+impl Words {
+    /// An empty buffer: nothing is drawn until the first word is asked for.
+    fn new_empty() -> Self {
+        Words {
+            words: [0; WORD_BLOCK],
+            pos: WORD_BLOCK,
+        }
+    }
+
+    /// The next word, refilling from `rng` when the buffer is used up.
+    fn next_word<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
+        if self.pos == WORD_BLOCK {
+            let mut bytes = [0u8; 8 * WORD_BLOCK];
+            rng.fill_bytes(&mut bytes);
+            for (w, b) in self.words.iter_mut().zip(bytes.chunks_exact(8)) {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                *w = u64::from_le_bytes(a);
+            }
+            self.pos = 0;
+        }
+        let w = self.words[self.pos];
+        self.pos += 1;
+        w
+    }
+}
+
+/// Number of ziggurat layers (the low 8 bits of a word choose one).
+const LAYERS: usize = 256;
+/// Rejections in a row after which a draw falls back to the inverse CDF (module doc).
+const MAX_TRIES: usize = 64;
+/// `2⁻⁵³`.
+const TWO_M53: f64 = 1.0 / 9_007_199_254_740_992.0;
+/// `2⁻⁵²`.
+const TWO_M52: f64 = 1.0 / TWO52;
+/// `2⁵²` and its bit pattern: OR-ing an integer `< 2⁵²` into the mantissa of `2⁵²` and
+/// subtracting `2⁵²` converts it to `f64` exactly with integer vector operations only.
+const TWO52: f64 = 4_503_599_627_370_496.0;
+const TWO52_BITS: u64 = 0x4330_0000_0000_0000;
+
+/// One layer of the ziggurat: the draw is `lo + U·width`, accepted at once in `[in_lo, in_hi]`.
+#[derive(Debug, Clone, Copy)]
+struct Layer {
+    lo: f64,
+    width: f64,
+    in_lo: f64,
+    in_hi: f64,
+}
+
+/// The tables of the Gumbel ziggurat (module doc), built once per process.
+#[derive(Debug, Clone)]
+pub struct GumbelZiggurat {
+    layers: [Layer; LAYERS],
+    /// `y_{j-1}` and `y_j`: bottom and top of layer `j ≥ 1`.
+    y_bottom: [f64; LAYERS],
+    y_top: [f64; LAYERS],
+    /// Base layer: `R₀`, `y₀`, `S(R₀)`, `e^(-L₀)`.
+    r0: f64,
+    y0: f64,
+    right_tail: f64,
+    exp_neg_l0: f64,
+    /// Common layer area `v`.
+    area: f64,
+}
+
+/// Standard Gumbel density `exp(-x - e^(-x))`.
+fn density(x: f64) -> f64 {
+    (-x - (-x).exp()).exp()
+}
+
+/// `(L, R)` with `L ≤ 0 ≤ R` and `f(L) = f(R) = y` for `0 < y ≤ 1/e`, by bisection on
+/// `h(x) = x + e^(-x) = -ln y`; each end is taken on the side where `f ≥ y`.
+fn level_set(y: f64) -> (f64, f64) {
+    let t = -y.ln();
+    let h = |x: f64| x + (-x).exp();
+    let (mut lo, mut hi) = (0.0_f64, t + 1.0);
+    while hi - lo > 0.0 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if h(mid) <= t { lo = mid } else { hi = mid }
+    }
+    let right = lo;
+    let (mut lo, mut hi) = (-t.ln() - 1.0, 0.0_f64);
+    loop {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if h(mid) <= t { hi = mid } else { lo = mid }
+    }
+    (hi, right)
+}
+
+/// Layer heights and level sets from the base height `y₀`; `None` unless the 256 layers reach
+/// the mode exactly at the last one (`Err(true)`: too few layers reach it, `Err(false)`: the
+/// last layer is still below it).
+#[allow(clippy::type_complexity)]
+fn build_from(y0: f64) -> Result<(Vec<f64>, Vec<(f64, f64)>, f64), bool> {
+    let fmax = (-1.0_f64).exp();
+    let (l0, r0) = level_set(y0);
+    let area = (r0 - l0) * y0 + (-(-l0).exp()).exp() + (-(-(-r0).exp()).exp_m1());
+    let mut ys = vec![y0];
+    let mut sets = vec![(l0, r0)];
+    for j in 1..LAYERS {
+        let (l, r) = sets[j - 1];
+        let y = ys[j - 1] + area / (r - l);
+        ys.push(y);
+        if y >= fmax {
+            return if j == LAYERS - 1 {
+                sets.push((f64::INFINITY, f64::NEG_INFINITY));
+                Ok((ys, sets, area))
+            } else {
+                Err(true)
+            };
+        }
+        sets.push(level_set(y));
+    }
+    Err(false)
+}
+
+impl GumbelZiggurat {
+    /// The tables, built on first use (a few hundred thousand flops, once per process).
+    pub fn get() -> &'static GumbelZiggurat {
+        static TABLES: OnceLock<GumbelZiggurat> = OnceLock::new();
+        TABLES.get_or_init(GumbelZiggurat::build)
+    }
+
+    fn build() -> GumbelZiggurat {
+        // Smallest y₀ (largest base, smallest area v) for which 256 layers reach the mode.
+        let (mut lo, mut hi) = (1e-6_f64, (-1.0_f64).exp());
+        let mut best = None;
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            match build_from(mid) {
+                Ok(t) => {
+                    best = Some(t);
+                    hi = mid;
+                }
+                Err(true) => hi = mid,
+                Err(false) => lo = mid,
+            }
+            if hi - lo <= f64::EPSILON * hi {
+                break;
+            }
+        }
+        // Unreachable in practice (the construction is checked by a unit test); the fallback
+        // is still a valid ziggurat: a single base layer of area 1 is the inverse CDF.
+        let (ys, sets, area) = best.unwrap_or_else(|| {
+            (
+                vec![0.0; LAYERS],
+                vec![(0.0, 0.0); LAYERS],
+                f64::INFINITY,
+            )
+        });
+        let mut layers = [Layer {
+            lo: 0.0,
+            width: 0.0,
+            in_lo: f64::INFINITY,
+            in_hi: f64::NEG_INFINITY,
+        }; LAYERS];
+        let mut y_bottom = [0.0; LAYERS];
+        let mut y_top = [0.0; LAYERS];
+        let (l0, r0) = sets[0];
+        let y0 = ys[0];
+        layers[0] = Layer {
+            lo: l0,
+            width: area / y0,
+            in_lo: l0,
+            in_hi: r0,
+        };
+        for j in 1..LAYERS {
+            let (l, r) = sets[j - 1];
+            let (il, ir) = sets[j];
+            // A margin of a few ulps keeps the fast-accept column strictly under f despite the
+            // rounding of the level set; points in the margin go to the (exact) wedge test.
+            let margin = 1e-14;
+            layers[j] = Layer {
+                lo: l,
+                width: r - l,
+                in_lo: il + margin * (1.0 + il.abs()),
+                in_hi: ir - margin * (1.0 + ir.abs()),
+            };
+            y_bottom[j] = ys[j - 1];
+            y_top[j] = ys[j];
+        }
+        GumbelZiggurat {
+            layers,
+            y_bottom,
+            y_top,
+            r0,
+            y0,
+            right_tail: -(-(-r0).exp()).exp_m1(),
+            exp_neg_l0: (-l0).exp(),
+            area,
+        }
+    }
+
+    /// The common area `v` of the 256 layers.
+    pub fn layer_area(&self) -> f64 {
+        self.area
+    }
+
+    /// Probability that a draw is accepted at once (no wedge test, no tail): the sum over
+    /// layers of the fast-accept fraction of each.
+    pub fn fast_fraction(&self) -> f64 {
+        let mut total = 0.0;
+        for (j, layer) in self.layers.iter().enumerate() {
+            let inner = if j == 0 {
+                (self.r0 - layer.lo) * self.y0 / self.area
+            } else {
+                ((layer.in_hi - layer.in_lo) / layer.width).max(0.0)
+            };
+            total += inner / LAYERS as f64;
+        }
+        total
+    }
+
+    /// Layer index `j = w mod 2⁸` and point `x = lo_j + U·width_j` of a word, with the
+    /// 52-bit uniform `U = ⌊w/2¹²⌋·2⁻⁵² ∈ [0, 1)` (bits disjoint from `j`).
+    #[inline(always)]
+    fn layer_point(&self, w: u64) -> (usize, f64) {
+        let j = (w & 0xff) as usize;
+        // ⌊w/2¹²⌋ < 2⁵² converted exactly with integer vector operations (the 2⁵² trick).
+        let u = (f64::from_bits(TWO52_BITS | (w >> 12)) - TWO52) * TWO_M52;
+        let layer = &self.layers[j];
+        (j, layer.lo + u * layer.width)
+    }
+
+    /// The fast path over a block, branch-free: `out_i = x_i` when the point of word `i` lies
+    /// in its layer's fast-accept column, NaN otherwise (finished by [`Self::sample_slow`]).
+    #[inline]
+    fn fast_pass(&self, words: &[u64], out: &mut [f64]) {
+        for (o, &w) in out.iter_mut().zip(words) {
+            let (j, x) = self.layer_point(w);
+            let layer = &self.layers[j];
+            let inside = (x >= layer.in_lo) & (x <= layer.in_hi);
+            *o = if inside { x } else { f64::NAN };
+        }
+    }
+
+    /// The rare path for a point `x` of layer `j` that missed the fast-accept column: wedge
+    /// tests, tails and redraws, with fresh words from `next`.
+    #[cold]
+    #[inline(never)]
+    fn sample_slow(&self, mut j: usize, mut x: f64, next: &mut dyn FnMut() -> u64) -> f64 {
+        for _ in 0..MAX_TRIES {
+            if j == 0 {
+                if x <= self.r0 {
+                    return x; // inside the base rectangle
+                }
+                let b = (x - self.r0) * self.y0;
+                let u = open_uniform_from_bits(next());
+                return if b < self.right_tail {
+                    -(-(-u * self.right_tail).ln_1p()).ln()
+                } else {
+                    -(self.exp_neg_l0 + neg_ln_uniform(u)).ln()
+                };
+            }
+            if x >= self.layers[j].in_lo && x <= self.layers[j].in_hi {
+                return x;
+            }
+            let u = (next() >> 11) as f64 * TWO_M53;
+            let y = self.y_bottom[j] + u * (self.y_top[j] - self.y_bottom[j]);
+            if y < density(x) {
+                return x;
+            }
+            (j, x) = self.layer_point(next());
+        }
+        standard_from_uniform(open_uniform_from_bits(next()))
+    }
+}
+
+/// Fills `out` with standard Gumbel noise from the ziggurat (module doc), drawing words from
+/// `rng` with `fill_bytes` (one word per entry, in blocks, plus the words of the rare slow
+/// path, in blocks of [`WORD_BLOCK`]).
+pub fn gumbel_noise<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
+    let zig = GumbelZiggurat::get();
+    let mut block = NoiseBlock::new();
+    let mut extra = Words::new_empty();
+    for chunk in out.chunks_mut(BLOCK_ELEMENTS) {
+        block.fill(zig, rng, &mut extra, chunk);
+    }
+}
+
+/// Scratch space for one block of ziggurat draws.
+struct NoiseBlock {
+    words: Vec<u64>,
+    bytes: Vec<u8>,
+}
+
+impl NoiseBlock {
+    fn new() -> Self {
+        NoiseBlock {
+            words: vec![0; BLOCK_ELEMENTS],
+            bytes: vec![0; 8 * BLOCK_ELEMENTS],
+        }
+    }
+
+    /// `out` (at most [`BLOCK_ELEMENTS`] long) ← Gumbel noise: one word per entry through
+    /// the vectorised fast path, then the rejected entries finished one by one with words
+    /// from `extra`.
+    fn fill<R: Rng + ?Sized>(
+        &mut self,
+        zig: &GumbelZiggurat,
+        rng: &mut R,
+        extra: &mut Words,
+        out: &mut [f64],
+    ) {
+        let n = out.len();
+        let bytes = &mut self.bytes[..8 * n];
+        rng.fill_bytes(bytes);
+        for (w, b) in self.words.iter_mut().zip(bytes.chunks_exact(8)) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            *w = u64::from_le_bytes(a);
+        }
+        let words = &self.words[..n];
+        zig.fast_pass(words, out);
+        for (o, &w) in out.iter_mut().zip(words) {
+            if o.is_nan() {
+                let (j, x) = zig.layer_point(w);
+                *o = zig.sample_slow(j, x, &mut || extra.next_word(rng));
+            }
+        }
+    }
+}
+
+/// In place: each row of `k = centered.len()` entries of `rows` holds Gumbel noise `g` on
+/// entry and `softmax((c + g)·inv_temperature)` on return (`rows.len()` a multiple of `k`,
+/// unchecked: a partial last row is left as noise).
+pub fn concrete_rows_from_noise(centered: &[f64], inv_temperature: f64, rows: &mut [f64]) {
+    let k = centered.len();
+    for row in rows.chunks_exact_mut(k) {
+        let mut m = f64::NEG_INFINITY;
+        for (y, &c) in row.iter_mut().zip(centered) {
+            let s = (c + *y) * inv_temperature;
+            m = if s > m { s } else { m };
+            *y = s;
+        }
+        for y in row.iter_mut() {
+            *y -= m;
+        }
+    }
+    exp_normalize_rows(k, rows);
+}
+
+/// Batch Concrete rows (module doc): `out` holds whole rows of `k = centered.len()` entries
+/// (unchecked: the caller validates); `inv_temperature = 1/τ`.
+pub fn concrete_rows<R: Rng + ?Sized>(
+    rng: &mut R,
+    centered: &[f64],
+    inv_temperature: f64,
+    out: &mut [f64],
+) {
+    let k = centered.len();
+    let block = (BLOCK_ELEMENTS / k).max(1) * k;
+    let zig = GumbelZiggurat::get();
+    let mut noise = NoiseBlock::new();
+    let mut extra = Words::new_empty();
+    for chunk in out.chunks_mut(block) {
+        // A row longer than a block gets its noise in several pieces.
+        for piece in chunk.chunks_mut(BLOCK_ELEMENTS) {
+            noise.fill(zig, rng, &mut extra, piece);
+        }
+        concrete_rows_from_noise(centered, inv_temperature, chunk);
+    }
+}
+
+/// The vectorised half of the kernel: `y ← exp(y)` over the block, then each row divided by
+/// its sum.
+#[inline]
+fn exp_normalize_rows(k: usize, chunk: &mut [f64]) {
+    for y in chunk.iter_mut() {
+        *y = exp_nonpos(*y);
+    }
+    for row in chunk.chunks_exact_mut(k) {
+        let total: f64 = row.iter().sum();
+        let inv = 1.0 / total;
+        for y in row.iter_mut() {
+            *y *= inv;
+        }
+    }
+}
