@@ -724,9 +724,11 @@ mod tests {
     /// `(F(x) - F(R₀))/S(R₀)` above `R₀` and `F(x)/F(L₀)` below `L₀` (the whole-line test above
     /// cannot see them: they carry well under 1 % of the mass).
     ///
-    /// α = 10⁻⁶ per tail (Bonferroni 2·10⁻⁶ in all), n = 200 000 each, critical value
-    /// `0.0061`: detects a tail law off by more than that in CDF, e.g. the right tail drawn as
-    /// `R₀ + Exp(1)` (the exponential approximation of the Gumbel tail; seen to fail).
+    /// α = 10⁻⁶ per tail (2·10⁻⁶ in all), n = 200 000 each, critical value `0.0060`: detects
+    /// a conditional tail law off by more than that in CDF. Seen to fail on the planted bug
+    /// "left tail drawn with `2E'` instead of `E'`" (KS distance 0.25). It does not see the
+    /// right tail drawn as `R₀ + Exp(1)` (`R₀ = 7.97`, so that approximation is within
+    /// `e^(-R₀)/2 ≈ 2·10⁻⁴` of the true tail in CDF, below the critical value).
     #[test]
     fn ziggurat_tails_ks() {
         let z = GumbelZiggurat::get();
