@@ -436,18 +436,6 @@ impl GumbelZiggurat {
         (j, layer.lo + u * layer.width)
     }
 
-    /// The fast path over a block, branch-free: `out_i = x_i` when the point of word `i` lies
-    /// in its layer's fast-accept column, NaN otherwise (finished by [`Self::sample_slow`]).
-    #[inline]
-    fn fast_pass(&self, words: &[u64], out: &mut [f64]) {
-        for (o, &w) in out.iter_mut().zip(words) {
-            let (j, x) = self.layer_point(w);
-            let layer = &self.layers[j];
-            let inside = (x >= layer.in_lo) & (x <= layer.in_hi);
-            *o = if inside { x } else { f64::NAN };
-        }
-    }
-
     /// The rare path for a point `x` of layer `j` that missed the fast-accept column: wedge
     /// tests, tails and redraws, with fresh words from `next`.
     #[cold]
@@ -481,55 +469,67 @@ impl GumbelZiggurat {
 }
 
 /// Fills `out` with standard Gumbel noise from the ziggurat (module doc), drawing words from
-/// `rng` with `fill_bytes` (one word per entry, in blocks, plus the words of the rare slow
-/// path, in blocks of [`WORD_BLOCK`]).
+/// `rng` with `fill_bytes` (one word per entry, in blocks of [`BLOCK_ELEMENTS`], plus the
+/// words of the rare slow path, in blocks of [`WORD_BLOCK`]).
 pub fn gumbel_noise<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
     let zig = GumbelZiggurat::get();
     let mut block = NoiseBlock::new();
     let mut extra = Words::new_empty();
+    let zeros = vec![0.0; BLOCK_ELEMENTS];
     for chunk in out.chunks_mut(BLOCK_ELEMENTS) {
-        block.fill(zig, rng, &mut extra, chunk);
+        // (0 + g)·1 = g exactly.
+        block.fill_scores(zig, rng, &mut extra, &zeros, 1.0, chunk);
     }
 }
 
 /// Scratch space for one block of ziggurat draws.
 struct NoiseBlock {
-    words: Vec<u64>,
     bytes: Vec<u8>,
+}
+
+/// The `i`-th little-endian word of `bytes`.
+#[inline(always)]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&bytes[8 * i..8 * i + 8]);
+    u64::from_le_bytes(a)
 }
 
 impl NoiseBlock {
     fn new() -> Self {
         NoiseBlock {
-            words: vec![0; BLOCK_ELEMENTS],
             bytes: vec![0; 8 * BLOCK_ELEMENTS],
         }
     }
 
-    /// `out` (at most [`BLOCK_ELEMENTS`] long) ← Gumbel noise: one word per entry through
-    /// the vectorised fast path, then the rejected entries finished one by one with words
-    /// from `extra`.
-    fn fill<R: Rng + ?Sized>(
+    /// `out_i ← (offset_i + g_i)·scale` for fresh Gumbel noise `g` (`out` at most
+    /// [`BLOCK_ELEMENTS`] long, `offset` at least as long): one word per entry through the
+    /// vectorised fast path, then the rejected entries finished one by one with words from
+    /// `extra`.
+    fn fill_scores<R: Rng + ?Sized>(
         &mut self,
         zig: &GumbelZiggurat,
         rng: &mut R,
         extra: &mut Words,
+        offset: &[f64],
+        scale: f64,
         out: &mut [f64],
     ) {
         let n = out.len();
         let bytes = &mut self.bytes[..8 * n];
         rng.fill_bytes(bytes);
-        for (w, b) in self.words.iter_mut().zip(bytes.chunks_exact(8)) {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(b);
-            *w = u64::from_le_bytes(a);
+        let offset = &offset[..n];
+        for (i, (o, &c)) in out.iter_mut().zip(offset).enumerate() {
+            let (j, x) = zig.layer_point(word_at(bytes, i));
+            let layer = &zig.layers[j];
+            let inside = (x >= layer.in_lo) & (x <= layer.in_hi);
+            *o = if inside { (c + x) * scale } else { f64::NAN };
         }
-        let words = &self.words[..n];
-        zig.fast_pass(words, out);
-        for (o, &w) in out.iter_mut().zip(words) {
+        for (i, (o, &c)) in out.iter_mut().zip(offset).enumerate() {
             if o.is_nan() {
-                let (j, x) = zig.layer_point(w);
-                *o = zig.sample_slow(j, x, &mut || extra.next_word(rng));
+                let (j, x) = zig.layer_point(word_at(bytes, i));
+                let g = zig.sample_slow(j, x, &mut || extra.next_word(rng));
+                *o = (c + g) * scale;
             }
         }
     }
@@ -537,21 +537,16 @@ impl NoiseBlock {
 
 /// In place: each row of `k = centered.len()` entries of `rows` holds Gumbel noise `g` on
 /// entry and `softmax((c + g)·inv_temperature)` on return (`rows.len()` a multiple of `k`,
-/// unchecked: a partial last row is left as noise).
+/// unchecked: a partial last row is left as scores). The same arithmetic as
+/// [`concrete_rows`] on the same noise.
 pub fn concrete_rows_from_noise(centered: &[f64], inv_temperature: f64, rows: &mut [f64]) {
     let k = centered.len();
     for row in rows.chunks_exact_mut(k) {
-        let mut m = f64::NEG_INFINITY;
         for (y, &c) in row.iter_mut().zip(centered) {
-            let s = (c + *y) * inv_temperature;
-            m = if s > m { s } else { m };
-            *y = s;
-        }
-        for y in row.iter_mut() {
-            *y -= m;
+            *y = (c + *y) * inv_temperature;
         }
     }
-    exp_normalize_rows(k, rows);
+    softmax_rows(k, rows);
 }
 
 /// Batch Concrete rows (module doc): `out` holds whole rows of `k = centered.len()` entries
@@ -563,23 +558,44 @@ pub fn concrete_rows<R: Rng + ?Sized>(
     out: &mut [f64],
 ) {
     let k = centered.len();
-    let block = (BLOCK_ELEMENTS / k).max(1) * k;
     let zig = GumbelZiggurat::get();
     let mut noise = NoiseBlock::new();
     let mut extra = Words::new_empty();
-    for chunk in out.chunks_mut(block) {
-        // A row longer than a block gets its noise in several pieces.
-        for piece in chunk.chunks_mut(BLOCK_ELEMENTS) {
-            noise.fill(zig, rng, &mut extra, piece);
+    if k <= BLOCK_ELEMENTS {
+        // Whole rows per block, with the logits tiled so that the score pass is flat.
+        let rows = BLOCK_ELEMENTS / k;
+        let tiled: Vec<f64> = centered.iter().copied().cycle().take(rows * k).collect();
+        for chunk in out.chunks_mut(rows * k) {
+            noise.fill_scores(zig, rng, &mut extra, &tiled, inv_temperature, chunk);
+            softmax_rows(k, chunk);
         }
-        concrete_rows_from_noise(centered, inv_temperature, chunk);
+    } else {
+        // A row longer than a block gets its noise in pieces.
+        for row in out.chunks_mut(k) {
+            for (piece, c) in row
+                .chunks_mut(BLOCK_ELEMENTS)
+                .zip(centered.chunks(BLOCK_ELEMENTS))
+            {
+                noise.fill_scores(zig, rng, &mut extra, c, inv_temperature, piece);
+            }
+            softmax_rows(k, row);
+        }
     }
 }
 
-/// The vectorised half of the kernel: `y ← exp(y)` over the block, then each row divided by
-/// its sum.
+/// Rows of scores `s` in place to `softmax(s)`: subtract the row maximum, exponentiate in one
+/// flat (vectorised) pass, divide by the row sum.
 #[inline]
-fn exp_normalize_rows(k: usize, chunk: &mut [f64]) {
+fn softmax_rows(k: usize, chunk: &mut [f64]) {
+    for row in chunk.chunks_exact_mut(k) {
+        let mut m = f64::NEG_INFINITY;
+        for &s in row.iter() {
+            m = if s > m { s } else { m };
+        }
+        for y in row.iter_mut() {
+            *y -= m;
+        }
+    }
     for y in chunk.iter_mut() {
         *y = exp_nonpos(*y);
     }
