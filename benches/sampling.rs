@@ -9,7 +9,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gumbel_audit::dist::fast::{fill_words, gumbel_from_words};
+use gumbel_audit::dist::fast;
+use gumbel_audit::dist::uniform::open_uniform;
 use gumbel_audit::dist::{Categorical, Concrete, Gumbel, Logits};
 use gumbel_audit::rng::seeded;
 
@@ -37,12 +38,9 @@ fn gumbel_noise(c: &mut Criterion) {
         })
     });
     let mut rng = seeded(1);
-    let mut words = vec![0u64; n];
-    let mut bytes = vec![0u8; 8 * n];
-    group.bench_function("batch/fast::gumbel_from_words", |b| {
+    group.bench_function("batch/fast::gumbel_noise", |b| {
         b.iter(|| {
-            fill_words(&mut rng, &mut words, &mut bytes);
-            gumbel_from_words(&words, &mut out);
+            fast::gumbel_noise(&mut rng, &mut out);
             black_box(&out);
         })
     });
@@ -86,6 +84,35 @@ fn concrete(c: &mut Criterion) {
                 }
             })
         });
+        if k == 10 {
+            // The "straightforward Rust loop" of the comparison: inverse-CDF noise with
+            // std's ln, max-subtracted softmax with std's exp, one row at a time.
+            let centered = dist.logits().centered().to_vec();
+            let inv = 1.0 / TAU;
+            let mut rng = seeded(3);
+            group.bench_with_input(BenchmarkId::new("naive_loop", k), &k, |b, _| {
+                b.iter(|| {
+                    for _ in 0..n_seq {
+                        let mut m = f64::NEG_INFINITY;
+                        for (y, &c) in out.iter_mut().zip(&centered) {
+                            let u = open_uniform(&mut rng);
+                            let s = (c - (-u.ln()).ln()) * inv;
+                            m = m.max(s);
+                            *y = s;
+                        }
+                        let mut total = 0.0;
+                        for y in out.iter_mut() {
+                            *y = (*y - m).exp();
+                            total += *y;
+                        }
+                        for y in out.iter_mut() {
+                            *y /= total;
+                        }
+                        black_box(&out);
+                    }
+                })
+            });
+        }
         let mut out = vec![0.0; n_batch * k];
         let mut rng = seeded(3);
         group.throughput(Throughput::Elements((n_batch * k) as u64));

@@ -400,7 +400,12 @@ impl Concrete {
     /// `n` samples as one row-major vector of `n·k` entries; see [`Concrete::sample_batch_into`].
     pub fn sample_batch<R: Rng + ?Sized>(&self, rng: &mut R, n: usize) -> Vec<f64> {
         let mut out = vec![0.0; n * self.len()];
-        crate::dist::fast::concrete_rows(rng, self.logits.centered(), self.inv_temperature, &mut out);
+        crate::dist::fast::concrete_rows(
+            rng,
+            self.logits.centered(),
+            self.inv_temperature,
+            &mut out,
+        );
         out
     }
 }
@@ -552,9 +557,15 @@ mod batch_tests {
                         assert!(a == 0.0 && b == 0.0);
                     } else if b > 1e-300 {
                         let rel = (a - b).abs() / b;
-                        assert!(rel <= BATCH_MAX_REL_ERROR, "config {ci}, entry {i}: {a} vs {b}");
+                        assert!(
+                            rel <= BATCH_MAX_REL_ERROR,
+                            "config {ci}, entry {i}: {a} vs {b}"
+                        );
                     } else {
-                        assert!((a - b).abs() <= 1e-300, "config {ci}, entry {i}: {a} vs {b}");
+                        assert!(
+                            (a - b).abs() <= 1e-300,
+                            "config {ci}, entry {i}: {a} vs {b}"
+                        );
                     }
                 }
             }
@@ -585,9 +596,15 @@ mod batch_tests {
             ys.extend(c.sample_batch(&mut ConstRng(0), 3));
             ys.extend(c.sample_batch(&mut ConstRng(0xff), 3));
             for row in ys.chunks_exact(k) {
-                assert!(row.iter().all(|y| y.is_finite() && *y >= 0.0), "config {ci}");
+                assert!(
+                    row.iter().all(|y| y.is_finite() && *y >= 0.0),
+                    "config {ci}"
+                );
                 let total: f64 = row.iter().sum();
-                assert!((total - 1.0).abs() <= k as f64 * f64::EPSILON, "config {ci}: {total}");
+                assert!(
+                    (total - 1.0).abs() <= k as f64 * f64::EPSILON,
+                    "config {ci}: {total}"
+                );
                 for (i, y) in row.iter().enumerate() {
                     if c.logits().is_masked(i) {
                         assert_eq!(*y, 0.0);
@@ -669,10 +686,18 @@ mod batch_tests {
             let pi = c.logits().probs();
             let split = if ci == 0 { checked } else { 1 };
             let bound = ((2.0 * split as f64 / alpha).ln() / (2.0 * n as f64)).sqrt();
-            let idx: Vec<usize> = if ci == 0 { (0..k).collect() } else { vec![2100] };
+            let idx: Vec<usize> = if ci == 0 {
+                (0..k).collect()
+            } else {
+                vec![2100]
+            };
             for i in idx {
                 let f = counts[i] as f64 / n as f64;
-                assert!((f - pi[i]).abs() <= bound, "case {ci}, category {i}: {f} vs {}", pi[i]);
+                assert!(
+                    (f - pi[i]).abs() <= bound,
+                    "case {ci}, category {i}: {f} vs {}",
+                    pi[i]
+                );
             }
         }
     }

@@ -142,7 +142,7 @@ static EXP2_TABLE: [[f64; 2]; 64] = [
     [1.3690024229745905, 9.593797919118849e-17],
     [1.383909881963832, -6.770511658794786e-17],
     [1.3989796725383112, -9.614213209051323e-17],
-    [1.4142135623730951, -9.667293313452913e-17],
+    [std::f64::consts::SQRT_2, -9.667293313452913e-17],
     [1.42961333839197, -1.2031642489053655e-17],
     [1.4451808069770467, -3.0237581349939873e-17],
     [1.460917794180647, -5.600377186075216e-17],
@@ -355,13 +355,8 @@ impl GumbelZiggurat {
         }
         // Unreachable in practice (the construction is checked by a unit test); the fallback
         // is still a valid ziggurat: a single base layer of area 1 is the inverse CDF.
-        let (ys, sets, area) = best.unwrap_or_else(|| {
-            (
-                vec![0.0; LAYERS],
-                vec![(0.0, 0.0); LAYERS],
-                f64::INFINITY,
-            )
-        });
+        let (ys, sets, area) =
+            best.unwrap_or_else(|| (vec![0.0; LAYERS], vec![(0.0, 0.0); LAYERS], f64::INFINITY));
         let mut layers = [Layer {
             lo: 0.0,
             width: 0.0,
@@ -616,7 +611,10 @@ mod tests {
     /// Distance in units in the last place between two non-negative finite doubles (for
     /// subnormals: units of the smallest subnormal).
     fn ulps(a: f64, b: f64) -> u64 {
-        assert!(a >= 0.0 && b >= 0.0 && a.is_finite() && b.is_finite(), "{a} {b}");
+        assert!(
+            a >= 0.0 && b >= 0.0 && a.is_finite() && b.is_finite(),
+            "{a} {b}"
+        );
         a.to_bits().abs_diff(b.to_bits())
     }
 
@@ -654,7 +652,12 @@ mod tests {
         ] {
             check(x);
         }
-        assert!(worst.0 <= EXP_MAX_ULPS, "max error {} ulp at x = {}", worst.0, worst.1);
+        assert!(
+            worst.0 <= EXP_MAX_ULPS,
+            "max error {} ulp at x = {}",
+            worst.0,
+            worst.1
+        );
         // Far below the range and masked categories: exactly 0, never NaN.
         for x in [-746.0, -1100.0, -1e7, -1e300, f64::MIN, f64::NEG_INFINITY] {
             assert_eq!(exp_nonpos(x), 0.0, "x = {x}");
@@ -675,7 +678,10 @@ mod tests {
         for j in 1..LAYERS {
             let layer = &z.layers[j];
             let area = layer.width * (z.y_top[j] - z.y_bottom[j]);
-            assert!((area - v).abs() <= 1e-12 * v, "layer {j}: area {area} vs {v}");
+            assert!(
+                (area - v).abs() <= 1e-12 * v,
+                "layer {j}: area {area} vs {v}"
+            );
             // Consecutive layers stack without gaps.
             assert_eq!(z.y_bottom[j], if j == 1 { z.y0 } else { z.y_top[j - 1] });
             // The layer's rectangle spans the level set of its bottom height.
@@ -733,7 +739,10 @@ mod tests {
         let alpha = 1e-6;
         let mut g = vec![0.0; n];
         gumbel_noise(&mut seeded(20_261_127), &mut g);
-        assert!(g.iter().all(|x| (NOISE_RANGE.0..=NOISE_RANGE.1).contains(x)));
+        assert!(
+            g.iter()
+                .all(|x| (NOISE_RANGE.0..=NOISE_RANGE.1).contains(x))
+        );
         let d = ks_distance(g, gumbel_cdf);
         let crit = dkwm(alpha, n);
         assert!(d <= crit, "KS distance {d} > critical value {crit}");
@@ -761,8 +770,12 @@ mod tests {
         // left tail.
         let right_point = z.r0 + 0.5 * z.right_tail / z.y0;
         let left_point = l0 + z.layers[0].width * (1.0 - 1e-9);
-        let right: Vec<f64> = (0..n).map(|_| z.sample_slow(0, right_point, &mut next)).collect();
-        let left: Vec<f64> = (0..n).map(|_| z.sample_slow(0, left_point, &mut next)).collect();
+        let right: Vec<f64> = (0..n)
+            .map(|_| z.sample_slow(0, right_point, &mut next))
+            .collect();
+        let left: Vec<f64> = (0..n)
+            .map(|_| z.sample_slow(0, left_point, &mut next))
+            .collect();
         assert!(right.iter().all(|&x| x > z.r0) && left.iter().all(|&x| x < l0));
         let s_r0 = z.right_tail;
         let f_l0 = gumbel_cdf(l0);
@@ -780,8 +793,14 @@ mod tests {
         let l0 = z.layers[0].lo;
         let right_max = -(-(-crate::dist::uniform::U_MIN * z.right_tail).ln_1p()).ln();
         let left_min = -(z.exp_neg_l0 + neg_ln_uniform(crate::dist::uniform::U_MIN)).ln();
-        assert!(right_max <= NOISE_RANGE.1 && right_max > NOISE_RANGE.1 - 0.01, "{right_max}");
-        assert!(left_min >= NOISE_RANGE.0 && left_min < NOISE_RANGE.0 + 0.01, "{left_min}");
+        assert!(
+            right_max <= NOISE_RANGE.1 && right_max > NOISE_RANGE.1 - 0.01,
+            "{right_max}"
+        );
+        assert!(
+            left_min >= NOISE_RANGE.0 && left_min < NOISE_RANGE.0 + 0.01,
+            "{left_min}"
+        );
         assert!(l0 > NOISE_RANGE.0);
         // The inverse-CDF fallback stays inside too.
         assert!(crate::dist::gumbel::STANDARD_NOISE_MIN > NOISE_RANGE.0);
@@ -813,6 +832,10 @@ mod tests {
         gumbel_noise(&mut ConstRng(0), &mut g);
         assert!(g.iter().all(|&x| x == GumbelZiggurat::get().layers[0].lo));
         gumbel_noise(&mut ConstRng(0xff), &mut g);
-        assert!(g.iter().all(|&x| x == crate::dist::gumbel::STANDARD_NOISE_MAX), "{g:?}");
+        assert!(
+            g.iter()
+                .all(|&x| x == crate::dist::gumbel::STANDARD_NOISE_MAX),
+            "{g:?}"
+        );
     }
 }
