@@ -1,64 +1,77 @@
-//! Fast batch sampling: a ziggurat for Gumbel noise, a branch-free `exp`, and the batch
-//! Concrete sampler built on them.
+//! Fast batch sampling: a ziggurat for Gumbel noise, a branch-free table `exp`, and the batch
+//! Concrete sampler built on them ([`crate::dist::Concrete::sample_batch_into`]).
 //!
 //! # Design
 //! A Concrete row is `y = softmax((c + g)/τ)` with centred logits `c` and standard Gumbel noise
-//! `g`. The sequential sampler ([`crate::dist::Concrete::sample`]) pays three opaque `std` calls
-//! per element (`ln`, `ln`, `exp` for the inverse-CDF noise and the softmax) plus a compensated
-//! log-sum-exp. The batch sampler ([`concrete_rows`]) pays, per element, about one 64-bit word,
-//! one table lookup and one vectorised `exp`:
+//! `g`. The sequential sampler ([`crate::dist::Concrete::sample`]) pays, per element, three
+//! opaque `std` calls (`ln`, `ln` for the inverse-CDF noise `-ln(-ln u)`, `exp` for the
+//! softmax) plus a compensated log-sum-exp, one element at a time. The batch sampler
+//! ([`concrete_rows`]) removes both logarithms and vectorises the rest:
 //!
 //! ```text
+//! words    one 64-bit word per element, fill_bytes over a block (little endian)
 //! noise    g ~ Gumbel(0, 1) exactly, by a 256-layer ziggurat over the whole real line
-//!          (GumbelZiggurat below): 98.9 % of draws cost one word, one multiply-add and
-//!          two compares; no ln at all on that path
-//! scores   s_j = (c_i + g_j)/τ,  m = max over the row,  s_j ← s_j - m      (per row)
-//! exp      e_j = exp_nonpos(s_j)                                (flat pass, vectorised)
-//! sample   y_j = e_j / Σ_row e                                               (per row)
+//!          fast path (98.4 % of draws): one multiply-add and two compares, no ln
+//! scores   s = (c + g)/τ, fused into the ziggurat's fast pass (logits tiled over the block)
+//! softmax  m = max over the row,  y = exp_nonpos(s - m) / Σ_row exp_nonpos(s - m)
 //! ```
 //!
-//! - Work is done in blocks of whole rows (about [`BLOCK_ELEMENTS`] elements) that stay in L1
-//!   cache. Words come from the RNG in blocks of [`WORD_BLOCK`] through `fill_bytes`.
-//! - [`exp_nonpos`] is straight-line code on `f64` bit patterns (no table, no branch, no call),
-//!   so LLVM vectorises the flat pass with baseline x86-64 SSE2 and wider where the target
-//!   allows. No `unsafe`, no `target-cpu` flag.
+//! - Work is done in blocks of whole rows (about [`BLOCK_ELEMENTS`] elements, 16 KiB) that
+//!   stay in L1 cache. Per block: one `fill_bytes`; one flat, branch-free pass computing the
+//!   ziggurat point, its fast-accept test and the score, writing NaN for the 1.6 % of
+//!   rejected draws; a scalar pass finishing those (wedge test, tails, redraw) with words from
+//!   a separate buffer of [`WORD_BLOCK`] words; then the row maxima, one flat `exp` pass and
+//!   the row normalisation.
+//! - The flat passes are straight-line code on `f64` and `u64` bit patterns (table lookups,
+//!   no branch, no call), so LLVM vectorises them with the baseline x86-64 SSE2 instruction
+//!   set. No `unsafe`, no `target-cpu` flag (building with `-C target-cpu=native` was
+//!   measured and did not make the batch faster: the remaining cost is the RNG, the table
+//!   lookups and the `exp`).
+//! - Measured speed, the command that reproduces it and the machine: `docs/performance.md`.
 //!
 //! # Gumbel ziggurat
 //! ```text
 //! f(x) = exp(-x - e^(-x)),  mode 0,  f(0) = 1/e;   F(x) = exp(-e^(-x)),  S(x) = 1 - F(x)
 //! layers j = 0 … 255, all of area v:
-//!   base (j = 0)   [L₀, R₀] × [0, y₀]  plus both tails:  v = (R₀ - L₀)·y₀ + F(L₀) + S(R₀)
-//!   j ≥ 1          [L_{j-1}, R_{j-1}] × [y_{j-1}, y_j],   y_j = y_{j-1} + v/(R_{j-1} - L_{j-1})
+//!   base (j = 0)  [L₀, R₀] × [0, y₀]  plus both tails:  v = (R₀ - L₀)·y₀ + F(L₀) + S(R₀)
+//!   j ≥ 1         [L_{j-1}, R_{j-1}] × [y_{j-1}, y_j],  y_j = y_{j-1} + v/(R_{j-1} - L_{j-1})
 //!   where f(L_j) = f(R_j) = y_j, L_j ≤ 0 ≤ R_j; y₀ is the smallest height for which
-//!   y_255 ≥ f(0) (found by bisection when the table is built, once per process).
-//! draw     word w:  j = w mod 2⁸,  U = ⌊w / 2¹¹⌋·2⁻⁵³ ∈ [0, 1),  x = L_{j-1} + U·(R_{j-1} - L_{j-1})
-//!          accept at once if L_j ≤ x ≤ R_j (the column lies under f)
-//!          else wedge test: y = y_{j-1} + U'·(y_j - y_{j-1}), accept if y < f(x), else redraw
-//!          base: x = L₀ + U·v/y₀, accept if x ≤ R₀, else a tail by its exact inverse CDF:
-//!          right  x = -ln(-ln_1p(-u'·S(R₀))),   left  x = -ln(e^(-L₀) - ln u')
+//!   y_255 ≥ f(0) (bisection when the table is built, once per process; then
+//!   L₀ = -2.3325, R₀ = 7.9712, v = 0.0039350, 256·v = 1.0074)
+//! draw    word w:  j = w mod 2⁸,  U = ⌊w/2¹²⌋·2⁻⁵² ∈ [0, 1),  x = L_{j-1} + U·(R_{j-1} - L_{j-1})
+//!         accept at once if L_j ≤ x ≤ R_j (that column lies under f)
+//!         else wedge test: y = y_{j-1} + U'·(y_j - y_{j-1}), accept if y < f(x), else redraw
+//!         base: x = L₀ + U·v/y₀, accept if x ≤ R₀, else a tail by its exact inverse CDF
+//!         with a fresh open uniform u':
+//!         right  x = -ln(-ln_1p(-u'·S(R₀))),   left  x = -ln(e^(-L₀) - ln u')
 //! ```
 //! Every layer has area `v` and is chosen with probability `1/256`, so an accepted point is
-//! uniform under `f` and `x ~ Gumbel(0, 1)` exactly (up to the rounding of the table, about
-//! `10⁻¹⁶` relative per layer area). After 64 rejections in a row (probability below
-//! `10⁻⁹⁰` for a real RNG; it stops a constant mock RNG from looping forever) the draw falls
-//! back to the inverse CDF `-ln(-ln u)` of a fresh word, which keeps the law exact because the
-//! number of rejections is independent of the accepted value.
+//! uniform under `f` and `x ~ Gumbel(0, 1)` exactly, up to the rounding of the tables (about
+//! `10⁻¹⁶` relative per layer area, tested) and the 52-bit resolution of `U`. The fast-accept
+//! columns are shrunk by `10⁻¹⁴` relative so that rounding cannot accept a point above `f`;
+//! points in that margin go to the exact wedge test. After 64 rejections in a row
+//! (probability below `10⁻¹⁰⁰` for a real RNG; it stops a constant mock RNG from looping
+//! forever) the draw falls back to the inverse CDF `-ln(-ln u)` of a fresh word, which keeps
+//! the law exact because the number of rejections is independent of the accepted value.
 //!
-//! **Range**: the noise lies in [`NOISE_RANGE`] `= [-3.8511, 44.7082]` (the extreme tail draws
-//! use uniforms `u'` in `[2⁻⁵³, 1 - 2⁻⁵³]`); wider than the inverse-CDF range
-//! `[-3.6038, 36.7368]` of [`crate::dist::Gumbel::sample`] because the tails are drawn
-//! conditionally. Tested by a Kolmogorov-Smirnov test against the closed-form CDF.
+//! **Range**: the noise lies in [`NOISE_RANGE`] `= [-3.8511, 44.7082]` (the tail draws use
+//! open uniforms `u' ∈ [2⁻⁵³, 1 - 2⁻⁵³]`): wider than the inverse-CDF range
+//! `[-3.6038, 36.7368]` of [`crate::dist::Gumbel::sample`], because the tails are drawn
+//! conditionally. Tested by Kolmogorov-Smirnov tests against the closed-form CDF, on the whole
+//! line and on each tail.
 //!
 //! # `exp` kernel
 //! ```text
-//! exp_nonpos(x)  n = round(x / ln 2),  r = x - n·ln2_hi - n·ln2_lo ∈ [-0.347, 0.347],
-//!                eʳ by its Taylor polynomial of degree 13 (remainder < 5·10⁻¹⁸),
-//!                e^x = eʳ · 2^⌊n/2⌋ · 2^⌈n/2⌉   (two normal scale factors: gradual underflow)
+//! exp_nonpos(x)  n = round(64 x / ln 2),  j = n mod 64,
+//!                r = x - n·(ln 2/64)_hi - n·(ln 2/64)_lo ∈ [-0.0055, 0.0055],
+//!                e^x = 2^⌊n/64⌋ · (T_j + T_j·(eʳ - 1)),   T_j = 2^(j/64) (table, hi + lo),
+//!                eʳ - 1 by its Taylor polynomial of degree 5 (remainder < 4·10⁻¹⁷ relative),
+//!                2^⌊n/64⌋ applied as two normal powers of two (gradual underflow)
 //! ```
-//! It accepts `x ≤ 0` including `-inf` (a masked category) and returns exactly 0 below
-//! `-1100`; its error against `f64::exp` is at most [`EXP_MAX_ULPS`] ulp for normal results
-//! and 1 unit of the smallest subnormal for subnormal ones (tested on a sweep of `[-760, 0]`
-//! and at the edges).
+//! It accepts `x ≤ 0` including `-inf` (a masked category), returns exactly 0 below `-1100`
+//! (and from `-745.2`, as `f64::exp`); its error against `f64::exp` is at most
+//! [`EXP_MAX_ULPS`] ulp, for normal results and, in units of the smallest subnormal, for
+//! subnormal ones (tested on a sweep of `[-760, 0]` and at the edges).
 //!
 //! # References
 //! - G. Marsaglia, W. W. Tsang, *The Ziggurat Method for Generating Random Variables*, J. Stat.
