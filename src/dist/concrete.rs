@@ -398,8 +398,11 @@ impl Concrete {
     }
 
     /// `n` samples as one row-major vector of `n·k` entries; see [`Concrete::sample_batch_into`].
+    ///
+    /// # Panics
+    /// As `vec!`, when `n·k` entries cannot be allocated (`n·k` saturates at `usize::MAX`).
     pub fn sample_batch<R: Rng + ?Sized>(&self, rng: &mut R, n: usize) -> Vec<f64> {
-        let mut out = vec![0.0; n * self.len()];
+        let mut out = vec![0.0; n.saturating_mul(self.len())];
         crate::dist::fast::concrete_rows(
             rng,
             self.logits.centered(),

@@ -282,6 +282,9 @@ pub struct GumbelZiggurat {
     exp_neg_l0: f64,
     /// Common layer area `v`.
     area: f64,
+    /// Whether the construction succeeded (checked by a unit test); if not, draws use the
+    /// inverse CDF.
+    valid: bool,
 }
 
 /// Standard Gumbel density `exp(-x - e^(-x))`.
@@ -366,10 +369,11 @@ impl GumbelZiggurat {
                 break;
             }
         }
-        // Unreachable in practice (the construction is checked by a unit test); the fallback
-        // is still a valid ziggurat: a single base layer of area 1 is the inverse CDF.
+        // Failure is unreachable in practice (the construction is checked by a unit test); if
+        // it happened, `valid = false` sends every draw to the inverse CDF, still exact.
+        let valid = best.is_some();
         let (ys, sets, area) =
-            best.unwrap_or_else(|| (vec![0.0; LAYERS], vec![(0.0, 0.0); LAYERS], f64::INFINITY));
+            best.unwrap_or_else(|| (vec![1.0; LAYERS], vec![(0.0, 1.0); LAYERS], 1.0));
         let mut layers = [Layer {
             lo: 0.0,
             width: 0.0,
@@ -410,6 +414,7 @@ impl GumbelZiggurat {
             right_tail: -(-(-r0).exp()).exp_m1(),
             exp_neg_l0: (-l0).exp(),
             area,
+            valid,
         }
     }
 
@@ -527,6 +532,12 @@ impl NoiseBlock {
         let bytes = &mut self.bytes[..8 * n];
         rng.fill_bytes(bytes);
         let offset = &offset[..n];
+        if !zig.valid {
+            for (i, (o, &c)) in out.iter_mut().zip(offset).enumerate() {
+                *o = (c + standard_from_uniform(open_uniform_from_bits(word_at(bytes, i)))) * scale;
+            }
+            return;
+        }
         for (i, (o, &c)) in out.iter_mut().zip(offset).enumerate() {
             let (j, x) = zig.layer_point(word_at(bytes, i));
             let layer = &zig.layers[j];
@@ -714,6 +725,7 @@ mod tests {
         }
         // 256 layers of area v hold the unit mass plus the rejected area.
         assert!(v * LAYERS as f64 > 1.0 && v * (LAYERS as f64) < 1.02);
+        assert!(z.valid);
         assert!(z.fast_fraction() > 0.98, "{}", z.fast_fraction());
     }
 
@@ -818,6 +830,25 @@ mod tests {
         // The inverse-CDF fallback stays inside too.
         assert!(crate::dist::gumbel::STANDARD_NOISE_MIN > NOISE_RANGE.0);
         assert!(crate::dist::gumbel::STANDARD_NOISE_MAX < NOISE_RANGE.1);
+    }
+
+    #[test]
+    fn invalid_tables_fall_back_to_the_inverse_cdf() {
+        let mut zig = GumbelZiggurat::get().clone();
+        zig.valid = false;
+        let mut g = [0.0; 5];
+        let mut block = NoiseBlock::new();
+        let mut extra = Words::new_empty();
+        block.fill_scores(&zig, &mut seeded(3), &mut extra, &[0.0; 5], 1.0, &mut g);
+        let mut rng = seeded(3);
+        let mut bytes = [0u8; 40];
+        rng.fill_bytes(&mut bytes);
+        for (i, &x) in g.iter().enumerate() {
+            assert_eq!(
+                x,
+                standard_from_uniform(open_uniform_from_bits(word_at(&bytes, i)))
+            );
+        }
     }
 
     /// An RNG whose every byte is the same: the constant mock of the crate's test taxonomy.
