@@ -575,6 +575,23 @@ mod batch_tests {
         }
     }
 
+    /// The production path is the tested kernel: for `k` dividing the block size, the batch
+    /// draws its noise exactly as `gumbel_noise` does, and the outputs are bit for bit those
+    /// of the kernel on that noise (so the tolerance check above covers `sample_batch`).
+    #[test]
+    fn batch_is_kernel_on_ziggurat_noise() {
+        let l: Vec<f64> = (0..8).map(|i| (i as f64 * 0.9).cos() * 4.0).collect();
+        for tau in [1e-3, 0.5, 1e3] {
+            let c = concrete(&l, tau);
+            let n = 1000; // 8000 entries: several blocks and a partial one
+            let batch = c.sample_batch(&mut seeded(11), n);
+            let mut kernel = vec![0.0; 8 * n];
+            gumbel_noise(&mut seeded(11), &mut kernel);
+            concrete_rows_from_noise(c.logits().centered(), 1.0 / tau, &mut kernel);
+            assert_eq!(batch, kernel, "tau = {tau}");
+        }
+    }
+
     /// (b) Rows lie on the simplex, masked categories are exactly 0, nothing is NaN or inf,
     /// over the documented range and with constant RNGs (the edge words).
     #[test]

@@ -6,7 +6,7 @@
 //! `g`. The sequential sampler ([`crate::dist::Concrete::sample`]) pays, per element, three
 //! opaque `std` calls (`ln`, `ln` for the inverse-CDF noise `-ln(-ln u)`, `exp` for the
 //! softmax) plus a compensated log-sum-exp, one element at a time. The batch sampler
-//! ([`concrete_rows`]) removes both logarithms and vectorises the rest:
+//! ([`crate::dist::Concrete::sample_batch_into`]) removes both logarithms and vectorises the rest:
 //!
 //! ```text
 //! words    one 64-bit word per element, fill_bytes over a block (little endian)
@@ -98,7 +98,7 @@ pub const WORD_BLOCK: usize = 512;
 /// Largest error of [`exp_nonpos`] against `f64::exp`, in ulps, for normal results (tested).
 pub const EXP_MAX_ULPS: u64 = 1;
 
-/// Largest relative difference between an entry of [`concrete_rows_from_noise`] and
+/// Largest relative difference between an entry of the batch kernel and
 /// [`crate::dist::Concrete::from_noise`] on the same noise, for entries above `1e-300`
 /// (tested over the documented range; observed maximum `2.7·10⁻¹²`). Both compute
 /// `s = (c + g)/τ` identically; `from_noise` then subtracts `logsumexp(s)`, rounded to an ulp
@@ -558,7 +558,8 @@ impl NoiseBlock {
 /// entry and `softmax((c + g)·inv_temperature)` on return (`rows.len()` a multiple of `k`,
 /// unchecked: a partial last row is left as scores). The same arithmetic as
 /// [`concrete_rows`] on the same noise.
-pub fn concrete_rows_from_noise(centered: &[f64], inv_temperature: f64, rows: &mut [f64]) {
+#[cfg(test)]
+pub(crate) fn concrete_rows_from_noise(centered: &[f64], inv_temperature: f64, rows: &mut [f64]) {
     let k = centered.len();
     for row in rows.chunks_exact_mut(k) {
         for (y, &c) in row.iter_mut().zip(centered) {
@@ -570,7 +571,7 @@ pub fn concrete_rows_from_noise(centered: &[f64], inv_temperature: f64, rows: &m
 
 /// Batch Concrete rows (module doc): `out` holds whole rows of `k = centered.len()` entries
 /// (unchecked: the caller validates); `inv_temperature = 1/τ`.
-pub fn concrete_rows<R: Rng + ?Sized>(
+pub(crate) fn concrete_rows<R: Rng + ?Sized>(
     rng: &mut R,
     centered: &[f64],
     inv_temperature: f64,
