@@ -335,8 +335,9 @@ impl Concrete {
 
 impl Concrete {
     /// `n` samples at once, written row-major into `out` (`out.len() = n·k`): the fast path
-    /// for large batches (design in [`crate::dist::fast`], measured speed in
-    /// `docs/performance.md`).
+    /// for large batches (design in [`crate::dist::fast`]; measured 11 ns per element at
+    /// k = 10 against 60 for [`Concrete::sample`] on the reference machine, details and the
+    /// command in `docs/performance.md`).
     ///
     /// # Formula
     /// ```text
