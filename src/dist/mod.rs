@@ -7,6 +7,7 @@ pub mod anneal;
 pub mod binary;
 pub mod categorical;
 pub mod concrete;
+pub mod fast;
 pub mod gumbel;
 pub mod logits;
 pub mod uniform;
