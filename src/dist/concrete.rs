@@ -78,9 +78,18 @@ impl Concrete {
     /// Concrete distribution with logits `l` and temperature `τ`.
     ///
     /// # Errors
-    /// [`Error::TemperatureNotPositive`], [`Error::TemperatureNotFinite`].
+    /// [`Error::TemperatureNotPositive`], [`Error::TemperatureNotFinite`]; [`Error::InvalidParameter`]
+    /// when `1/τ` overflows (`τ < 5.6e-309`).
     pub fn new(logits: Logits, temperature: f64) -> Result<Self, Error> {
         let temperature = check_temperature(temperature)?;
+        if !(1.0 / temperature).is_finite() {
+            // Below ~5.6e-309 the scores (l + g)/τ would overflow to inf and give NaN.
+            return Err(Error::InvalidParameter {
+                name: "temperature",
+                value: temperature,
+                rule: "large enough that 1/τ is finite (τ ≥ 5.6e-309)",
+            });
+        }
         let kk = logits.unmasked() as f64;
         Ok(Concrete {
             ln_norm: ln_gamma(kk) + (kk - 1.0) * temperature.ln(),
@@ -439,9 +448,13 @@ mod tests {
     #[test]
     fn temperature_rules() {
         let l = Logits::new(vec![0.0, 1.0]).unwrap();
-        for tau in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        for tau in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e-310, 5e-324] {
             assert!(Concrete::new(l.clone(), tau).is_err(), "tau = {tau}");
         }
+        // The smallest accepted temperature still gives finite samples.
+        let c = Concrete::new(l, 1e-300).unwrap();
+        let y = c.from_noise(&[0.3, -0.2]).unwrap();
+        assert!(y.iter().all(|v| v.is_finite()));
     }
 
     #[test]
