@@ -12,6 +12,43 @@
 //! - P. Blanchard, D. J. Higham, N. J. Higham, *Accurately computing the log-sum-exp and softmax
 //!   functions*, IMA J. Numer. Anal. 41 (2021), <https://doi.org/10.1093/imanum/draa038>.
 
+/// Neumaier's running compensated sum, for recurrences that cannot be written as an iterator.
+///
+/// # Example
+/// ```
+/// use gumbel_audit::numeric::NeumaierSum;
+/// let mut acc = NeumaierSum::default();
+/// for v in [1.0, 1e100, 1.0, -1e100] {
+///     acc.add(v);
+/// }
+/// assert_eq!(acc.value(), 2.0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct NeumaierSum {
+    s: f64,
+    c: f64,
+}
+
+impl NeumaierSum {
+    /// Adds `v`, carrying the rounding error of the addition in the compensation term.
+    #[inline]
+    pub fn add(&mut self, v: f64) {
+        let t = self.s + v;
+        if self.s.abs() >= v.abs() {
+            self.c += (self.s - t) + v;
+        } else {
+            self.c += (v - t) + self.s;
+        }
+        self.s = t;
+    }
+
+    /// The compensated total.
+    #[inline]
+    pub fn value(&self) -> f64 {
+        self.s + self.c
+    }
+}
+
 /// Neumaier's compensated sum of `values`.
 ///
 /// # Example
@@ -20,18 +57,11 @@
 /// assert_eq!(sum([1.0, 1e100, 1.0, -1e100]), 2.0);
 /// ```
 pub fn sum<I: IntoIterator<Item = f64>>(values: I) -> f64 {
-    let mut s = 0.0_f64;
-    let mut c = 0.0_f64;
+    let mut acc = NeumaierSum::default();
     for v in values {
-        let t = s + v;
-        if s.abs() >= v.abs() {
-            c += (s - t) + v;
-        } else {
-            c += (v - t) + s;
-        }
-        s = t;
+        acc.add(v);
     }
-    s + c
+    acc.value()
 }
 
 /// `ln Σ_i exp(x_i)`, computed as `m + ln Σ_i exp(x_i - m)` with `m = max_i x_i`.

@@ -84,6 +84,7 @@
 use std::f64::consts::{LN_2, PI};
 
 use crate::error::Error;
+use crate::numeric::NeumaierSum;
 
 /// Which formula produced a Kolmogorov-Smirnov p-value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,33 +217,11 @@ fn check_data(data: &[f64]) -> Result<(), Error> {
     }
 }
 
-/// Neumaier's running compensated sum (for recurrences that cannot be written as an iterator).
-#[derive(Default)]
-struct Compensated {
-    s: f64,
-    c: f64,
-}
-
-impl Compensated {
-    fn add(&mut self, v: f64) {
-        let t = self.s + v;
-        if self.s.abs() >= v.abs() {
-            self.c += (self.s - t) + v;
-        } else {
-            self.c += (v - t) + self.s;
-        }
-        self.s = t;
-    }
-    fn value(&self) -> f64 {
-        self.s + self.c
-    }
-}
-
 /// `ln(n!/nⁿ)`: a compensated sum of `ln(i/n)` for small `n`, Stirling's series beyond.
 fn ln_factorial_over_power(n: usize) -> f64 {
     let nf = n as f64;
     if n < 64 {
-        let mut acc = Compensated::default();
+        let mut acc = NeumaierSum::default();
         for i in 1..=n {
             acc.add((i as f64 / nf).ln());
         }
@@ -262,7 +241,7 @@ fn log_sum(terms: &[f64]) -> f64 {
     if m == f64::NEG_INFINITY {
         return m;
     }
-    let mut acc = Compensated::default();
+    let mut acc = NeumaierSum::default();
     for &a in terms {
         acc.add((a - m).exp());
     }
@@ -280,7 +259,7 @@ fn smirnov_sf_unchecked(n: usize, d: f64) -> f64 {
     let nf = n as f64;
     let j_max = ((nf * (1.0 - d)).floor() as usize).min(n);
     let mut terms = Vec::with_capacity(j_max + 1);
-    let mut ln_choose = Compensated::default(); // ln C(n, j)
+    let mut ln_choose = NeumaierSum::default(); // ln C(n, j)
     for j in 0..=j_max {
         if j > 0 {
             ln_choose.add(((n - j + 1) as f64 / j as f64).ln());
@@ -795,7 +774,7 @@ fn two_sample_exact_sf(m: usize, n: usize, h: u128) -> f64 {
     // mass[j]: probability of being at (i, j) without having left the band.
     let mut mass = vec![0.0_f64; n + 1];
     mass[0] = 1.0;
-    let mut left = Compensated::default();
+    let mut left = NeumaierSum::default();
     for i in 0..=m {
         for j in 0..=n {
             if i == 0 && j == 0 {
