@@ -115,8 +115,14 @@ fn temperature_rules() {
             "must be finite"
         );
     }
-    // The smallest positive subnormal temperature is a valid (extreme) temperature.
-    assert!(Concrete::new(l, 5e-324).is_ok());
+    // Temperatures whose reciprocal overflows (τ < 5.6e-309) would give NaN samples: rejected
+    // with the rule named; 1e-300 is accepted.
+    assert_rule!(
+        Concrete::new(l.clone(), 5e-324),
+        Error::InvalidParameter { .. },
+        "1/τ is finite"
+    );
+    assert!(Concrete::new(l, 1e-300).is_ok());
 }
 
 #[test]
