@@ -145,7 +145,7 @@ fn categorical_cases() -> Vec<(&'static str, Vec<f64>)> {
     vec![
         ("uniform", vec![0.0; 5]),
         ("skewed", vec![2.0, 1.0, 0.0, -1.0, -3.0]),
-        ("rare", vec![0.0, 0.0, rare - 2f64.ln()]),
+        ("rare", vec![0.0, 0.0, rare]),
         (
             "masked",
             vec![0.5, f64::NEG_INFINITY, -0.5, f64::NEG_INFINITY],
@@ -315,6 +315,10 @@ fn binary_check(imp: Impl) -> f64 {
 
 #[test]
 fn detectable_discrepancies_are_as_documented() {
+    // The rare case really has a category at p = 1e-4 (expectation 100 at n = 10⁶).
+    let rare = &categorical_cases()[2].1;
+    let p_rare = Logits::from_slice(rare).unwrap().probs()[2];
+    assert!((p_rare - 1e-4).abs() < 1e-15, "{p_rare}");
     let d = dkwm_detectable_discrepancy(ALPHA, 0.999, 1_000_000).unwrap();
     assert!((d - 0.0038).abs() < 1e-4, "{d}");
     let w = chi2_detectable_w(ALPHA, 0.999, 4.0, 1e6).unwrap();
