@@ -4,6 +4,7 @@
 //! and its gradient estimators, and a statistical verification suite around it.
 //!
 //! ## Crate map
+//! - [`audit`]: auditing an implementation through the [`audit::Target`] trait (protocol v1).
 //! - [`dist`]: the reference implementation (Gumbel noise, logits, categorical with Gumbel-Max
 //!   and Gumbel-top-k, Concrete and ExpConcrete, binary Concrete, temperature schedules).
 //! - [`plot`]: minimal SVG plots for studies and reports.
@@ -41,6 +42,7 @@
 // are methods because they depend on the distribution's parameters.
 #![allow(clippy::wrong_self_convention)]
 
+pub mod audit;
 pub mod dist;
 pub mod error;
 pub mod grad;
