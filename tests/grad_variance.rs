@@ -69,8 +69,9 @@ fn beta(p: u32, q: u32) -> f64 {
 /// case, this test the general formula on three others: `a = 1.5, f = linear(1, -2)`;
 /// `a = -0.8, f = quadratic(0.2, 0.9)`; `a = 2.5, f = quadratic(-0.3, 1.1)`.
 /// Quadrature (error ≤ 1e-10/τ) against the closed form: the relative gap must shrink by a
-/// factor ≥ 5 per decade of τ over 1e-2, 1e-3, 1e-4 (it is O(τ)) and be below 1e-3 at
-/// τ = 1e-4, while the variance itself grows by a factor within 5% of 10 per decade.
+/// factor between 8 and 12 per decade of τ over 1e-2, 1e-3, 1e-4 (it is O(τ)) and be below
+/// 2e-4 at τ = 1e-4, while the variance itself grows by a factor within 5% of 10 per decade.
+/// Measured relative gaps at τ = 1e-4: 8.9e-5, 1.3e-4, 1.7e-5 (limits 0.2237, 0.0984, 0.1009).
 #[test]
 fn tau_times_variance_limit_exact() {
     let cases = [
@@ -100,7 +101,10 @@ fn tau_times_variance_limit_exact() {
             let var = m.scalar_variance();
             let gap = (tau * var / limit - 1.0).abs();
             if let Some((g, v)) = prev {
-                assert!(g / gap >= 5.0, "a={a} τ={tau}: gap {gap} after {g}");
+                assert!(
+                    (8.0..12.0).contains(&(g / gap)),
+                    "a={a} τ={tau}: gap {gap} after {g}"
+                );
                 assert!(
                     (var / v / 10.0 - 1.0).abs() < 0.05,
                     "a={a} τ={tau}: {var} after {v}"
@@ -108,28 +112,30 @@ fn tau_times_variance_limit_exact() {
             }
             prev = Some((gap, var));
         }
-        assert!(prev.is_some_and(|(g, _)| g < 1e-3), "a={a}: {prev:?}");
+        assert!(prev.is_some_and(|(g, _)| g < 2e-4), "a={a}: {prev:?}");
     }
 }
 
 /// Claim (a), sampled, k ≥ 3: Gumbel-Softmax pathwise (no baseline) variance grows like 1/τ.
 /// Cases k = 3 linear and k = 5 quadratic (logits and objectives in the module doc),
-/// τ ∈ {0.1, 0.05, 0.025}, n = 200 000 rows per τ.
+/// τ ∈ {0.1, 0.05, 0.025}, n = 400 000 rows per τ.
 ///
 /// Two interval claims per halving of τ and case, each a two-sided 1 - α interval with
 /// α = 1e-4 / 8 (Bonferroni over 2 cases × 2 halvings × 2 claims):
 /// - the variance grows: the interval for `ln(V(τ/2)/V(τ))` lies above `ln 1.5`
 ///   (1/τ growth gives `ln 2`);
 /// - `τ·V` converges: at the last halving (0.05 → 0.025) the interval for
-///   `ln(τ/2 · V(τ/2)) - ln(τ · V(τ))` lies inside `(-0.1, 0.1)`.
+///   `ln(τ/2 · V(τ/2)) - ln(τ · V(τ))` lies inside `(-0.15, 0.15)` (while `ln V` itself moves
+///   by `ln 2 ≈ 0.69`).
 ///
-/// Resolution: interval half-width `z · √(se₁² + se₂²)` in log units, about 0.05 here (printed
-/// on failure); so a growth rate below 1.5 per halving, or a drift of `τ·V` above 10% per
-/// halving, is detected when it exceeds the margin by that much. Measured: `τ·V` ≈ 0.173, 0.185,
-/// 0.189 (k = 3) and 0.157, 0.164, 0.164 (k = 5) at τ = 0.1, 0.05, 0.025.
+/// Resolution: interval half-width `z · √(se₁² + se₂²)` (z = 4.37), 0.04 to 0.064 in log units
+/// here (printed on failure); a growth rate below 1.5 per halving, or a drift of `τ·V` beyond
+/// 15% per halving, is detected once it exceeds the margin by that much. Measured (n = 200 000
+/// trial run): `τ·V` ≈ 0.172, 0.185, 0.184 (k = 3) and 0.155, 0.162, 0.163 (k = 5) at
+/// τ = 0.1, 0.05, 0.025.
 #[test]
 fn gumbel_softmax_variance_grows_like_inverse_tau() {
-    let n = 200_000;
+    let n = 400_000;
     let z = z_two_sided(1e-4 / 8.0);
     let taus = [0.1, 0.05, 0.025];
     let mut seed = 5100;
@@ -160,7 +166,7 @@ fn gumbel_softmax_variance_grows_like_inverse_tau() {
             if w == 1 {
                 let drift = log_ratio + (taus[w + 1] / taus[w]).ln();
                 assert!(
-                    drift.abs() + z * se < 0.1,
+                    drift.abs() + z * se < 0.15,
                     "{msg}: ln drift of τ·V {drift} ± {}",
                     z * se
                 );
@@ -172,7 +178,7 @@ fn gumbel_softmax_variance_grows_like_inverse_tau() {
 /// Claim (b), exact, k = 2 (MATH §3 case: logits `(0, 0)`, `f = quadratic(0.45, 0.55)`):
 /// Gumbel-Softmax pathwise variance is below REINFORCE without a baseline for τ ∈ {1, 0.5} and
 /// above it for τ ∈ {0.2, 0.1}; the crossing temperature, found by bisection on the quadrature,
-/// lies in (0.4, 0.5). Both sides are exact (quadrature error ≤ 1e-10; REINFORCE closed form).
+/// lies in (0.45, 0.47) (measured 0.4590). Both sides are exact (quadrature error ≤ 1e-10; REINFORCE closed form).
 /// MATH's figures (its `f` is half the protocol's): REINFORCE 0.01594, Gumbel-Softmax 0.0048
 /// (τ = 1), 0.0142 (τ = 0.5), 0.0862 (τ = 0.1).
 #[test]
@@ -201,7 +207,7 @@ fn gumbel_softmax_against_reinforce_exact() {
             hi = mid;
         }
     }
-    assert!(lo > 0.4 && hi < 0.5, "crossing at {lo}");
+    assert!(lo > 0.45 && hi < 0.47, "crossing at {lo}");
 }
 
 /// Claim (b), sampled: Gumbel-Softmax pathwise variance against REINFORCE **without a
@@ -209,17 +215,17 @@ fn gumbel_softmax_against_reinforce_exact() {
 /// (Bonferroni over 6), n = 200 000 Gumbel-Softmax rows per interval. Claims:
 /// ```text
 /// case               τ      V_GS (measured)   V_RF (exact)   claim
-/// k3 linear          0.5    0.185             0.2917         GS below (interval < 0)
-/// k3 linear          0.2    0.751             0.2917         GS above (interval > 0)
-/// k5 quadratic       0.1    1.567             1.8936         GS below
-/// k5 quadratic       0.05   3.289             1.8936         GS above
-/// k4 masked linear   0.5    0.330             0.9646         GS below
-/// k4 masked linear   0.2    1.242             0.9646         GS above
+/// k3 linear          0.5    0.184             0.2917         GS below (interval < 0)
+/// k3 linear          0.2    0.745             0.2917         GS above (interval > 0)
+/// k5 quadratic       0.1    1.548             1.8936         GS below
+/// k5 quadratic       0.05   3.278             1.8936         GS above
+/// k4 masked linear   0.5    0.329             0.9646         GS below
+/// k4 masked linear   0.2    1.248             0.9646         GS above
 /// ```
 /// So "Gumbel-Softmax has lower variance than REINFORCE" holds at moderate τ and fails at
 /// small τ, in every case (MATH §3: the comparison is conditional). Resolution: the interval
-/// half-width is `z · se(ln V̂) ≈ 4.6 · 0.006 ≈ 0.03` in log units, i.e. a claim is checked
-/// whenever the true ratio is outside about `[0.97, 1.03]`.
+/// half-width `z · se(ln V̂)` (z = 4.31) is 0.011 to 0.045 in log units, i.e. a claim is
+/// decided whenever the true ratio is outside about `[0.96, 1.05]`.
 #[test]
 fn gumbel_softmax_against_reinforce_sampled() {
     let n = 200_000;
@@ -256,14 +262,16 @@ fn gumbel_softmax_against_reinforce_sampled() {
 /// per m, independent seeds. α = 1e-4 in total, Bonferroni over 14 tests (7.1e-6 each):
 /// - mean: two-sample Hotelling T² of Gumbel-Rao(m) rows against 50 000 straight-through rows
 ///   (the same mean for every m; 5 tests per case, sharing the straight-through sample, which
-///   Bonferroni allows). Detects a mean difference of Mahalanobis length 0.063 (k = 3) to
-///   0.068 (k = 5) with power 0.999.
+///   Bonferroni allows). Detects a mean difference of Mahalanobis length (pooled covariance)
+///   `√(2λ/n)` = 0.050 (k = 3) to 0.052 (k = 5) with power 0.999.
 /// - affine: weighted least squares of `V̂_m` on `(1, 1/m)` with weights `1/se_m²`; the
 ///   residual `χ² = Σ (V̂_m - fit)² / se_m²` on 3 degrees of freedom must have p ≥ α. A
 ///   curvature is detected when its residuals exceed about `√(χ²_{3,α}) ≈ 5.5` standard errors
-///   in total (se_m is about 0.4% of V̂_m here).
+///   in total (se_m is 0.3% to 0.5% of V̂_m here).
 /// - the slope is positive (Rao-Blackwellisation helps): `B̂ / se(B̂) > z_{α}` one-sided.
-/// Measured (k = 3): V̂ ≈ 0.186, 0.107, 0.067, 0.048, 0.038 for m = 1 … 16.
+/// Measured: k = 3, V̂ = 0.184, 0.106, 0.067, 0.048, 0.038 for m = 1 … 16, fit
+/// `A = 0.0287, B = 0.155 ± 0.001`, χ² = 3.5; k = 5, V̂ = 0.805 … 0.461, `A = 0.437,
+/// B = 0.370 ± 0.004`, χ² = 3.4.
 #[test]
 fn gumbel_rao_variance_is_affine_in_inverse_m() {
     let n = 50_000;
@@ -358,15 +366,16 @@ fn optimal_baseline(c: &Case) -> f64 {
 /// rows (variance `V_GS/m`).
 /// ```text
 /// case          estimator (exact V)                 GS τ   GS V (measured)  claim
-/// k3 quadratic  REINFORCE, optimal b* = 0.717 (0.02185)  1.0   0.0420   REINFORCE wins
-/// k3 quadratic  REINFORCE, optimal b*         (0.02185)  0.5   0.1448   REINFORCE wins
-/// k3 quadratic  leave-one-out m = 4           (0.01038)  0.5   0.1448/4 REINFORCE wins
-/// k5 quadratic  leave-one-out m = 4           (0.06546)  0.5   0.2165/4 Gumbel-Softmax wins
+/// k3 quadratic  REINFORCE, optimal b* = 0.717 (0.02185)  1.0   0.0417   REINFORCE wins
+/// k3 quadratic  REINFORCE, optimal b*         (0.02185)  0.5   0.1441   REINFORCE wins
+/// k3 quadratic  leave-one-out m = 4           (0.01038)  0.5   0.1441/4 REINFORCE wins
+/// k5 quadratic  leave-one-out m = 4           (0.06546)  0.5   0.2166/4 Gumbel-Softmax wins
 /// ```
 /// The optimal constant baseline is checked to be a minimum (exact variance larger at
 /// `b* ± 0.05`). Also exact, k = 2 MATH case: the baseline `π_1 f(e_0) + π_0 f(e_1)` gives
 /// REINFORCE zero variance (tests/grad_reinforce.rs), below Gumbel-Softmax's positive variance
-/// at every τ ∈ {2, 1, 0.5, 0.1} (quadrature). Resolution: half-width ≈ 0.03 in log units.
+/// at every τ ∈ {2, 1, 0.5, 0.1} (quadrature). Resolution: half-width (z = 4.21) 0.007 to
+/// 0.011 in log units.
 #[test]
 fn reinforce_with_good_baseline_against_gumbel_softmax() {
     let n = 200_000;
