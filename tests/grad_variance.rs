@@ -128,11 +128,11 @@ fn tau_times_variance_limit_exact() {
 ///   `ln(τ/2 · V(τ/2)) - ln(τ · V(τ))` lies inside `(-0.15, 0.15)` (while `ln V` itself moves
 ///   by `ln 2 ≈ 0.69`).
 ///
-/// Resolution: interval half-width `z · √(se₁² + se₂²)` (z = 4.37), 0.04 to 0.064 in log units
-/// here (printed on failure); a growth rate below 1.5 per halving, or a drift of `τ·V` beyond
-/// 15% per halving, is detected once it exceeds the margin by that much. Measured (n = 200 000
-/// trial run): `τ·V` ≈ 0.172, 0.185, 0.184 (k = 3) and 0.155, 0.162, 0.163 (k = 5) at
-/// τ = 0.1, 0.05, 0.025.
+/// Resolution: interval half-width `z · √(se₁² + se₂²)` (z = 4.37), 0.039 to 0.063 in log
+/// units here (printed on failure); a growth rate below 1.5 per halving, or a drift of `τ·V`
+/// beyond 15% per halving, is detected once it exceeds the margin by that much. Measured:
+/// `τ·V` = 0.171, 0.186, 0.186 (k = 3) and 0.155, 0.163, 0.164 (k = 5) at τ = 0.1, 0.05,
+/// 0.025 (standard errors 0.001 to 0.002).
 #[test]
 fn gumbel_softmax_variance_grows_like_inverse_tau() {
     let n = 400_000;
