@@ -36,59 +36,105 @@ use gumbel_audit::stats::{
 };
 use nalgebra::{DMatrix, SymmetricEigen};
 
-/// The four REINFORCE variants of a case, each with its exact row distribution.
-/// Constant baseline: `b = L + 0.5` (a fixed number, away from the variance-optimal one).
-fn reinforce_variants(
-    c: &Case,
-) -> Vec<(
-    String,
-    Box<dyn GradientEstimator>,
-    Vec<f64>,
-    DMatrix<f64>,
-    Support,
-)> {
+/// One REINFORCE variant with its ground truth.
+struct Variant {
+    name: String,
+    estimator: Box<dyn GradientEstimator>,
+    /// `∇L` from [`Objective::exact_gradient`] (closed form, not the row code).
+    mean: Vec<f64>,
+    /// Covariance of the row, by enumerating `support`.
+    covariance: DMatrix<f64>,
+    /// The row's exact distribution, rows written here from MATH §3 (not the library's rows).
+    support: Support,
+}
+
+/// `Σ w r`, `Σ w (r - μ)(r - μ)ᵀ` over a support.
+fn support_moments(support: &Support, mean: &[f64]) -> (Vec<f64>, DMatrix<f64>) {
+    let k = mean.len();
+    let mut m = vec![0.0; k];
+    let mut c = DMatrix::zeros(k, k);
+    for (w, r) in support {
+        for i in 0..k {
+            m[i] += w * r[i];
+            for j in 0..k {
+                c[(i, j)] += w * (r[i] - mean[i]) * (r[j] - mean[j]);
+            }
+        }
+    }
+    (m, c)
+}
+
+/// The four REINFORCE variants of a case: no baseline, constant `b = L + 0.5` (a fixed number,
+/// away from the variance-optimal one), leave-one-out with m = 2 and m = 4. The support rows
+/// are written from the formulas: `(f_z - b)(e_z - π)` and
+/// `(1/(m-1)) Σ_i (f_{x_i} - mean_j f_{x_j})(e_{x_i} - π)`.
+fn reinforce_variants(c: &Case) -> Vec<Variant> {
     let l = &c.logits;
     let f = &c.objective;
+    let p = l.probs();
+    let k = p.len();
+    let fv = f.vertex_values();
+    let grad = f.exact_gradient(l).unwrap();
+    let score = |z: usize, w: f64, row: &mut [f64]| {
+        for i in 0..k {
+            row[i] += w * (if i == z { 1.0 } else { 0.0 } - p[i]);
+        }
+    };
     let b = f.exact_objective(l).unwrap() + 0.5;
-    let mut out: Vec<(
-        String,
-        Box<dyn GradientEstimator>,
-        Vec<f64>,
-        DMatrix<f64>,
-        Support,
-    )> = Vec::new();
-    for (name, baseline) in [
-        ("none", Baseline::None),
-        ("constant", Baseline::Constant(b)),
+    let mut out = Vec::new();
+    let mut push = |name: String, estimator: Box<dyn GradientEstimator>, support: Support| {
+        let (m, covariance) = support_moments(&support, &grad);
+        for (a, e) in m.iter().zip(&grad) {
+            assert!(
+                (a - e).abs() < 1e-12,
+                "{name}: enumerated mean {m:?} vs {grad:?}"
+            );
+        }
+        out.push(Variant {
+            name,
+            estimator,
+            mean: grad.clone(),
+            covariance,
+            support,
+        });
+    };
+    for (name, baseline, bv) in [
+        ("none", Baseline::None, 0.0),
+        ("constant", Baseline::Constant(b), b),
     ] {
-        let r = Reinforce::new(l.clone(), f.clone(), baseline).unwrap();
-        let exact = r.exact_moments().unwrap();
         let support = unmasked(l)
             .into_iter()
-            .map(|z| (l.probs()[z], r.row(z).unwrap()))
+            .map(|z| {
+                let mut row = vec![0.0; k];
+                score(z, fv[z] - bv, &mut row);
+                (p[z], row)
+            })
             .collect();
-        out.push((
+        let r = Reinforce::new(l.clone(), f.clone(), baseline).unwrap();
+        push(
             format!("{} / reinforce {name}", c.name),
             Box::new(r),
-            exact.mean,
-            exact.covariance,
             support,
-        ));
+        );
     }
     for m in [2, 4] {
-        let loo = LeaveOneOut::new(l.clone(), f.clone(), m).unwrap();
-        let exact = loo.exact_moments().unwrap();
         let support = tuples(l, m)
             .into_iter()
-            .map(|(w, xs)| (w, loo.row(&xs).unwrap()))
+            .map(|(w, xs)| {
+                let mean_f = xs.iter().map(|&x| fv[x]).sum::<f64>() / m as f64;
+                let mut row = vec![0.0; k];
+                for &x in &xs {
+                    score(x, (fv[x] - mean_f) / (m as f64 - 1.0), &mut row);
+                }
+                (w, row)
+            })
             .collect();
-        out.push((
+        let loo = LeaveOneOut::new(l.clone(), f.clone(), m).unwrap();
+        push(
             format!("{} / leave-one-out m={m}", c.name),
             Box::new(loo),
-            exact.mean,
-            exact.covariance,
             support,
-        ));
+        );
     }
     out
 }
@@ -96,15 +142,15 @@ fn reinforce_variants(
 /// REINFORCE is unbiased with each baseline (none, constant `b = L + 0.5`, leave-one-out over
 /// m = 2 and m = 4 samples), for the four cases (k = 2, 3, 5, and 4 with a masked category).
 ///
-/// One-sample Hotelling T² of `n = 20 000` rows against the exact gradient `∇L`, on the
-/// unmasked coordinates minus one. α = 1e-4 family-wise, Bonferroni over the 16 (case,
-/// estimator) pairs: reject when `p < 6.25e-6`. The F null is asymptotic for these discrete
-/// rows; at n = 20 000 its size error is negligible next to α (stats/hotelling.rs measured
-/// 1.13% at nominal 1% already at n = 1000). Smallest discrepancy detected with power 0.999:
-/// a mean shift of Mahalanobis length `Δ = √(λ/n)`, λ the noncentrality of a χ²_p test at
-/// these α and power: Δ = 0.040 (p = 1), 0.043 (p = 2), 0.047 (p = 4) (computed by
-/// `chi2_detectable_w` and checked in the test). Masked coordinates must be exactly 0 in every
-/// row.
+/// One-sample Hotelling T² of `n = 40 000` rows against the exact gradient `∇L`
+/// (`Objective::exact_gradient`, a closed form independent of the row code), on the unmasked
+/// coordinates minus one. α = 1e-4 family-wise, Bonferroni over the 16 (case, estimator)
+/// pairs: reject when `p < 6.25e-6`. The F null is asymptotic for these discrete rows; at
+/// n = 40 000 its size error is negligible next to α (stats/hotelling.rs measured 1.13% at
+/// nominal 1% already at n = 1000). Smallest discrepancy detected with power 0.999: a mean
+/// shift of Mahalanobis length `Δ = √(λ/n)`, λ the noncentrality of a χ²_p test at these α
+/// and power: Δ = 0.038 (p = 1), 0.040 (p = 2), 0.041 (p = 4) (`chi2_detectable_w`, checked
+/// in the test). Masked coordinates must be exactly 0 in every row.
 #[test]
 fn reinforce_is_unbiased_with_every_baseline() {
     let n = 40_000;
@@ -115,7 +161,13 @@ fn reinforce_is_unbiased_with_every_baseline() {
         let p = keep.len() - 1;
         let delta = chi2_detectable_w(alpha, 0.999, p as f64, n as f64).unwrap();
         assert!(delta < 0.042, "Δ = {delta}");
-        for (name, est, mean, _, _) in reinforce_variants(&c) {
+        for Variant {
+            name,
+            estimator: est,
+            mean,
+            ..
+        } in reinforce_variants(&c)
+        {
             seed += 1;
             let rows = est.sample(n, seed);
             for j in (0..c.logits.len()).filter(|j| !keep.contains(j)) {
@@ -146,14 +198,14 @@ fn reinforce_is_unbiased_with_every_baseline() {
 /// case × estimator pairs as above, fresh seeds).
 ///
 /// For each pair `i ≤ j` of unmasked coordinates, `Y = (ĝ_i - μ_i)(ĝ_j - μ_j)` (centred at the
-/// exact mean `μ = ∇L`) has mean `Σ_ij` (the exact covariance: closed form for constant
-/// baselines, enumeration for leave-one-out), and its variance `σ²` and range `M = max |Y - Σ_ij|`
-/// are computed exactly by enumerating the row's support. Bernstein's inequality then bounds
-/// the false-alarm rate of `|Ȳ - Σ_ij| ≥ t` by α without any normal approximation.
-/// n = 20 000 rows per pair; α = 1e-4 family-wise, Bonferroni over the 120 entries
-/// (8.3e-7 each). Smallest discrepancy detected with probability ≥ 0.999: `t_α + t'`, with
-/// `t'` the one-sided Bernstein threshold at 1e-3; about `7.7 σ/√n`, i.e. 5.5% of `σ` (checked
-/// per entry). Masked coordinates are checked to be exactly 0 in the test above.
+/// exact mean `μ = ∇L`) has mean `Σ_ij`, the exact covariance; `Σ_ij`, the variance `σ²` of
+/// `Y` and its range `M = max |Y - Σ_ij|` are computed exactly by enumerating the row's
+/// support (rows written in this file from MATH §3, not taken from the library). Bernstein's
+/// inequality bounds the false-alarm rate of `|Ȳ - Σ_ij| ≥ t` by α without any normal
+/// approximation. n = 40 000 rows per pair; α = 1e-4 family-wise, Bonferroni over the 120
+/// entries (8.3e-7 each). Smallest discrepancy detected with probability ≥ 0.999: `t_α + t'`,
+/// `t'` the one-sided Bernstein threshold at 1e-3: below 5% of `σ` for every entry (checked;
+/// entries with `σ = 0`, where `Y` is constant, must match to rounding).
 #[test]
 fn reinforce_sample_covariance_is_exact() {
     let n = 40_000;
@@ -170,7 +222,14 @@ fn reinforce_sample_covariance_is_exact() {
     let mut seed = 4200;
     for c in cases() {
         let keep = unmasked(&c.logits);
-        for (name, est, mean, cov, support) in reinforce_variants(&c) {
+        for Variant {
+            name,
+            estimator: est,
+            mean,
+            covariance: cov,
+            support,
+        } in reinforce_variants(&c)
+        {
             seed += 1;
             let rows = est.sample(n, seed);
             for (a, &i) in keep.iter().enumerate() {
