@@ -6,8 +6,19 @@
 //!
 //! Kind (lib.rs "Notes on testing"): distributional tests, each with its false-alarm rate α,
 //! sample size n and smallest detected discrepancy in its doc comment; one fixed seed per case;
-//! plus exact quadrature figures for k = 2. Every test was run against planted bugs (the
-//! helper report of branch wt-gradtests lists which bug failed which test).
+//! plus exact quadrature figures for k = 2.
+//!
+//! Seen to fail on planted bugs (each planted alone in the library, then reverted):
+//! ```text
+//! REINFORCE score e_z + π instead of e_z - π     unbiased, covariance
+//! REINFORCE score e_z (the -π term missing)      unbiased, covariance
+//! leave-one-out baseline includes x_i itself     unbiased, covariance
+//! REINFORCE baseline 0.1 f(e_z) (depends on z)   unbiased, covariance
+//! constant baseline added instead of subtracted  covariance (the mean is unchanged)
+//! Gumbel-Softmax row without the 1/τ factor      relaxed unbiased, bias against τ
+//! Gumbel-Softmax row with ∇f(h) instead of ∇f(y) relaxed unbiased
+//! quadrature Jacobian y_0 y_1 / √τ (truth.rs)    two_category_bias_exact
+//! ```
 //!
 //! Cases (tests/grad_common): k = 2 `l = (0, 0)`, `f = quadratic(0.45, 0.55)` (MATH §3);
 //! k = 3 `l = (0.5, -0.3, 0.1)`, `f = linear(1, -1, 0.5)`; k = 5
@@ -491,8 +502,9 @@ fn relaxed_bias_against_temperature() {
 /// MATH's `a = 0`, `f = quadratic(0.45, 0.55)`; `a = -0.8`, `f = quadratic(0.2, 0.9)`;
 /// `a = 1.5`, `f = linear(1, -2)`.
 ///
-/// Measured (this quadrature; the first two rows are the same for both estimators by symmetry
-/// at `a = 0`; for linear `f` the two estimators coincide because `∇f` is constant):
+/// Measured (this quadrature). At `a = 0` the two means are equal for any quadratic `f`:
+/// `r_GS - r_ST = (4/τ) y_0 y_1 (y_0 - 1[s ≥ 0])` is odd in `s` and the density is even. For
+/// linear `f` the two estimators coincide because `∇f` is constant.
 /// ```text
 /// τ                         2         1         0.5       0.2       0.1
 /// a=0 quad    GS = ST      -0.02854  -0.01667  -0.00708  -0.00151  -0.00040

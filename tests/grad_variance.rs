@@ -5,6 +5,21 @@
 //! and distributional tests on sampled rows, each with its false-alarm rate α, sample size n
 //! and smallest detected discrepancy in its doc comment; one fixed seed per case.
 //!
+//! Seen to fail on planted bugs (each planted alone in the library, then reverted):
+//! ```text
+//! Gumbel-Softmax row without the 1/τ factor       grows_like_inverse_tau,
+//!                                                 against_reinforce_sampled, good_baseline
+//! Gumbel-Softmax row with ∇f(h) instead of ∇f(y)  against_reinforce_sampled, good_baseline
+//! Gumbel-Rao conditional draws not truncated      gumbel_rao (mean against straight-through)
+//!   (ignores the conditioning on argmax)
+//! Gumbel-Rao reuses one set of uniforms per row   gumbel_rao (slope not positive)
+//! Gumbel-Rao weight 1/√m instead of 1/m           gumbel_rao (mean)
+//! straight-through with ∇f(y) instead of ∇f(h)    gumbel_rao (mean)
+//! leave-one-out baseline includes x_i itself      good_baseline (exact LOO variance changes)
+//! quadrature Jacobian y_0 y_1 / √τ (truth.rs)     tau_times_variance_limit_exact,
+//!                                                 gumbel_softmax_against_reinforce_exact
+//! ```
+//!
 //! "Variance" is the trace of the row covariance, `V = tr Cov[ĝ] = E ||ĝ - E ĝ||²` (what
 //! `study variance` reports); for k = 2 it is twice the scalar variance of `∂/∂a`. Sampled
 //! variances come with the kurtosis-aware standard error of tests/grad_common:
@@ -178,7 +193,8 @@ fn gumbel_softmax_variance_grows_like_inverse_tau() {
 /// Claim (b), exact, k = 2 (MATH §3 case: logits `(0, 0)`, `f = quadratic(0.45, 0.55)`):
 /// Gumbel-Softmax pathwise variance is below REINFORCE without a baseline for τ ∈ {1, 0.5} and
 /// above it for τ ∈ {0.2, 0.1}; the crossing temperature, found by bisection on the quadrature,
-/// lies in (0.45, 0.47) (measured 0.4590). Both sides are exact (quadrature error ≤ 1e-10; REINFORCE closed form).
+/// lies in (0.45, 0.47) (measured 0.4590). Both sides are exact (quadrature error ≤ 1e-10;
+/// REINFORCE closed form).
 /// MATH's figures (its `f` is half the protocol's): REINFORCE 0.01594, Gumbel-Softmax 0.0048
 /// (τ = 1), 0.0142 (τ = 0.5), 0.0862 (τ = 0.1).
 #[test]
@@ -333,7 +349,8 @@ fn gumbel_rao_variance_is_affine_in_inverse_m() {
             .sum();
         let p = chi2_sf(chi2, 3.0);
         let msg = format!(
-            "{name}: V̂(m) = {:?}, fit A = {a:.5}, B = {b:.5} ± {se_b:.5}, χ² = {chi2:.2}, p = {p:.2e}",
+            "{name}: V̂(m) = {:?}, fit A = {a:.5}, B = {b:.5} ± {se_b:.5}, \
+             χ² = {chi2:.2}, p = {p:.2e}",
             points
                 .iter()
                 .map(|(_, v)| (v.value, v.se))
@@ -408,7 +425,8 @@ fn reinforce_with_good_baseline_against_gumbel_softmax() {
         let log_ratio = (v.value / budget / rf).ln();
         let half = z * v.log_se();
         let msg = format!(
-            "{} τ={tau} budget {budget}: V_GS/budget {} vs V_RF {rf}: ln ratio {log_ratio} ± {half}",
+            "{} τ={tau} budget {budget}: V_GS/budget {} vs V_RF {rf}: \
+             ln ratio {log_ratio} ± {half}",
             c.name,
             v.value / budget
         );
