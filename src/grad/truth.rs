@@ -321,6 +321,14 @@ pub struct MonteCarloMean {
 /// `∇L_τ` for any `k`, estimated by `n` Gumbel-Softmax pathwise rows (unbiased for it) from
 /// [`crate::rng::seeded`]`(seed)`, with standard errors (Welford's one-pass variance).
 ///
+/// # Independence
+/// This truth averages the Gumbel-Softmax rows of [`GumbelSoftmax`] themselves, so it inherits
+/// any bug in them: it is a ground truth for *other* code (an adapter, the straight-through
+/// bias), never for testing [`GumbelSoftmax`]. `tests/grad_unbiased.rs` tests the pathwise rows
+/// against the score-function estimator of the Concrete density instead, which shares no code
+/// with them. Likewise [`crate::grad::LeaveOneOut::exact_moments`] enumerates the library's own
+/// rows and is not an independent truth for them.
+///
 /// # Errors
 /// [`Error::WrongLength`] and the temperature errors of [`GumbelSoftmax::new`];
 /// [`Error::InvalidParameter`] for `n < 2` (a standard error needs two samples).
