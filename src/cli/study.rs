@@ -19,7 +19,8 @@ pub enum StudyCommand {
     Temperature(TemperatureArgs),
     /// Bias, variance (trace of the gradient covariance) and MSE of REINFORCE (exact),
     /// Gumbel-Softmax, straight-through and Gumbel-Rao against the exact gradient of the
-    /// discrete objective, per temperature.
+    /// discrete objective, per temperature. CSV: the REINFORCE row first, with an empty tau
+    /// (it does not depend on τ), then one row per sampled estimator and τ.
     Variance(VarianceArgs),
 }
 

@@ -43,6 +43,9 @@
 //! `τ` shrinks. When the clip binds, the bias is below what `n` rows resolve and `mse` is then
 //! `V̂`, slightly above the unbiased value.
 //!
+//! For a linear objective `∇f` is constant, so the Gumbel-Softmax and straight-through rows are
+//! the same function of the noise, and with common random numbers (below) their rows coincide.
+//!
 //! # Two passes, common random numbers
 //! `d_i` needs `x̄`, so each sampled row set is drawn twice from the same seed (the rows are a
 //! deterministic function of the seed): memory `O(k)` for any `n`, time `2n` rows. Temperature
