@@ -40,7 +40,12 @@
 //! on a log axis, and its longer upper arm suits the right skew of `V̂` at small `τ`. Its level is
 //! asymptotic (`n → ∞`); at small `τ` the rows are rare large values (`|ĝ| ~ 1/τ` with probability
 //! `~ τ`), the kurtosis grows like `1/τ`, and the relative width like `1/√(nτ)`, so `n` must grow as
-//! `τ` shrinks. When the clip binds, the bias is below what `n` rows resolve and `mse` is then
+//! `τ` shrinks. Measured coverage of the 95 % interval (`k = 2`, logits `0,0`, quadratic
+//! `0.45,0.55`, against the quadrature truth; a scratch run, not a committed test): with
+//! `n = 2000` and 1000 repetitions, 94.0 % to 95.9 % for Gumbel-Softmax and straight-through at
+//! `τ ∈ {1, 0.1, 0.01}` (`nτ ≥ 20`), but 85 % and 81 % at `τ = 0.001` (`nτ = 2`, misses mostly
+//! with the truth above the interval); with `n = 10⁵` and 100 repetitions, 93 to 97 of 100 down
+//! to `τ = 0.001`. Keep `nτ` at 20 or more for the stated level. When the clip binds, the bias is below what `n` rows resolve and `mse` is then
 //! `V̂`, slightly above the unbiased value.
 //!
 //! For a linear objective `∇f` is constant, so the Gumbel-Softmax and straight-through rows are
