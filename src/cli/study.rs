@@ -57,7 +57,8 @@ pub struct VarianceArgs {
     /// Temperatures, comma-separated [default: 10,5,2,1,0.5,0.2,0.1,0.05,0.02,0.01,0.005,0.002,0.001].
     #[arg(long, allow_hyphen_values = true)]
     taus: Option<String>,
-    /// Rows per sampled estimator and temperature.
+    /// Rows per sampled estimator and temperature (keep samples·τ ≥ 20 for the intervals to
+    /// hold their level).
     #[arg(long, default_value_t = 100_000)]
     samples: usize,
     /// Seed of the ChaCha8 RNG (temperature j uses seed + j, the same for every estimator).
