@@ -242,6 +242,27 @@ impl Plot {
     }
 }
 
+impl Plot {
+    /// Renders several plots as one SVG document, stacked top to bottom, each panel as a nested
+    /// `<svg>` of its own size.
+    pub fn stack(plots: &[Plot]) -> String {
+        let total = HEIGHT * plots.len() as f64;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{total}" viewBox="0 0 {WIDTH} {total}">"#
+        );
+        for (i, plot) in plots.iter().enumerate() {
+            let svg = plot.to_svg();
+            // Place the panel: its root element gets a y offset.
+            let placed = svg.replacen("<svg ", &format!(r#"<svg y="{}" "#, HEIGHT * i as f64), 1);
+            s.push_str(&placed);
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +297,10 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 2);
         assert_eq!(svg.matches("<polyline").count(), 1);
         assert!(!svg.contains("NaN") && !svg.contains("inf"));
+        let two = Plot::stack(&[plot.clone(), plot]);
+        assert!(two.starts_with("<svg") && two.ends_with("</svg>\n"));
+        assert_eq!(two.matches("<svg").count(), 3);
+        assert!(two.contains(r#"<svg y="480" "#));
+        assert_eq!(two.matches("<circle").count(), 4);
     }
 }

@@ -3,3 +3,4 @@
 //! Pure functions of their inputs and a seed; the CLI prints and writes the files.
 
 pub mod temperature;
+pub mod variance;
