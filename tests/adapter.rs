@@ -27,7 +27,7 @@ use gumbel_audit::dist::{BinaryConcrete, Concrete, Logits};
 use gumbel_audit::grad::objective::Objective;
 use gumbel_audit::grad::truth::TwoCategory;
 use gumbel_audit::rng::seeded;
-use gumbel_audit::stats::pearson_chi2;
+use gumbel_audit::stats::{chi2_detectable_w, pearson_chi2};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 fn repo() -> PathBuf {
@@ -536,16 +536,19 @@ fn numpy_adapter_densities_match_the_reference() {
 }
 
 /// Category frequencies of the NumPy adapter follow softmax(logits): Pearson χ² at α = 1e-6
-/// (a sanity check, far below the battery's power), n = 200 000, logits with a masked category
-/// and one of probability 1e-3; masked counts are an exact criterion (must be 0). At this n
-/// the test detects a Cohen's w of about 0.015 with power 0.99 (df = 3).
+/// (a sanity check; the battery is elsewhere), n = 1 000 000, logits with a masked category and
+/// a rare one of probability about 1e-4 (expected count 66); masked counts are an exact
+/// criterion (must be 0). Detects Cohen's w ≥ 0.0085 with power 0.999 (df = 3, asserted below).
 #[test]
 fn numpy_adapter_categorical_frequencies() {
     let python = need_numpy!();
     let mut t = numpy_adapter(&python, None);
-    let logits = [0.0, -1.0, f64::NEG_INFINITY, 1.0, (1e-3f64).ln() + 1.0];
+    let logits = [0.0, -1.0, f64::NEG_INFINITY, 1.0, (1e-4f64).ln() + 1.0];
     let probs = Logits::new(logits.to_vec()).unwrap().probs();
-    let n = 200_000;
+    assert!((probs[4] - 6.65e-5).abs() < 1e-6);
+    let n = 1_000_000;
+    let w = chi2_detectable_w(1e-6, 0.999, 3.0, n as f64).unwrap();
+    assert!(w < 0.0085, "{w}");
     let c = t.categorical(&logits, n, 2024).unwrap();
     let mut counts = [0u64; 5];
     for &i in match &c.data {
