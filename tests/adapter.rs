@@ -190,7 +190,7 @@ fn hang_times_out_and_kills() {
     let msg = fault(t.gumbel(10, 1));
     let took = start.elapsed();
     assert!(
-        took >= Duration::from_millis(1500) && took < Duration::from_secs(10),
+        took >= Duration::from_millis(1500) && took < Duration::from_millis(3500),
         "{took:?}"
     );
     assert_contains(

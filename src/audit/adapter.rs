@@ -664,7 +664,7 @@ impl Target for AdapterTarget {
             return Err(TargetError::Unsupported);
         }
         let k = logits.len();
-        let rows = if k == 0 { 0 } else { y.len() / k };
+        let rows = y.len().checked_div(k).unwrap_or(0);
         if rows * k != y.len() {
             return Err(TargetError::Fault(format!(
                 "relaxed_log_prob: y holds {} values, not a whole number of rows of k = {k}",
