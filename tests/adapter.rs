@@ -27,7 +27,7 @@ use gumbel_audit::dist::{BinaryConcrete, Concrete, Logits};
 use gumbel_audit::grad::objective::Objective;
 use gumbel_audit::grad::truth::TwoCategory;
 use gumbel_audit::rng::seeded;
-use gumbel_audit::stats::{chi2_detectable_w, pearson_chi2};
+use gumbel_audit::stats::{chi2_detectable_w, ks_one_sample, pearson_chi2};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 fn repo() -> PathBuf {
@@ -560,6 +560,47 @@ fn numpy_adapter_categorical_frequencies() {
     assert_eq!(counts[2], 0);
     let r = pearson_chi2(&counts, &probs).unwrap();
     assert!(r.p_value > 1e-6, "{r:?}");
+    t.finish().unwrap();
+}
+
+/// The NumPy adapter's samplers against exact laws, n = 100 000 each, α = 1e-6 / 3 per check
+/// (family 1e-6; a sanity check, the battery is elsewhere): `gumbel` and `binary_sample`
+/// (logit 0.4, τ = 0.5) by one-sample Kolmogorov-Smirnov against the Gumbel and binary Concrete
+/// CDFs, each detecting sup |F − F₀| ≥ 2·√(ln(2/α)/(2n)) ≈ 0.018 (DKWM); the argmax of hard
+/// `relaxed_sample` rows (logits (0, −1, 1.5), τ = 0.3) by Pearson χ² against π, detecting
+/// Cohen's w ≥ 0.03 at power 0.999 (df = 2).
+#[test]
+fn numpy_adapter_samplers_follow_their_laws() {
+    let python = need_numpy!();
+    let mut t = numpy_adapter(&python, None);
+    let n = 100_000;
+    let alpha: f64 = 1e-6 / 3.0;
+    assert!(2.0 * ((2.0 / alpha).ln() / (2.0 * n as f64)).sqrt() < 0.018);
+    let w = chi2_detectable_w(alpha, 0.999, 2.0, n as f64).unwrap();
+    assert!(w < 0.03, "{w}");
+
+    let g = t.gumbel(n, 31).unwrap();
+    let r = ks_one_sample(f64s(&g), |x: f64| (-(-x).exp()).exp()).unwrap();
+    assert!(r.p_value > alpha, "gumbel: {r:?}");
+
+    let b = BinaryConcrete::new(0.4, 0.5).unwrap();
+    let x = t.binary_sample(0.4, 0.5, n, 32).unwrap();
+    let cdf = |v: f64| b.cdf(v).unwrap_or(if v <= 0.0 { 0.0 } else { 1.0 });
+    let r = ks_one_sample(f64s(&x), cdf).unwrap();
+    assert!(r.p_value > alpha, "binary_sample: {r:?}");
+
+    let logits = [0.0, -1.0, 1.5];
+    let h = t.relaxed_sample(&logits, 0.3, true, n, 33).unwrap();
+    let mut counts = [0u64; 3];
+    for row in f64s(&h).chunks(3) {
+        let Some(j) = row.iter().position(|&v| v == 1.0) else {
+            panic!("hard row {row:?} has no entry 1");
+        };
+        counts[j] += 1;
+    }
+    let probs = Logits::new(logits.to_vec()).unwrap().probs();
+    let r = pearson_chi2(&counts, &probs).unwrap();
+    assert!(r.p_value > alpha, "relaxed_sample argmax: {r:?}");
     t.finish().unwrap();
 }
 
