@@ -5,6 +5,9 @@ Usage:
     numpy_adapter.py [--bug NAME]      speak protocol v1 on stdin/stdout
     numpy_adapter.py --list-bugs       print the plantable bugs, one per line: NAME<TAB>summary
 
+Needs numpy (scripts/adapters/requirements.txt). Started by a python without numpy, it re-runs
+itself with .venv-adapters/bin/python when scripts/adapters/setup.sh has made that venv.
+
 It is the reference adapter: `gumbel-audit audit -- python3 scripts/adapters/numpy_adapter.py`
 must pass, and each `--bug NAME` plants one realistic mistake that the audit must catch. The
 protocol is described in docs/adapter-protocol.md; the bugs are listed there too.
@@ -73,9 +76,23 @@ References:
 """
 import json
 import math
+import os
 import sys
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    # `python3 scripts/adapters/numpy_adapter.py` with a python that lacks numpy: hand over to
+    # the venv of scripts/adapters/setup.sh if it exists (once: the guard stops a loop).
+    _venv = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".venv-adapters", "bin", "python")
+    if os.path.exists(_venv) and not os.environ.get("NUMPY_ADAPTER_REEXEC"):
+        os.environ["NUMPY_ADAPTER_REEXEC"] = "1"
+        os.execv(_venv, [_venv, os.path.abspath(__file__)] + sys.argv[1:])
+    sys.stderr.write(
+        "numpy_adapter: numpy is not installed for %s; run scripts/adapters/setup.sh and use the "
+        "python it prints\n" % sys.executable
+    )
+    sys.exit(1)
 
 PROTOCOL = 1
 OPS = [
