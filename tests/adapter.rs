@@ -660,6 +660,25 @@ fn numpy_adapter_gradient_means_are_exact() {
     t.finish().unwrap();
 }
 
+/// `python3 scripts/adapters/numpy_adapter.py` (the command) works once the venv
+/// exists, even when the system python has no numpy: the script re-runs itself in the venv.
+#[test]
+fn numpy_adapter_started_by_plain_python3() {
+    let _python = need_numpy!();
+    if !repo().join(".venv-adapters/bin/python").exists() {
+        println!("SKIPPED (numpy adapter test): .venv-adapters does not exist");
+        return;
+    }
+    let script = repo()
+        .join("scripts/adapters/numpy_adapter.py")
+        .display()
+        .to_string();
+    let mut t = AdapterTarget::spawn("python3", &[script], AdapterOptions::default()).unwrap();
+    assert!(t.capabilities().unwrap().name.starts_with("numpy "));
+    assert_eq!(t.gumbel(10, 1).unwrap().shape, vec![10]);
+    t.finish().unwrap();
+}
+
 /// The planted bugs: at least 10, listed by `--list-bugs`, each documented in
 /// docs/adapter-protocol.md; every bugged adapter still answers every op (a bug changes values,
 /// never the plumbing), and the bugs with an exact signature show it.
