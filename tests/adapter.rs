@@ -305,7 +305,12 @@ fn hello_failures() {
     ];
     for (mode, needle) in cases {
         match fake_with(mode, quick()) {
-            Err(TargetError::Fault(m)) => assert_contains(&m, needle),
+            Err(TargetError::Fault(m)) => {
+                assert_contains(&m, needle);
+                if mode == "silent_hello" {
+                    assert_contains(&m, "stderr tail:\nfake adapter: downloading weights");
+                }
+            }
             other => panic!("{mode}: expected a Fault, got {other:?}"),
         }
     }

@@ -277,8 +277,21 @@ impl AdapterTarget {
             finished: false,
         };
         // On error, `target` is dropped here: the child is killed and the directory removed.
-        target.capabilities = target.start_session()?;
-        Ok(target)
+        match target.start_session() {
+            Ok(caps) => {
+                target.capabilities = caps;
+                Ok(target)
+            }
+            Err(TargetError::Fault(m)) if !m.contains("stderr tail") => {
+                let tail = last_lines(&target.stderr_tail(), 20, 2000);
+                if tail.is_empty() {
+                    Err(TargetError::Fault(m))
+                } else {
+                    Err(TargetError::Fault(format!("{m}; stderr tail:\n{tail}")))
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The last bytes (at most [`AdapterOptions::stderr_limit`]) of everything the adapter

@@ -735,6 +735,20 @@ mod tests {
     }
 
     #[test]
+    fn writes_version_two_when_the_header_needs_it() {
+        // 25 000 dimensions of size 1 make a header above 65 535 bytes.
+        let a = Array::new(vec![1; 25_000], ArrayData::I64(vec![42])).unwrap();
+        let bytes = to_bytes(&a);
+        assert_eq!(&bytes[6..8], &[2, 0]);
+        let header_len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+        assert!(header_len > usize::from(u16::MAX));
+        assert_eq!((12 + header_len) % 64, 0);
+        assert_eq!(from_bytes(&bytes).unwrap(), a);
+        // A small array stays at version 1.0.
+        assert_eq!(&to_bytes(&Array::from_i64(vec![1]))[6..8], &[1, 0]);
+    }
+
+    #[test]
     fn versions_two_and_three_and_loose_dicts() {
         let data: Vec<u8> = [3i32, 4].iter().flat_map(|x| x.to_le_bytes()).collect();
         for major in [2, 3] {

@@ -90,6 +90,8 @@ def send(obj):
 
 def hello(req):
     if MODE == "silent_hello":
+        sys.stderr.write("fake adapter: downloading weights (simulated)\n")
+        sys.stderr.flush()
         time.sleep(3600)
     reply = {
         "id": req["id"],
