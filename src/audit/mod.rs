@@ -4,6 +4,8 @@
 //!
 //! Nothing here knows about terminals; the CLI prints what the battery returns.
 
+pub mod adapter;
+pub mod npy;
 pub mod target;
 
 pub use target::{

@@ -1,0 +1,549 @@
+#!/usr/bin/env python3
+"""A NumPy implementation of every op of gumbel-audit's adapter protocol v1.
+
+Usage:
+    numpy_adapter.py [--bug NAME]      speak protocol v1 on stdin/stdout
+    numpy_adapter.py --list-bugs       print the plantable bugs, one per line: NAME<TAB>summary
+
+Needs numpy (scripts/adapters/requirements.txt). Started by a python without numpy, it re-runs
+itself with .venv-adapters/bin/python when scripts/adapters/setup.sh has made that venv.
+
+It is the reference adapter: `gumbel-audit audit -- python3 scripts/adapters/numpy_adapter.py`
+must pass, and each `--bug NAME` plants one realistic mistake that the audit must catch. The
+protocol is described in docs/adapter-protocol.md; the bugs are listed there too.
+
+Everything is float64. Noise comes from open-interval uniforms u = (j + 1/2) 2^-52,
+j uniform in 0..2^52, so u lies in [2^-53, 1 - 2^-53] and the Gumbel noise -log(-log u) in
+[-3.6, 36.7], never infinite. Softmax and log densities are computed in log space after
+subtracting the maximum. Invalid input (tau <= 0 or not finite, a NaN or +inf logit, no
+categories, every category masked, a malformed objective) is answered with ok:false and a
+message; the adapter never crashes on a request.
+
+Formulas (pi = softmax(l), g iid Gumbel(0, 1), y = softmax((l + g) / tau), k' unmasked categories):
+
+    relaxed_log_prob  log p(y) = log (k'-1)! + (k'-1) log tau + sum_i (log pi_i - (tau+1) log y_i)
+                                 - k' logsumexp_i(log pi_i - tau log y_i)        (sums over unmasked i)
+    binary_log_prob   log p(x) = log tau + l - (tau+1)(log x + log(1-x))
+                                 - 2 logaddexp(l - tau log x, -tau log(1-x))
+    Jacobian          d y_i / d l_j = y_i (delta_ij - y_j) / tau,
+                      so J^T v = y * (v - <y, v>) / tau
+    reinforce         z ~ Cat(pi), row = f(onehot z) (onehot z - pi)
+    gumbel_softmax    row = J(y)^T grad f(y)
+    straight_through  z = onehot(argmax y), row = J(y)^T grad f(z)
+    gumbel_rao        z as above; m draws g'^(s) of the noise conditioned on argmax(l + g') = argmax z
+                      (top-down: the maximum is logsumexp(l) - log E_D, the others Gumbel(l_i)
+                      truncated below it), row = mean_s J(y'^(s))^T grad f(z),
+                      y'^(s) = softmax((l + g'^(s)) / tau) with g' held fixed (Paulus et al. 2021)
+
+Planted bugs (--bug NAME), each a mistake real code has made; the op(s) it affects in brackets:
+
+    uniform_closed        [noise everywhere] uniforms in [0, 1) at half precision (an 11-bit grid,
+                          as a float16 `rand` gives): u = 0 comes once in 2048 draws and
+                          -log(-log 0) = -inf; the largest noise is -log(-log(1 - 2^-11)) = 7.6.
+    clamped_noise         [noise everywhere] u clamped to [1e-3, 1 - 1e-3] "for stability": the
+                          noise lives in [-1.93, 6.91], so a category with p = 1e-4 next to a
+                          category with logit 9.2 higher can never be drawn.
+    exponential_noise     [noise everywhere] g = -log(u), an Exponential(1), instead of
+                          -log(-log(u)).
+    tau_logits_only       [relaxed_sample, gumbel_softmax, straight_through] softmax(l / tau + g):
+                          the temperature divides the logits but not the noise.
+    probs_as_logits       [categorical, relaxed_sample, relaxed_log_prob] the probabilities
+                          softmax(l) are passed where logits are expected (a masked category gets
+                          logit 0 and is drawn).
+    expconcrete_density   [relaxed_log_prob] the ExpConcrete log density of log y is returned
+                          without the change of variables term -sum_i log y_i.
+    missing_log_tau       [relaxed_log_prob] the (k-1) log tau term is left out.
+    wrong_factorial       [relaxed_log_prob] log k! instead of log (k-1)!.
+    hard_threshold        [relaxed_sample hard] the hard sample is y >= 0.5 (right for k = 2 only):
+                          rows with no entry above 1/2 are all zero, not one-hot of the argmax.
+    reinforce_sign        [grad reinforce] the score-function estimate with the wrong sign (a
+                          loss-versus-reward mix-up).
+    reinforce_missing_pi  [grad reinforce] d log pi_z / d l taken as onehot(z), forgetting -pi.
+    gs_missing_inv_tau    [grad gumbel_softmax] the softmax Jacobian without its 1/tau factor.
+    st_backward_hard      [grad straight_through] the backward pass goes through the hard one-hot
+                          sample, whose softmax Jacobian is zero: every row is 0.
+    seed_ignored          [every sampling op] the generator is seeded with 0 whatever the request's
+                          seed: every seed gives the same output.
+    binary_gumbel_noise   [binary_sample] one Gumbel draw where the Logistic noise g1 - g2 belongs.
+    off_by_one            [categorical] 1-based category indices: values in 1..k instead of 0..k-1.
+
+References:
+    C. J. Maddison, A. Mnih, Y. W. Teh, The Concrete Distribution, ICLR 2017, arXiv:1611.00712.
+    E. Jang, S. Gu, B. Poole, Categorical Reparameterization with Gumbel-Softmax, ICLR 2017,
+        arXiv:1611.01144.
+    M. B. Paulus, C. J. Maddison, A. Krause, Rao-Blackwellizing the Straight-Through
+        Gumbel-Softmax Gradient Estimator, ICLR 2021, arXiv:2010.04838.
+"""
+import json
+import math
+import os
+import sys
+
+try:
+    import numpy as np
+except ImportError:
+    # `python3 scripts/adapters/numpy_adapter.py` with a python that lacks numpy: hand over to
+    # the venv of scripts/adapters/setup.sh if it exists (once: the guard stops a loop).
+    _venv = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".venv-adapters", "bin", "python")
+    if os.path.exists(_venv) and not os.environ.get("NUMPY_ADAPTER_REEXEC"):
+        os.environ["NUMPY_ADAPTER_REEXEC"] = "1"
+        os.execv(_venv, [_venv, os.path.abspath(__file__)] + sys.argv[1:])
+    sys.stderr.write(
+        "numpy_adapter: numpy is not installed for %s; run scripts/adapters/setup.sh and use the "
+        "python it prints\n" % sys.executable
+    )
+    sys.exit(1)
+
+PROTOCOL = 1
+OPS = [
+    "gumbel",
+    "categorical",
+    "relaxed_sample",
+    "relaxed_log_prob",
+    "binary_sample",
+    "binary_log_prob",
+    "grad",
+]
+ESTIMATORS = ["reinforce", "gumbel_softmax", "straight_through", "gumbel_rao"]
+
+# Rows per chunk are chosen so that no intermediate array holds more than this many floats:
+# memory stays bounded by the request's output whatever n is.
+CHUNK_ELEMENTS = 1 << 20
+
+
+def _bug_table():
+    """(name, summary) of every plantable bug, parsed from the module docstring."""
+    lines = __doc__.split("Planted bugs")[1].split("References:")[0].splitlines()
+    table = []
+    for line in lines:
+        if line.startswith("    ") and not line.startswith("     ") and line.strip():
+            name, _, rest = line.strip().partition(" ")
+            table.append([name, rest.strip()])
+        elif table and line.strip():
+            table[-1][1] += " " + line.strip()
+    return [(n, s) for n, s in table]
+
+
+BUGS = dict(_bug_table())
+BUG = None
+
+
+class Invalid(Exception):
+    """The request's parameters are invalid: answered with ok:false."""
+
+
+# ---------------------------------------------------------------- parsing and validation
+
+
+def as_float(x, what):
+    if isinstance(x, str):
+        if x in ("inf", "-inf", "nan"):
+            return float(x)
+        raise Invalid("%s: %r is not a number" % (what, x))
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise Invalid("%s: %r is not a number" % (what, x))
+    return float(x)
+
+
+def as_count(x, what):
+    if isinstance(x, bool) or not isinstance(x, int) or x < 0:
+        raise Invalid("%s must be a non-negative integer, got %r" % (what, x))
+    return x
+
+
+def as_seed(x):
+    if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < 2**64:
+        raise Invalid("seed must be an unsigned 64-bit integer, got %r" % (x,))
+    return x
+
+
+def parse_logits(raw):
+    if not isinstance(raw, list):
+        raise Invalid("logits must be a list")
+    logits = np.array([as_float(v, "logit %d" % i) for i, v in enumerate(raw)], dtype=np.float64)
+    if logits.size == 0:
+        raise Invalid("no categories: logits is empty")
+    for i, v in enumerate(logits):
+        if math.isnan(v):
+            raise Invalid("logit %d is NaN" % i)
+        if v == math.inf:
+            raise Invalid("logit %d is +inf" % i)
+    if np.all(logits == -np.inf):
+        raise Invalid("every category is masked (all logits are -inf)")
+    return logits
+
+
+def parse_tau(raw):
+    tau = as_float(raw, "tau")
+    if not (math.isfinite(tau) and tau > 0):
+        raise Invalid("tau must be positive and finite, got %r" % tau)
+    return tau
+
+
+def parse_logit(raw):
+    logit = as_float(raw, "logit")
+    if not math.isfinite(logit):
+        raise Invalid("logit must be finite, got %r" % logit)
+    return logit
+
+
+def log_softmax(logits):
+    m = np.max(logits)
+    shifted = logits - m
+    return shifted - math.log(np.sum(np.exp(shifted)))
+
+
+def logsumexp_rows(a):
+    m = np.max(a, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return (m + np.log(np.sum(np.exp(a - m), axis=-1, keepdims=True)))[..., 0]
+
+
+def softmax_rows(z):
+    m = np.max(z, axis=-1, keepdims=True)
+    e = np.exp(z - m)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def effective_logits(logits):
+    """The logits as the (possibly buggy) implementation uses them."""
+    if BUG == "probs_as_logits":
+        return np.exp(log_softmax(logits))
+    return logits
+
+
+# ---------------------------------------------------------------- noise
+
+
+def generator(seed):
+    return np.random.Generator(np.random.PCG64(0 if BUG == "seed_ignored" else seed))
+
+
+def open_uniform(rng, size):
+    """u = (j + 1/2) 2^-52 in [2^-53, 1 - 2^-53]: never 0 or 1."""
+    j = rng.integers(0, 2**52, size=size, dtype=np.uint64)
+    return (j.astype(np.float64) + 0.5) * 2.0**-52
+
+
+def gumbel_noise(rng, size, use_bugs=True):
+    if use_bugs and BUG == "uniform_closed":
+        u = rng.integers(0, 2**11, size=size).astype(np.float64) * 2.0**-11
+    else:
+        u = open_uniform(rng, size)
+    if use_bugs and BUG == "clamped_noise":
+        u = np.clip(u, 1e-3, 1 - 1e-3)
+    with np.errstate(divide="ignore"):
+        if use_bugs and BUG == "exponential_noise":
+            return -np.log(u)
+        return -np.log(-np.log(u))
+
+
+def chunks(n, row_elements):
+    rows = max(1, CHUNK_ELEMENTS // max(1, row_elements))
+    for start in range(0, n, rows):
+        yield start, min(n, start + rows)
+
+
+# ---------------------------------------------------------------- samplers
+
+
+def relaxed_rows(logits, g, tau):
+    """softmax((l + g) / tau) row-wise, in log space after max subtraction."""
+    with np.errstate(invalid="ignore"):
+        if BUG == "tau_logits_only":
+            z = logits / tau + g
+        else:
+            z = (logits + g) / tau
+        return softmax_rows(z)
+
+
+def op_gumbel(req):
+    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
+    rng = generator(seed)
+    out = np.empty(n, dtype=np.float64)
+    for a, b in chunks(n, 1):
+        out[a:b] = gumbel_noise(rng, b - a)
+    return out
+
+
+def op_categorical(req):
+    logits = parse_logits(req["logits"])
+    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
+    lg = effective_logits(logits)
+    rng = generator(seed)
+    k = lg.size
+    out = np.empty(n, dtype=np.int64)
+    for a, b in chunks(n, k):
+        out[a:b] = np.argmax(lg + gumbel_noise(rng, (b - a, k)), axis=1)
+    if BUG == "off_by_one":
+        out += 1
+    return out
+
+
+def op_relaxed_sample(req):
+    logits = parse_logits(req["logits"])
+    tau = parse_tau(req["tau"])
+    hard = req.get("hard", False)
+    if not isinstance(hard, bool):
+        raise Invalid("hard must be true or false, got %r" % (hard,))
+    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
+    lg = effective_logits(logits)
+    rng = generator(seed)
+    k = lg.size
+    out = np.empty((n, k), dtype=np.float64)
+    for a, b in chunks(n, k):
+        y = relaxed_rows(lg, gumbel_noise(rng, (b - a, k)), tau)
+        if hard:
+            if BUG == "hard_threshold":
+                y = (y >= 0.5).astype(np.float64)
+            else:
+                y = np.eye(k)[np.argmax(y, axis=1)]
+        out[a:b] = y
+    return out
+
+
+def load_y(req, ndim):
+    y = np.load(req["y"], allow_pickle=False)
+    if y.ndim != ndim:
+        raise Invalid("y must have %d dimension(s), found shape %s" % (ndim, y.shape))
+    return y.astype(np.float64)
+
+
+def op_relaxed_log_prob(req):
+    logits = parse_logits(req["logits"])
+    tau = parse_tau(req["tau"])
+    y = load_y(req, 2)
+    k = logits.size
+    if y.shape[1] != k:
+        raise Invalid("y has rows of %d entries, logits has %d" % (y.shape[1], k))
+    lg = effective_logits(logits)
+    keep = lg > -np.inf
+    kk = int(np.sum(keep))
+    log_pi = log_softmax(lg[keep])
+    yu = y[:, keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Renormalise rows that are on the simplex up to rounding: log y_i - log sum y.
+        ly = np.log(yu) - np.log(np.sum(yu, axis=1, keepdims=True))
+        a = log_pi - tau * ly
+        log_norm = math.lgamma(kk + 1 if BUG == "wrong_factorial" else kk)
+        if BUG != "missing_log_tau":
+            log_norm += (kk - 1) * math.log(tau)
+        body = np.sum(a - ly, axis=1) - kk * logsumexp_rows(a)
+        if BUG == "expconcrete_density":
+            body = body + np.sum(ly, axis=1)
+        out = log_norm + body
+    outside = np.any(~(yu > 0), axis=1) | np.any(y[:, ~keep] != 0, axis=1)
+    outside &= ~np.any(np.isnan(y), axis=1)
+    out[outside] = -np.inf
+    return out
+
+
+def op_binary_sample(req):
+    logit = parse_logit(req["logit"])
+    tau = parse_tau(req["tau"])
+    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
+    rng = generator(seed)
+    out = np.empty(n, dtype=np.float64)
+    for a, b in chunks(n, 2):
+        if BUG == "binary_gumbel_noise":
+            noise = gumbel_noise(rng, b - a)
+        else:
+            u = open_uniform(rng, b - a)
+            noise = np.log(u) - np.log1p(-u)
+        x = (logit + noise) / tau
+        e = np.exp(-np.abs(x))
+        out[a:b] = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out
+
+
+def op_binary_log_prob(req):
+    logit = parse_logit(req["logit"])
+    tau = parse_tau(req["tau"])
+    y = load_y(req, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ly, l1y = np.log(y), np.log1p(-y)
+        out = (
+            math.log(tau)
+            + logit
+            - (tau + 1) * (ly + l1y)
+            - 2 * np.logaddexp(logit - tau * ly, -tau * l1y)
+        )
+    out[(y <= 0) | (y >= 1)] = -np.inf
+    return out
+
+
+# ---------------------------------------------------------------- gradients
+
+
+def parse_objective(raw, k):
+    if not isinstance(raw, dict) or raw.get("kind") not in ("linear", "quadratic"):
+        raise Invalid("objective must be {\"kind\": \"linear\" | \"quadratic\", ...}, got %r" % (raw,))
+    key = "c" if raw["kind"] == "linear" else "target"
+    vec = raw.get(key)
+    if not isinstance(vec, list) or len(vec) != k:
+        raise Invalid("objective %s must be a list of k = %d numbers" % (key, k))
+    v = np.array([as_float(x, "objective %s[%d]" % (key, i)) for i, x in enumerate(vec)])
+    if not np.all(np.isfinite(v)):
+        raise Invalid("objective %s must be finite" % key)
+    if raw["kind"] == "linear":
+        return (lambda z: z @ v), (lambda z: np.broadcast_to(v, z.shape))
+    return (lambda z: np.sum((z - v) ** 2, axis=-1)), (lambda z: 2.0 * (z - v))
+
+
+def jacobian_t(y, v, tau):
+    """J(y)^T v row-wise for y = softmax(z / tau): y * (v - <y, v>) / tau."""
+    inner = np.sum(y * v, axis=-1, keepdims=True)
+    scale = 1.0 if BUG == "gs_missing_inv_tau" else 1.0 / tau
+    return y * (v - inner) * scale
+
+
+def conditional_noise(rng, logits, d, m):
+    """m perturbed logit vectors l + g' with g' ~ Gumbel conditioned on argmax(l + g') = d.
+
+    Rows of d are category indices; returns shape [rows, m, k]."""
+    rows, k = d.shape[0], logits.size
+    e = -np.log(open_uniform(rng, (rows, m, k)))  # Exponential(1)
+    log_z = float(np.max(logits) + math.log(np.sum(np.exp(logits - np.max(logits)))))
+    e_d = np.take_along_axis(e, d[:, None, None].repeat(m, axis=1), axis=2)  # [rows, m, 1]
+    with np.errstate(divide="ignore"):
+        top = log_z - np.log(e_d)  # the maximum: Gumbel(log Z)
+        others = -np.logaddexp(np.log(e) - logits, np.log(e_d) - log_z)
+    onehot = np.eye(k, dtype=bool)[d][:, None, :]
+    return np.where(onehot, top, others)
+
+
+def op_grad(req):
+    est = req.get("estimator")
+    if est not in ESTIMATORS:
+        raise Unsupported(repr(est))
+    logits = parse_logits(req["logits"])
+    k = logits.size
+    f, grad_f = parse_objective(req.get("objective"), k)
+    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
+    tau = None if est == "reinforce" else parse_tau(req["tau"])
+    m = None
+    if est == "gumbel_rao":
+        m = req.get("m")
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            raise Invalid("gumbel_rao needs an integer m >= 1, got %r" % (m,))
+    rng = generator(seed)
+    eye = np.eye(k)
+    pi = np.exp(log_softmax(logits))
+    out = np.empty((n, k), dtype=np.float64)
+    for a, b in chunks(n, k * (m or 1)):
+        g = gumbel_noise(rng, (b - a, k))
+        if est == "reinforce":
+            z = eye[np.argmax(logits + g, axis=1)]
+            score = z if BUG == "reinforce_missing_pi" else z - pi
+            row = f(z)[:, None] * score
+            out[a:b] = -row if BUG == "reinforce_sign" else row
+        elif est == "gumbel_softmax":
+            y = relaxed_rows(logits, g, tau)
+            out[a:b] = jacobian_t(y, grad_f(y), tau)
+        elif est == "straight_through":
+            y = relaxed_rows(logits, g, tau)
+            z = eye[np.argmax(y, axis=1)]
+            through = z if BUG == "st_backward_hard" else y
+            out[a:b] = jacobian_t(through, grad_f(z), tau)
+        else:  # gumbel_rao
+            d = np.argmax(logits + g, axis=1)
+            z = eye[d]
+            perturbed = conditional_noise(rng, logits, d, m)
+            y = softmax_rows(perturbed / tau)  # [rows, m, k]
+            v = grad_f(z)[:, None, :]
+            out[a:b] = np.mean(jacobian_t(y, np.broadcast_to(v, y.shape), tau), axis=1)
+    return out
+
+
+class Unsupported(Exception):
+    """An op or estimator this adapter does not offer."""
+
+
+# ---------------------------------------------------------------- protocol loop
+
+HANDLERS = {
+    "gumbel": op_gumbel,
+    "categorical": op_categorical,
+    "relaxed_sample": op_relaxed_sample,
+    "relaxed_log_prob": op_relaxed_log_prob,
+    "binary_sample": op_binary_sample,
+    "binary_log_prob": op_binary_log_prob,
+    "grad": op_grad,
+}
+
+
+def send(obj):
+    sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def answer(req):
+    rid = req.get("id")
+    op = req.get("op")
+    if op == "hello":
+        if req.get("protocol") != PROTOCOL:
+            return {"id": rid, "ok": False, "error": "this adapter speaks protocol %d" % PROTOCOL}
+        name = "numpy %s reference adapter" % np.__version__
+        if BUG:
+            name += " (planted bug: %s)" % BUG
+        return {
+            "id": rid,
+            "ok": True,
+            "protocol": PROTOCOL,
+            "name": name,
+            "dtype": "float64",
+            "ops": OPS,
+            "estimators": ESTIMATORS,
+        }
+    if op == "bye":
+        return {"id": rid, "ok": True}
+    handler = HANDLERS.get(op)
+    if handler is None:
+        return {"id": rid, "ok": False, "unsupported": True}
+    try:
+        result = handler(req)
+        out = req["out"]
+        with open(out, "wb") as fh:
+            np.lib.format.write_array(fh, np.ascontiguousarray(result), allow_pickle=False)
+        return {"id": rid, "ok": True}
+    except Unsupported:
+        return {"id": rid, "ok": False, "unsupported": True}
+    except Invalid as e:
+        return {"id": rid, "ok": False, "error": str(e)}
+    except KeyError as e:
+        return {"id": rid, "ok": False, "error": "missing field %s" % e}
+    except Exception as e:  # noqa: BLE001 - the adapter must answer, never crash
+        return {"id": rid, "ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+
+
+def main(argv):
+    global BUG
+    if "--list-bugs" in argv:
+        for name, summary in BUGS.items():
+            print("%s\t%s" % (name, summary))
+        return 0
+    if "--bug" in argv:
+        i = argv.index("--bug")
+        if i + 1 >= len(argv) or argv[i + 1] not in BUGS:
+            sys.stderr.write("--bug needs one of: %s\n" % ", ".join(BUGS))
+            return 2
+        BUG = argv[i + 1]
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+        except ValueError as e:
+            sys.stderr.write("numpy_adapter: request is not JSON (%s): %r\n" % (e, line[:200]))
+            continue
+        if not isinstance(req, dict):
+            sys.stderr.write("numpy_adapter: request is not a JSON object: %r\n" % line[:200])
+            continue
+        send(answer(req))
+        if req.get("op") == "bye":
+            return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1078 @@
+//! A child process speaking adapter protocol v1, as a [`Target`].
+//!
+//! [`AdapterTarget::spawn`] starts `COMMAND ARGS...` with piped standard input and output,
+//! creates a private work directory, sends `hello` and validates the answer. Each op of the
+//! [`Target`] trait is then one request line and one response line; arrays travel as `.npy`
+//! files in the work directory ([`crate::audit::npy`]). `finish` sends `bye`, waits for the
+//! child to exit and removes the work directory; dropping the target kills the child and
+//! removes the directory too.
+//!
+//! # Protocol v1, as implemented
+//! ```text
+//! request    {"id": i, "op": name, fields...}            one JSON object per line, i = 0, 1, 2, ...
+//! response   {"id": i, "ok": true, ...}                  the result in the file named by "out"
+//!            {"id": i, "ok": false, "error": text}       -> TargetError::Rejected(text)
+//!            {"id": i, "ok": false, "unsupported": true} -> TargetError::Unsupported
+//! floats     ±inf and NaN travel as the strings "inf", "-inf", "nan"
+//! arrays     "out": <workdir>/<i>.npy (written by the adapter; its dtype is the truth)
+//!            "y":   <workdir>/<i>-y.npy (written here, float64)
+//! ```
+//! Shapes and dtypes checked per op: `gumbel`, `binary_sample` float `[n]`; `categorical`
+//! integer `[n]`; `relaxed_sample`, `grad` float `[n, k]`; `relaxed_log_prob`,
+//! `binary_log_prob` float `[m]`. Values are returned as they are (NaN included): the battery
+//! judges finiteness and ranges.
+//!
+//! # Faults
+//! Every failure of the plumbing is a [`TargetError::Fault`] with a message that says what
+//! happened and, for a crash, the exit status and the tail of the adapter's standard error.
+//! - **Fatal** (the stream can no longer be trusted): the child exited, no response within
+//!   the timeout ([`AdapterOptions::timeout`]), a line that is not a JSON object, a wrong
+//!   `id`, a missing `ok`, a response line above 1 MiB. The child is killed.
+//! - **Per request** (the stream is still in step): a missing or unreadable `out` file, a wrong
+//!   shape, a wrong dtype kind (float for `categorical`, integer elsewhere).
+//!
+//! # Restarts
+//! After a fatal fault the next request starts a fresh child, sends `hello` again and checks
+//! that it answers with the same capabilities, then goes on. At most
+//! [`AdapterOptions::restarts`] restarts are made (default 2); after that, and when a restarted
+//! child answers `hello` differently, every request returns `Fault` at once, naming the fault
+//! that ended the last session. So one hang on an invalid input costs one timeout, not the rest
+//! of the audit.
+//!
+//! # Memory
+//! The response reader keeps one line (at most 1 MiB); arrays are read after their header
+//! and length are checked against the request, and each request's files are deleted once read.
+//! Standard error is kept as a ring of its last [`AdapterOptions::stderr_limit`] bytes.
+//!
+//! # References
+//! - `docs/adapter-protocol.md` (the protocol for adapter authors) and
+//!   `shared/design/adapter-protocol.md` (the contract).
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use crate::audit::npy;
+use crate::audit::target::{
+    Array, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
+};
+
+/// The protocol version this auditor speaks.
+pub const PROTOCOL_VERSION: u64 = 1;
+
+/// Longest response line accepted (responses carry no arrays, so this is generous).
+const MAX_LINE: usize = 1 << 20;
+
+/// How long `finish` waits for the child to exit after `bye`, and a crash report waits for
+/// the exit status, before killing it.
+const EXIT_GRACE: Duration = Duration::from_secs(3);
+
+/// How a child adapter is run.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AdapterOptions {
+    /// Longest wait for the response to one request (default 120 s).
+    pub timeout: Duration,
+    /// Longest wait for the response to `hello`, which includes the adapter's start-up
+    /// (imports of large frameworks) (default 120 s).
+    pub hello_timeout: Duration,
+    /// How many times a fresh child is started after a fatal fault (default 2).
+    pub restarts: u32,
+    /// Directory in which the work directory is created (default: the system's temporary
+    /// directory).
+    pub work_dir_parent: Option<PathBuf>,
+    /// Bytes of the adapter's standard error kept for the report (default 64 KiB).
+    pub stderr_limit: usize,
+}
+
+impl Default for AdapterOptions {
+    fn default() -> Self {
+        AdapterOptions {
+            timeout: Duration::from_secs(120),
+            hello_timeout: Duration::from_secs(120),
+            restarts: 2,
+            work_dir_parent: None,
+            stderr_limit: 64 * 1024,
+        }
+    }
+}
+
+impl AdapterOptions {
+    /// The defaults with a per-request timeout of `timeout`.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        AdapterOptions {
+            timeout,
+            ..AdapterOptions::default()
+        }
+    }
+}
+
+/// What the stdout reader thread saw.
+enum LineEvent {
+    Line(Vec<u8>),
+    TooLong,
+    Eof,
+    Error(String),
+}
+
+/// The last bytes of the adapter's standard error.
+#[derive(Debug)]
+struct StderrRing {
+    bytes: VecDeque<u8>,
+    limit: usize,
+}
+
+impl StderrRing {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend(chunk);
+        let excess = self.bytes.len().saturating_sub(self.limit);
+        self.bytes.drain(..excess);
+    }
+
+    fn text(&self) -> String {
+        let (a, b) = self.bytes.as_slices();
+        let mut v = Vec::with_capacity(a.len() + b.len());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b);
+        String::from_utf8_lossy(&v).into_owned()
+    }
+}
+
+/// One running child with its three pipe threads.
+struct Session {
+    child: Child,
+    to_child: Option<Sender<Vec<u8>>>,
+    lines: Receiver<LineEvent>,
+    stderr_thread: Option<JoinHandle<()>>,
+}
+
+impl Session {
+    /// Kills the child (if it still runs) and reaps it. Pipe threads end when the pipes close.
+    fn kill(&mut self) -> Option<ExitStatus> {
+        self.to_child = None;
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        let _ = self.child.kill();
+        self.child.wait().ok()
+    }
+
+    /// Waits up to `grace` for the child to exit by itself.
+    fn wait_exit(&mut self, grace: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if start.elapsed() < grace => thread::sleep(Duration::from_millis(10)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Gives the stderr thread a moment to drain what the child wrote before it exited.
+    fn drain_stderr(&mut self) {
+        if let Some(h) = self.stderr_thread.take() {
+            let start = Instant::now();
+            while !h.is_finished() && start.elapsed() < Duration::from_millis(500) {
+                thread::sleep(Duration::from_millis(5));
+            }
+            if h.is_finished() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+/// What a response's `out` file must look like.
+struct Expect {
+    float: bool,
+    shape: Vec<usize>,
+}
+
+/// A child process speaking adapter protocol v1.
+///
+/// # Example
+/// ```no_run
+/// use gumbel_audit::audit::adapter::{AdapterOptions, AdapterTarget};
+/// use gumbel_audit::audit::Target;
+/// # fn main() -> Result<(), gumbel_audit::audit::TargetError> {
+/// let mut t = AdapterTarget::spawn(
+///     "python3",
+///     &["scripts/adapters/numpy_adapter.py"],
+///     AdapterOptions::default(),
+/// )?;
+/// let g = t.gumbel(1000, 7)?;
+/// assert_eq!(g.shape, vec![1000]);
+/// t.finish()?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct AdapterTarget {
+    command: String,
+    args: Vec<String>,
+    options: AdapterOptions,
+    session: Option<Session>,
+    capabilities: Capabilities,
+    work_dir: Option<PathBuf>,
+    next_id: u64,
+    stderr: Arc<Mutex<StderrRing>>,
+    /// The fatal fault that ended the last session, if the current one is gone.
+    dead: Option<String>,
+    restarts_used: u32,
+    finished: bool,
+}
+
+impl std::fmt::Debug for AdapterTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdapterTarget")
+            .field("command", &self.command)
+            .field("args", &self.args)
+            .field("capabilities", &self.capabilities)
+            .field("work_dir", &self.work_dir)
+            .field("dead", &self.dead)
+            .field("restarts_used", &self.restarts_used)
+            .finish()
+    }
+}
+
+impl AdapterTarget {
+    /// Starts `command args...`, creates the work directory and runs the `hello` handshake.
+    ///
+    /// # Errors
+    /// [`TargetError::Fault`] when the work directory cannot be created, the command cannot be
+    /// started, or `hello` fails: no answer within [`AdapterOptions::hello_timeout`], a crash
+    /// (with exit status and standard error), malformed JSON, `ok: false`, a protocol other than
+    /// 1, a `dtype` other than `"float32"` / `"float64"`, or `name`, `ops`, `estimators` missing
+    /// or of the wrong kind. Op names this version does not know are ignored (later versions
+    /// may add optional ops).
+    pub fn spawn<S: AsRef<str>>(
+        command: &str,
+        args: &[S],
+        options: AdapterOptions,
+    ) -> Result<Self, TargetError> {
+        let work_dir = make_work_dir(options.work_dir_parent.as_deref())?;
+        let stderr = Arc::new(Mutex::new(StderrRing {
+            bytes: VecDeque::new(),
+            limit: options.stderr_limit,
+        }));
+        let mut target = AdapterTarget {
+            command: command.to_string(),
+            args: args.iter().map(|a| a.as_ref().to_string()).collect(),
+            options,
+            session: None,
+            capabilities: Capabilities::new("", Dtype::Float64, vec![], vec![]),
+            work_dir: Some(work_dir),
+            next_id: 0,
+            stderr,
+            dead: None,
+            restarts_used: 0,
+            finished: false,
+        };
+        // On error, `target` is dropped here: the child is killed and the directory removed.
+        match target.start_session() {
+            Ok(caps) => {
+                target.capabilities = caps;
+                Ok(target)
+            }
+            Err(TargetError::Fault(m)) if !m.contains("stderr tail") => {
+                let tail = last_lines(&target.stderr_tail(), 20, 2000);
+                if tail.is_empty() {
+                    Err(TargetError::Fault(m))
+                } else {
+                    Err(TargetError::Fault(format!("{m}; stderr tail:\n{tail}")))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The last bytes (at most [`AdapterOptions::stderr_limit`]) of everything the adapter
+    /// wrote to standard error, decoded lossily as UTF-8.
+    pub fn stderr_tail(&self) -> String {
+        self.stderr
+            .lock()
+            .map(|r| r.text())
+            .unwrap_or_else(|e| e.into_inner().text())
+    }
+
+    /// The work directory, while it exists.
+    pub fn work_dir(&self) -> Option<&Path> {
+        self.work_dir.as_deref()
+    }
+
+    /// How many times a fresh child was started after a fatal fault.
+    pub fn restarts_used(&self) -> u32 {
+        self.restarts_used
+    }
+
+    /// The fatal fault that ended the last session, if no child is running now.
+    pub fn last_fatal_fault(&self) -> Option<&str> {
+        self.dead.as_deref()
+    }
+
+    /// Starts a child and runs `hello`; returns its capabilities.
+    fn start_session(&mut self) -> Result<Capabilities, TargetError> {
+        let mut child = Command::new(&self.command)
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                TargetError::Fault(format!("could not start adapter {:?}: {e}", self.command))
+            })?;
+        let (stdin, stdout, stderr) =
+            match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+                (Some(i), Some(o), Some(e)) => (i, o, e),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(TargetError::Fault(
+                        "the adapter's pipes could not be opened".to_string(),
+                    ));
+                }
+            };
+        let to_child = spawn_writer(stdin);
+        let lines = spawn_reader(stdout);
+        let ring = Arc::clone(&self.stderr);
+        let stderr_thread = thread::Builder::new()
+            .name("adapter-stderr".to_string())
+            .spawn(move || {
+                let mut stderr = stderr;
+                let mut chunk = [0u8; 4096];
+                loop {
+                    match stderr.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if let Ok(mut r) = ring.lock() {
+                                r.push(&chunk[..n]);
+                            }
+                        }
+                    }
+                }
+            })
+            .ok();
+        self.session = Some(Session {
+            child,
+            to_child: Some(to_child),
+            lines,
+            stderr_thread,
+        });
+        self.dead = None;
+        let timeout = self.options.hello_timeout;
+        let response = match self.exchange("hello", json!({"protocol": PROTOCOL_VERSION}), timeout)
+        {
+            Ok(r) => r,
+            Err(TargetError::Fault(m)) => return Err(TargetError::Fault(m)),
+            Err(TargetError::Rejected(m)) => {
+                return Err(self.fatal(format!("the adapter refused hello: {m}")));
+            }
+            Err(TargetError::Unsupported) => {
+                return Err(self.fatal("the adapter answered hello with unsupported".to_string()));
+            }
+        };
+        match parse_hello(&response) {
+            Ok(caps) => Ok(caps),
+            Err(msg) => Err(self.fatal(format!("invalid hello response: {msg}"))),
+        }
+    }
+
+    /// Ends the current session after a fatal fault; returns the fault.
+    fn fatal(&mut self, reason: String) -> TargetError {
+        if let Some(mut s) = self.session.take() {
+            s.kill();
+            s.drain_stderr();
+        }
+        self.dead = Some(reason.clone());
+        TargetError::Fault(reason)
+    }
+
+    /// Ends the session because the child's stdout closed; the message has the exit status and
+    /// the tail of standard error.
+    fn crashed(&mut self, id: u64, op: &str) -> TargetError {
+        let mut status = None;
+        if let Some(s) = self.session.as_mut() {
+            status = s.wait_exit(EXIT_GRACE);
+            s.drain_stderr();
+        }
+        let status = match status {
+            Some(st) => format!("exited with {st}"),
+            None => "closed its standard output".to_string(),
+        };
+        let tail = last_lines(&self.stderr_tail(), 20, 2000);
+        let tail = if tail.is_empty() {
+            "(nothing on stderr)".to_string()
+        } else {
+            format!("stderr tail:\n{tail}")
+        };
+        self.fatal(format!(
+            "adapter {status} before answering request {id} ({op}); {tail}"
+        ))
+    }
+
+    /// Sends one request and returns the parsed response object; fatal faults end the session.
+    fn exchange(
+        &mut self,
+        op: &str,
+        fields: Value,
+        timeout: Duration,
+    ) -> Result<Map<String, Value>, TargetError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut message = Map::new();
+        message.insert("id".to_string(), json!(id));
+        message.insert("op".to_string(), json!(op));
+        if let Value::Object(f) = fields {
+            message.extend(f);
+        }
+        let mut line = Value::Object(message).to_string().into_bytes();
+        line.push(b'\n');
+        let Some(session) = self.session.as_mut() else {
+            return Err(TargetError::Fault(
+                "no adapter session is running".to_string(),
+            ));
+        };
+        let sent = session
+            .to_child
+            .as_ref()
+            .is_some_and(|tx| tx.send(line).is_ok());
+        if !sent {
+            return Err(self.crashed(id, op));
+        }
+        let event = session.lines.recv_timeout(timeout);
+        let raw = match event {
+            Ok(LineEvent::Line(raw)) => raw,
+            Ok(LineEvent::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                return Err(self.crashed(id, op));
+            }
+            Ok(LineEvent::TooLong) => {
+                return Err(self.fatal(format!(
+                    "response to request {id} ({op}) is longer than {MAX_LINE} bytes without a newline"
+                )));
+            }
+            Ok(LineEvent::Error(e)) => {
+                return Err(self.fatal(format!(
+                    "reading the response to request {id} ({op}) failed: {e}"
+                )));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(self.fatal(format!(
+                    "no response to request {id} ({op}) within {:.1} s (timeout); the adapter was killed",
+                    timeout.as_secs_f64()
+                )));
+            }
+        };
+        let text = String::from_utf8_lossy(&raw);
+        let text = text.trim_end_matches(['\n', '\r']);
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(self.fatal(format!(
+                    "malformed JSON in the response to request {id} ({op}): {e}; the line was {}",
+                    quote_start(text)
+                )));
+            }
+        };
+        let Value::Object(obj) = value else {
+            return Err(self.fatal(format!(
+                "the response to request {id} ({op}) is not a JSON object: {}",
+                quote_start(text)
+            )));
+        };
+        match obj.get("id").and_then(Value::as_u64) {
+            Some(got) if got == id => {}
+            Some(got) => {
+                return Err(self.fatal(format!(
+                    "response id {got} does not match request id {id} ({op}): responses out of step"
+                )));
+            }
+            None => {
+                return Err(self.fatal(format!(
+                    "the response to request {id} ({op}) has no integer \"id\": {}",
+                    quote_start(text)
+                )));
+            }
+        }
+        match obj.get("ok").and_then(Value::as_bool) {
+            Some(true) => Ok(obj),
+            Some(false) => {
+                if obj.get("unsupported").and_then(Value::as_bool) == Some(true) {
+                    Err(TargetError::Unsupported)
+                } else {
+                    let msg = match obj.get("error") {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                        None => "(the adapter gave no error text)".to_string(),
+                    };
+                    Err(TargetError::Rejected(msg))
+                }
+            }
+            None => Err(self.fatal(format!(
+                "the response to request {id} ({op}) has no boolean \"ok\": {}",
+                quote_start(text)
+            ))),
+        }
+    }
+
+    /// Makes sure a child is running, restarting one after a fatal fault if the budget allows.
+    fn ensure_session(&mut self) -> Result<(), TargetError> {
+        if self.finished {
+            return Err(TargetError::Fault(
+                "the adapter session has already been finished (bye)".to_string(),
+            ));
+        }
+        if self.session.is_some() {
+            return Ok(());
+        }
+        let reason = self
+            .dead
+            .clone()
+            .unwrap_or_else(|| "no adapter session".to_string());
+        if self.restarts_used >= self.options.restarts {
+            return Err(TargetError::Fault(format!(
+                "the adapter is no longer running ({} restart(s) used of {}); last fault: {reason}",
+                self.restarts_used, self.options.restarts
+            )));
+        }
+        self.restarts_used += 1;
+        if let Ok(mut r) = self.stderr.lock() {
+            r.push(
+                format!(
+                    "\n--- gumbel-audit: adapter restarted ({} of {}) after: {reason} ---\n",
+                    self.restarts_used, self.options.restarts
+                )
+                .as_bytes(),
+            );
+        }
+        let caps = match self.start_session() {
+            Ok(c) => c,
+            Err(TargetError::Fault(m)) => {
+                return Err(TargetError::Fault(format!(
+                    "restarting the adapter after \"{reason}\" failed: {m}"
+                )));
+            }
+            Err(e) => {
+                let msg = format!("restarting the adapter after \"{reason}\" failed: {e}");
+                return Err(self.fatal(msg));
+            }
+        };
+        if caps != self.capabilities {
+            return Err(self.fatal(format!(
+                "the restarted adapter answered hello with different capabilities ({caps:?}, before {:?})",
+                self.capabilities
+            )));
+        }
+        Ok(())
+    }
+
+    /// One array-returning request: checks the op is offered, writes `y` if given, sends the
+    /// request with `out`, reads and checks the result.
+    fn array_request(
+        &mut self,
+        op: Op,
+        mut fields: Map<String, Value>,
+        y: Option<Array>,
+        expect: Expect,
+    ) -> Result<Array, TargetError> {
+        if !self.capabilities.offers(op) {
+            return Err(TargetError::Unsupported);
+        }
+        self.ensure_session()?;
+        let Some(dir) = self.work_dir.clone() else {
+            return Err(TargetError::Fault("the work directory is gone".to_string()));
+        };
+        let id = self.next_id;
+        let out = dir.join(format!("{id}.npy"));
+        let _ = std::fs::remove_file(&out);
+        let y_path = dir.join(format!("{id}-y.npy"));
+        if let Some(y) = &y {
+            npy::write(&y_path, y).map_err(|e| {
+                TargetError::Fault(format!("writing the input array for {}: {e}", op.name()))
+            })?;
+            fields.insert("y".to_string(), json!(path_string(&y_path)));
+        }
+        fields.insert("out".to_string(), json!(path_string(&out)));
+        let timeout = self.options.timeout;
+        let result = self
+            .exchange(op.name(), Value::Object(fields), timeout)
+            .and_then(|_| read_result(&out, op, id, &expect));
+        let _ = std::fs::remove_file(&out);
+        if y.is_some() {
+            let _ = std::fs::remove_file(&y_path);
+        }
+        result
+    }
+
+    fn remove_work_dir(&mut self) {
+        if let Some(dir) = self.work_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Target for AdapterTarget {
+    fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+        Ok(self.capabilities.clone())
+    }
+
+    fn gumbel(&mut self, n: usize, seed: u64) -> Result<Array, TargetError> {
+        let fields = object(json!({"n": n, "seed": seed}));
+        self.array_request(
+            Op::Gumbel,
+            fields,
+            None,
+            Expect {
+                float: true,
+                shape: vec![n],
+            },
+        )
+    }
+
+    fn categorical(&mut self, logits: &[f64], n: usize, seed: u64) -> Result<Array, TargetError> {
+        let fields = object(json!({"logits": floats(logits), "n": n, "seed": seed}));
+        self.array_request(
+            Op::Categorical,
+            fields,
+            None,
+            Expect {
+                float: false,
+                shape: vec![n],
+            },
+        )
+    }
+
+    fn relaxed_sample(
+        &mut self,
+        logits: &[f64],
+        tau: f64,
+        hard: bool,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        let fields = object(json!({
+            "logits": floats(logits), "tau": float(tau), "hard": hard, "n": n, "seed": seed
+        }));
+        let expect = Expect {
+            float: true,
+            shape: vec![n, logits.len()],
+        };
+        self.array_request(Op::RelaxedSample, fields, None, expect)
+    }
+
+    fn relaxed_log_prob(
+        &mut self,
+        logits: &[f64],
+        tau: f64,
+        y: &[f64],
+    ) -> Result<Array, TargetError> {
+        if !self.capabilities.offers(Op::RelaxedLogProb) {
+            return Err(TargetError::Unsupported);
+        }
+        let k = logits.len();
+        let rows = y.len().checked_div(k).unwrap_or(0);
+        if rows * k != y.len() {
+            return Err(TargetError::Fault(format!(
+                "relaxed_log_prob: y holds {} values, not a whole number of rows of k = {k}",
+                y.len()
+            )));
+        }
+        let y = Array::from_f64_matrix(rows, k, y.to_vec())?;
+        let fields = object(json!({"logits": floats(logits), "tau": float(tau)}));
+        let expect = Expect {
+            float: true,
+            shape: vec![rows],
+        };
+        self.array_request(Op::RelaxedLogProb, fields, Some(y), expect)
+    }
+
+    fn binary_sample(
+        &mut self,
+        logit: f64,
+        tau: f64,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        let fields =
+            object(json!({"logit": float(logit), "tau": float(tau), "n": n, "seed": seed}));
+        self.array_request(
+            Op::BinarySample,
+            fields,
+            None,
+            Expect {
+                float: true,
+                shape: vec![n],
+            },
+        )
+    }
+
+    fn binary_log_prob(&mut self, logit: f64, tau: f64, y: &[f64]) -> Result<Array, TargetError> {
+        if !self.capabilities.offers(Op::BinaryLogProb) {
+            return Err(TargetError::Unsupported);
+        }
+        let fields = object(json!({"logit": float(logit), "tau": float(tau)}));
+        let expect = Expect {
+            float: true,
+            shape: vec![y.len()],
+        };
+        let y = Array::from_f64(y.to_vec());
+        self.array_request(Op::BinaryLogProb, fields, Some(y), expect)
+    }
+
+    fn grad(&mut self, request: &GradRequest) -> Result<Array, TargetError> {
+        if !self.capabilities.offers_estimator(&request.estimator) {
+            return Err(TargetError::Unsupported);
+        }
+        let objective = match &request.objective {
+            ObjectiveSpec::Linear(c) => json!({"kind": "linear", "c": floats(c)}),
+            ObjectiveSpec::Quadratic(t) => json!({"kind": "quadratic", "target": floats(t)}),
+        };
+        let mut fields = object(json!({
+            "estimator": request.estimator,
+            "logits": floats(&request.logits),
+            "tau": float(request.tau),
+            "objective": objective,
+            "n": request.n,
+            "seed": request.seed,
+        }));
+        if let Some(m) = request.m {
+            fields.insert("m".to_string(), json!(m));
+        }
+        let expect = Expect {
+            float: true,
+            shape: vec![request.n, request.logits.len()],
+        };
+        self.array_request(Op::Grad, fields, None, expect)
+    }
+
+    /// Sends `bye`, waits for the child to exit (killing it after a grace period) and removes
+    /// the work directory. Calling it again does nothing. A session that already ended in a
+    /// fatal fault is cleaned up without error (the fault was reported when it happened).
+    fn finish(&mut self) -> Result<(), TargetError> {
+        if self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        let mut result = Ok(());
+        if self.session.is_some() {
+            let timeout = self.options.timeout;
+            match self.exchange("bye", json!({}), timeout) {
+                Ok(_) => {
+                    if let Some(mut s) = self.session.take() {
+                        if s.wait_exit(EXIT_GRACE).is_none() {
+                            s.kill();
+                            result = Err(TargetError::Fault(format!(
+                                "the adapter did not exit within {} s of answering bye; it was killed",
+                                EXIT_GRACE.as_secs()
+                            )));
+                        }
+                        s.drain_stderr();
+                    }
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        if let Some(mut s) = self.session.take() {
+            s.kill();
+        }
+        self.remove_work_dir();
+        result
+    }
+}
+
+impl Drop for AdapterTarget {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.session.take() {
+            s.kill();
+        }
+        self.remove_work_dir();
+    }
+}
+
+/// Reads and checks the `out` file of request `id`.
+fn read_result(out: &Path, op: Op, id: u64, expect: &Expect) -> Result<Array, TargetError> {
+    let ctx = |m: String| TargetError::Fault(format!("{} (request {id}): {m}", op.name()));
+    if !out.exists() {
+        return Err(ctx(format!(
+            "the adapter answered ok but wrote no result file {}",
+            out.display()
+        )));
+    }
+    let header = npy::read_header(out).map_err(|e| ctx(e.to_string()))?;
+    if header.dtype.is_float() != expect.float {
+        let want = if expect.float {
+            "a float dtype (float32 or float64)"
+        } else {
+            "an integer dtype (int32 or int64)"
+        };
+        return Err(ctx(format!(
+            "result has dtype {}, expected {want}",
+            header.dtype.name()
+        )));
+    }
+    if header.shape != expect.shape {
+        return Err(ctx(format!(
+            "result has shape {:?}, expected {:?}",
+            header.shape, expect.shape
+        )));
+    }
+    npy::read(out).map_err(|e| ctx(e.to_string()))
+}
+
+/// The protocol's number: finite floats as JSON numbers, the rest as "inf", "-inf", "nan".
+fn float(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else if x.is_nan() {
+        json!("nan")
+    } else if x > 0.0 {
+        json!("inf")
+    } else {
+        json!("-inf")
+    }
+}
+
+fn floats(xs: &[f64]) -> Value {
+    Value::Array(xs.iter().map(|&x| float(x)).collect())
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn path_string(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// The first 200 characters of a line, quoted, for fault messages.
+fn quote_start(text: &str) -> String {
+    let cut: String = text.chars().take(200).collect();
+    if cut.len() < text.len() {
+        format!("{cut:?}...")
+    } else {
+        format!("{cut:?}")
+    }
+}
+
+/// The last `lines` lines of `text`, at most `max_bytes` bytes.
+fn last_lines(text: &str, lines: usize, max_bytes: usize) -> String {
+    let trimmed = text.trim_end();
+    let start = trimmed
+        .rmatch_indices('\n')
+        .nth(lines.saturating_sub(1))
+        .map_or(0, |(i, _)| i + 1);
+    let mut tail = &trimmed[start..];
+    if tail.len() > max_bytes {
+        let mut cut = tail.len() - max_bytes;
+        while !tail.is_char_boundary(cut) {
+            cut += 1;
+        }
+        tail = &tail[cut..];
+    }
+    tail.to_string()
+}
+
+/// Validates a `hello` response.
+fn parse_hello(obj: &Map<String, Value>) -> Result<Capabilities, String> {
+    match obj.get("protocol") {
+        Some(p) if p.as_u64() == Some(PROTOCOL_VERSION) => {}
+        Some(p) => {
+            return Err(format!(
+                "the adapter speaks protocol {p}; this auditor speaks protocol {PROTOCOL_VERSION}"
+            ));
+        }
+        None => return Err("no \"protocol\" field".to_string()),
+    }
+    let name = match obj.get("name") {
+        Some(Value::String(s)) => s.clone(),
+        _ => return Err("\"name\" must be a string".to_string()),
+    };
+    let dtype = match obj.get("dtype").and_then(Value::as_str) {
+        Some("float32") => Dtype::Float32,
+        Some("float64") => Dtype::Float64,
+        other => {
+            return Err(format!(
+                "\"dtype\" must be \"float32\" or \"float64\", found {}",
+                other.map_or_else(|| format!("{:?}", obj.get("dtype")), |s| format!("{s:?}"))
+            ));
+        }
+    };
+    let strings = |key: &str| -> Result<Vec<String>, String> {
+        match obj.get(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("\"{key}\" must be a list of strings, found {v}"))
+                })
+                .collect(),
+            _ => Err(format!("\"{key}\" must be a list of strings")),
+        }
+    };
+    let mut ops: Vec<Op> = strings("ops")?
+        .iter()
+        .filter_map(|s| Op::from_name(s))
+        .collect();
+    ops.sort();
+    ops.dedup();
+    let estimators = strings("estimators")?;
+    Ok(Capabilities::new(name, dtype, ops, estimators))
+}
+
+fn spawn_writer(stdin: ChildStdin) -> Sender<Vec<u8>> {
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    // A writer thread, so that a child that stops reading its input cannot block the auditor
+    // past the timeout. It ends (closing the child's stdin) when the sender is dropped.
+    let _ = thread::Builder::new()
+        .name("adapter-stdin".to_string())
+        .spawn(move || {
+            let mut stdin = stdin;
+            for line in rx {
+                if stdin.write_all(&line).and_then(|_| stdin.flush()).is_err() {
+                    break;
+                }
+            }
+        });
+    tx
+}
+
+fn spawn_reader(stdout: std::process::ChildStdout) -> Receiver<LineEvent> {
+    let (tx, rx) = mpsc::channel::<LineEvent>();
+    let _ = thread::Builder::new()
+        .name("adapter-stdout".to_string())
+        .spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut buf = Vec::new();
+                let read = (&mut reader)
+                    .take(MAX_LINE as u64 + 1)
+                    .read_until(b'\n', &mut buf);
+                let event = match read {
+                    Ok(0) => LineEvent::Eof,
+                    Ok(_) if buf.ends_with(b"\n") => LineEvent::Line(buf),
+                    Ok(_) if buf.len() > MAX_LINE => LineEvent::TooLong,
+                    // A last line without a newline before the end of the stream.
+                    Ok(_) => LineEvent::Line(buf),
+                    Err(e) => LineEvent::Error(e.to_string()),
+                };
+                let stop = !matches!(event, LineEvent::Line(_));
+                if tx.send(event).is_err() || stop {
+                    break;
+                }
+            }
+        });
+    rx
+}
+
+/// Creates a fresh private directory `gumbel-audit-<pid>-<n>` under `parent` (or the system's
+/// temporary directory).
+fn make_work_dir(parent: Option<&Path>) -> Result<PathBuf, TargetError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut last = String::new();
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = parent.join(format!("gumbel-audit-{}-{nanos}-{n}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => last = e.to_string(),
+        }
+        break;
+    }
+    Err(TargetError::Fault(format!(
+        "could not create a work directory under {}: {last}",
+        parent.display()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_json_floats_are_strings() {
+        assert_eq!(float(1.5), json!(1.5));
+        assert_eq!(float(f64::INFINITY), json!("inf"));
+        assert_eq!(float(f64::NEG_INFINITY), json!("-inf"));
+        assert_eq!(float(f64::NAN), json!("nan"));
+        assert_eq!(
+            floats(&[0.0, f64::NEG_INFINITY]).to_string(),
+            r#"[0.0,"-inf"]"#
+        );
+    }
+
+    #[test]
+    fn hello_is_validated() {
+        let ok = object(
+            json!({"id": 0, "ok": true, "protocol": 1, "name": "x", "dtype": "float32",
+            "ops": ["grad", "gumbel", "future_op", "gumbel"], "estimators": ["reinforce"]}),
+        );
+        let caps = parse_hello(&ok).unwrap();
+        assert_eq!(caps.ops, vec![Op::Gumbel, Op::Grad]);
+        assert_eq!(caps.dtype, Dtype::Float32);
+        assert!(caps.offers_estimator("reinforce"));
+        let cases = [
+            (
+                json!({"protocol": 2, "name": "x", "dtype": "float64", "ops": [], "estimators": []}),
+                "protocol 2",
+            ),
+            (
+                json!({"name": "x", "dtype": "float64", "ops": [], "estimators": []}),
+                "protocol",
+            ),
+            (
+                json!({"protocol": 1, "dtype": "float64", "ops": [], "estimators": []}),
+                "name",
+            ),
+            (
+                json!({"protocol": 1, "name": "x", "dtype": "bfloat16", "ops": [], "estimators": []}),
+                "bfloat16",
+            ),
+            (
+                json!({"protocol": 1, "name": "x", "dtype": "float64", "ops": "gumbel", "estimators": []}),
+                "ops",
+            ),
+            (
+                json!({"protocol": 1, "name": "x", "dtype": "float64", "ops": [1], "estimators": []}),
+                "ops",
+            ),
+            (
+                json!({"protocol": 1, "name": "x", "dtype": "float64", "ops": []}),
+                "estimators",
+            ),
+        ];
+        for (v, needle) in cases {
+            let msg = parse_hello(&object(v)).unwrap_err();
+            assert!(msg.contains(needle), "{msg:?} should mention {needle:?}");
+        }
+    }
+
+    #[test]
+    fn stderr_ring_keeps_the_tail() {
+        let mut r = StderrRing {
+            bytes: VecDeque::new(),
+            limit: 8,
+        };
+        r.push(b"0123456789");
+        r.push(b"ab");
+        assert_eq!(r.text(), "456789ab");
+        assert_eq!(last_lines("a\nb\nc\nd\n", 2, 100), "c\nd");
+        assert_eq!(last_lines("a\nb", 5, 100), "a\nb");
+        assert_eq!(last_lines("abcdef", 5, 3), "def");
+    }
+}
