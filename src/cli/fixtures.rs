@@ -33,7 +33,7 @@ pub struct CheckArgs {
     /// Directory holding the fixture files.
     #[arg(long, default_value = "fixtures")]
     dir: PathBuf,
-    /// Also print, per family, the value closest to its tolerance.
+    /// Also print, per family, the tolerance rule and the value closest to it.
     #[arg(long)]
     verbose: bool,
 }
@@ -75,8 +75,11 @@ fn check(dir: &std::path::Path, verbose: bool) -> ExitCode {
                         format!("FAIL ({} values)", c.failures)
                     }
                 );
-                if verbose && !c.worst_case.is_empty() {
-                    println!("    closest to tolerance: {}", c.worst_case);
+                if verbose {
+                    println!("    tolerance: {}", family.tolerance_summary());
+                    if !c.worst_case.is_empty() {
+                        println!("    closest to tolerance: {}", c.worst_case);
+                    }
                 }
                 for example in &c.failure_examples {
                     println!("    {example}");
