@@ -7,6 +7,8 @@
 //! - [`audit`]: auditing an implementation through the [`audit::Target`] trait (protocol v1).
 //! - [`dist`]: the reference implementation (Gumbel noise, logits, categorical with Gumbel-Max
 //!   and Gumbel-top-k, Concrete and ExpConcrete, binary Concrete, temperature schedules).
+//! - [`fixtures`]: the golden conformance vectors of `fixtures/`: checking the reference against
+//!   them, regenerating the Rust-generated ones.
 //! - [`plot`]: minimal SVG plots for studies and reports.
 //! - [`grad`]: gradient estimators (REINFORCE with baselines, Gumbel-Softmax, straight-through,
 //!   Gumbel-Rao) and their ground truth (exact discrete gradients and covariances, `k = 2`
@@ -45,6 +47,7 @@
 pub mod audit;
 pub mod dist;
 pub mod error;
+pub mod fixtures;
 pub mod grad;
 pub mod numeric;
 pub mod plot;

@@ -1,5 +1,6 @@
 //! Subcommands of the binary. Each parses its arguments, calls the library, prints the result.
 
+mod fixtures;
 mod sample;
 mod study;
 
@@ -26,6 +27,9 @@ enum Command {
     /// Studies that print CSV and, with --out, write SVG plots.
     #[command(subcommand)]
     Study(study::StudyCommand),
+    /// Golden fixtures: check the reference against them, regenerate the Rust-generated ones.
+    #[command(subcommand)]
+    Fixtures(fixtures::FixturesCommand),
 }
 
 /// Runs the command line; the exit code is the process's.
@@ -35,6 +39,7 @@ pub fn run() -> ExitCode {
         Command::Sample(args) => sample::sample(&args),
         Command::LogProb(args) => sample::log_prob(&args),
         Command::Study(command) => study::run(&command),
+        Command::Fixtures(command) => fixtures::run(&command),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,102 @@
+//! `gumbel-audit fixtures …`: check the reference against the golden fixtures, regenerate the
+//! Rust-generated ones.
+//!
+//! Exit codes: 0 every family passes, 1 a value is outside its tolerance, 2 a file is missing,
+//! unreadable or breaks its schema.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use gumbel_audit::fixtures::{self, Family};
+
+/// What to do with the fixtures.
+#[derive(Debug, Subcommand)]
+pub enum FixturesCommand {
+    /// Write the Rust-generated fixtures (value_stability.json) from the reference.
+    Regenerate(DirArgs),
+    /// Compare the reference with every fixture family; prints cases and the largest errors.
+    Check(CheckArgs),
+}
+
+/// The fixtures directory.
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// Directory holding the fixture files.
+    #[arg(long, default_value = "fixtures")]
+    dir: PathBuf,
+}
+
+/// Arguments of `fixtures check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Directory holding the fixture files.
+    #[arg(long, default_value = "fixtures")]
+    dir: PathBuf,
+    /// Also print, per family, the tolerance rule and the value closest to it.
+    #[arg(long)]
+    verbose: bool,
+}
+
+/// Runs a fixtures command.
+pub fn run(command: &FixturesCommand) -> Result<ExitCode, String> {
+    match command {
+        FixturesCommand::Regenerate(args) => {
+            for path in fixtures::regenerate(&args.dir).map_err(|e| e.to_string())? {
+                println!("wrote {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        FixturesCommand::Check(args) => Ok(check(&args.dir, args.verbose)),
+    }
+}
+
+fn check(dir: &std::path::Path, verbose: bool) -> ExitCode {
+    println!(
+        "{:<20} {:>6} {:>7} {:>10} {:>10} {:>10}  verdict",
+        "family", "cases", "values", "max rel", "max abs", "err/tol"
+    );
+    let mut invalid = false;
+    let mut failed = false;
+    for (family, result) in Family::ALL.iter().zip(fixtures::check_dir(dir)) {
+        match result {
+            Ok(c) => {
+                println!(
+                    "{:<20} {:>6} {:>7} {:>10.2e} {:>10.2e} {:>10.2e}  {}",
+                    family.name(),
+                    c.cases,
+                    c.values,
+                    c.max_relative_error,
+                    c.max_absolute_error,
+                    c.max_error_over_tolerance,
+                    if c.passed {
+                        "pass".to_string()
+                    } else {
+                        format!("FAIL ({} values)", c.failures)
+                    }
+                );
+                if verbose {
+                    println!("    tolerance: {}", family.tolerance_summary());
+                    if !c.worst_case.is_empty() {
+                        println!("    closest to tolerance: {}", c.worst_case);
+                    }
+                }
+                for example in &c.failure_examples {
+                    println!("    {example}");
+                }
+                failed |= !c.passed;
+            }
+            Err(e) => {
+                println!("{:<20} invalid: {e}", family.name());
+                invalid = true;
+            }
+        }
+    }
+    if invalid {
+        ExitCode::from(2)
+    } else if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
