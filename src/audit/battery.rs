@@ -1616,7 +1616,7 @@ fn log_prob_own_samples(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             let pos = (s - grid[0]) / 0.02;
             let j = (pos.floor() as usize).min(grid.len() - 2);
             let t = pos - j as f64;
-            ((1.0 - t) * cdf[j] + t * cdf[j + 1]) / mass
+            (((1.0 - t) * cdf[j] + t * cdf[j + 1]) / mass).clamp(0.0, 1.0)
         };
         let r = ks_one_sample(&data, cdf_at).map_err(internal)?;
         o.p_value = Some(r.p_value);

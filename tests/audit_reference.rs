@@ -1,0 +1,588 @@
+//! The audit battery on the reference (it must pass) and on in-process planted-bug targets
+//! (each must fail the standard level on the check meant to catch it).
+//!
+//! Every planted bug is a [`Target`] wrapping [`ReferenceTarget`] with one realistic mistake;
+//! one fixed master seed per run ([`SEED`]), never re-rolled. The battery's family-wise
+//! false-alarm rate is 1e-3 (Holm), so the reference's passes are the calibrated claim and the
+//! bugs' failures are its power at the standard level's sample sizes (documented per check in
+//! `src/audit/battery.rs` and in the report's `detectable` column).
+
+use gumbel_audit::audit::report::{to_json, to_markdown, to_table};
+use gumbel_audit::audit::{
+    Array, AuditOptions, AuditReport, Capabilities, Dtype, GradRequest, Level, ReferenceTarget,
+    Target, TargetError, Verdict, run_battery,
+};
+use gumbel_audit::dist::uniform::open_uniform;
+use gumbel_audit::dist::{Concrete, Gumbel, Logits};
+use gumbel_audit::numeric::{log_sum_exp, sigmoid};
+use gumbel_audit::rng::seeded;
+
+const SEED: u64 = 2026;
+
+fn audit(target: &mut dyn Target, level: Level) -> AuditReport {
+    let options = AuditOptions::new(level, SEED, 1e-3).unwrap();
+    run_battery(target, &options, &mut |_| {}).unwrap()
+}
+
+fn assert_passes(report: &AuditReport) {
+    let bad: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error | Verdict::Warn))
+        .map(|c| format!("{} {}: {}", c.id, c.verdict.as_str(), c.detail))
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_eq!(report.verdict, Verdict::Pass);
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[test]
+fn reference_passes_quick() {
+    let r = audit(&mut ReferenceTarget::new(), Level::Quick);
+    assert_passes(&r);
+    assert_eq!(r.count(Verdict::Skipped), 0);
+}
+
+#[test]
+fn reference_passes_standard_within_seconds() {
+    let t = std::time::Instant::now();
+    let r = audit(&mut ReferenceTarget::new(), Level::Standard);
+    let secs = t.elapsed().as_secs_f64();
+    assert_passes(&r);
+    // Documented: a few seconds on one core (measured 3.6 s with another job on the machine).
+    assert!(secs < 30.0, "standard level took {secs:.1} s");
+}
+
+#[test]
+fn reference_passes_thorough() {
+    assert_passes(&audit(&mut ReferenceTarget::new(), Level::Thorough));
+}
+
+/// The planted bugs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Bug {
+    /// Noise `-ln u` instead of `-ln(-ln u)` (an exponential).
+    ExpNoise,
+    /// Uniforms clamped to `[1e-7, 0.999]` before `-ln(-ln u)`: noise never exceeds 6.9, so a
+    /// category with p = 1e-4 is (almost) never drawn by Gumbel-Max.
+    ClampedNoise,
+    /// `softmax(l/τ + g)`: the temperature divides the logits only.
+    TauOnLogits,
+    /// The probabilities π passed where logits are expected.
+    ProbsAsLogits,
+    /// `relaxed_log_prob` returns the ExpConcrete log density `ln p_exp(ln y)` (the
+    /// log-space convention) without the `- Σ ln y_i` change of variables.
+    ExpConcreteDensity,
+    /// Hard mode draws its category from `softmax(l/τ)` instead of taking the argmax of the
+    /// relaxed sample.
+    HardNotArgmax,
+    /// REINFORCE with the sign of the score flipped.
+    ReinforceSign,
+    /// Gumbel-Softmax pathwise gradient without the `1/τ` of the softmax Jacobian.
+    GsMissingInvTau,
+    /// Straight-through whose backward pass uses `∇f(y)` instead of `∇f(h)` (plain
+    /// Gumbel-Softmax under the straight-through name).
+    StraightThroughSoft,
+    /// Binary Concrete `σ(l/τ + L)`.
+    BinaryTauOnLogit,
+    /// Invalid temperatures give NaN arrays instead of an error.
+    NanOnBadInput,
+    /// The seed is ignored (every request seeded with 0).
+    SeedIgnored,
+}
+
+struct Planted {
+    inner: ReferenceTarget,
+    bug: Bug,
+}
+
+impl Planted {
+    fn new(bug: Bug) -> Self {
+        Planted {
+            inner: ReferenceTarget::new(),
+            bug,
+        }
+    }
+
+    fn seed(&self, seed: u64) -> u64 {
+        if self.bug == Bug::SeedIgnored {
+            0
+        } else {
+            seed
+        }
+    }
+
+    fn noise_value(&self, rng: &mut gumbel_audit::rng::ChaCha8Rng) -> f64 {
+        let u = open_uniform(rng);
+        match self.bug {
+            Bug::ExpNoise => -u.ln(),
+            Bug::ClampedNoise => -(-u.clamp(1e-7, 0.999).ln()).ln(),
+            _ => Gumbel::standard().from_uniform(u).unwrap(),
+        }
+    }
+}
+
+fn nan_array(shape: Vec<usize>) -> Array {
+    let len = shape.iter().product();
+    Array::new(
+        shape,
+        gumbel_audit::audit::ArrayData::F64(vec![f64::NAN; len]),
+    )
+    .unwrap()
+}
+
+impl Target for Planted {
+    fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+        let mut c = self.inner.capabilities()?;
+        c.name = format!("planted bug {:?}", self.bug);
+        Ok(c)
+    }
+
+    fn gumbel(&mut self, n: usize, seed: u64) -> Result<Array, TargetError> {
+        let seed = self.seed(seed);
+        match self.bug {
+            Bug::ExpNoise | Bug::ClampedNoise => {
+                let mut rng = seeded(seed);
+                Ok(Array::from_f64(
+                    (0..n).map(|_| self.noise_value(&mut rng)).collect(),
+                ))
+            }
+            _ => self.inner.gumbel(n, seed),
+        }
+    }
+
+    fn categorical(&mut self, logits: &[f64], n: usize, seed: u64) -> Result<Array, TargetError> {
+        let seed = self.seed(seed);
+        match self.bug {
+            Bug::ClampedNoise => {
+                Logits::from_slice(logits).map_err(|e| TargetError::Rejected(e.to_string()))?;
+                let mut rng = seeded(seed);
+                let draws = (0..n)
+                    .map(|_| {
+                        let z: Vec<f64> = logits
+                            .iter()
+                            .map(|l| l + self.noise_value(&mut rng))
+                            .collect();
+                        gumbel_audit::numeric::argmax(&z).unwrap() as i64
+                    })
+                    .collect();
+                Ok(Array::from_i64(draws))
+            }
+            Bug::ProbsAsLogits => {
+                let p = Logits::from_slice(logits)
+                    .map_err(|e| TargetError::Rejected(e.to_string()))?
+                    .probs();
+                self.inner.categorical(&p, n, seed)
+            }
+            _ => self.inner.categorical(logits, n, seed),
+        }
+    }
+
+    fn relaxed_sample(
+        &mut self,
+        logits: &[f64],
+        tau: f64,
+        hard: bool,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        let seed = self.seed(seed);
+        let k = logits.len();
+        match self.bug {
+            Bug::NanOnBadInput if tau <= 0.0 => Ok(nan_array(vec![n, k])),
+            Bug::TauOnLogits if !hard && tau > 0.0 => {
+                Logits::from_slice(logits).map_err(|e| TargetError::Rejected(e.to_string()))?;
+                let mut rng = seeded(seed);
+                let mut out = Vec::with_capacity(n * k);
+                for _ in 0..n {
+                    let s: Vec<f64> = logits
+                        .iter()
+                        .map(|l| l / tau + Gumbel::standard().sample(&mut rng))
+                        .collect();
+                    let lse = log_sum_exp(&s);
+                    out.extend(s.iter().map(|v| (v - lse).exp()));
+                }
+                Array::from_f64_matrix(n, k, out)
+            }
+            Bug::HardNotArgmax if hard && tau > 0.0 => {
+                let scaled: Vec<f64> = logits.iter().map(|l| l / tau).collect();
+                let idx = self.inner.categorical(&scaled, n, seed)?.to_f64();
+                let mut out = vec![0.0; n * k];
+                for (r, &i) in idx.iter().enumerate() {
+                    out[r * k + i as usize] = 1.0;
+                }
+                Array::from_f64_matrix(n, k, out)
+            }
+            Bug::ProbsAsLogits => {
+                let p = Logits::from_slice(logits)
+                    .map_err(|e| TargetError::Rejected(e.to_string()))?
+                    .probs();
+                let p: Vec<f64> = p
+                    .into_iter()
+                    .map(|v| if v == 0.0 { f64::NEG_INFINITY } else { v })
+                    .collect();
+                self.inner.relaxed_sample(&p, tau, hard, n, seed)
+            }
+            _ => self.inner.relaxed_sample(logits, tau, hard, n, seed),
+        }
+    }
+
+    fn relaxed_log_prob(
+        &mut self,
+        logits: &[f64],
+        tau: f64,
+        y: &[f64],
+    ) -> Result<Array, TargetError> {
+        match self.bug {
+            Bug::NanOnBadInput if tau <= 0.0 => Ok(nan_array(vec![y.len() / logits.len().max(1)])),
+            Bug::ExpConcreteDensity => {
+                let c = Logits::from_slice(logits)
+                    .and_then(|l| Concrete::new(l, tau))
+                    .map_err(|e| TargetError::Rejected(e.to_string()))?;
+                let out = y
+                    .chunks_exact(logits.len())
+                    .map(|row| {
+                        let x: Vec<f64> = row.iter().map(|v| v.ln()).collect();
+                        c.ln_pdf_exp(&x)
+                            .map_err(|e| TargetError::Rejected(e.to_string()))
+                    })
+                    .collect::<Result<Vec<f64>, TargetError>>()?;
+                Ok(Array::from_f64(out))
+            }
+            _ => self.inner.relaxed_log_prob(logits, tau, y),
+        }
+    }
+
+    fn binary_sample(
+        &mut self,
+        logit: f64,
+        tau: f64,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        let seed = self.seed(seed);
+        match self.bug {
+            Bug::NanOnBadInput if tau <= 0.0 => Ok(nan_array(vec![n])),
+            Bug::BinaryTauOnLogit if tau > 0.0 => {
+                let mut rng = seeded(seed);
+                Ok(Array::from_f64(
+                    (0..n)
+                        .map(|_| {
+                            let u = open_uniform(&mut rng);
+                            sigmoid(logit / tau + (u / (1.0 - u)).ln())
+                        })
+                        .collect(),
+                ))
+            }
+            _ => self.inner.binary_sample(logit, tau, n, seed),
+        }
+    }
+
+    fn binary_log_prob(&mut self, logit: f64, tau: f64, y: &[f64]) -> Result<Array, TargetError> {
+        match self.bug {
+            Bug::NanOnBadInput if tau <= 0.0 => Ok(nan_array(vec![y.len()])),
+            _ => self.inner.binary_log_prob(logit, tau, y),
+        }
+    }
+
+    fn grad(&mut self, request: &GradRequest) -> Result<Array, TargetError> {
+        let mut req = request.clone();
+        req.seed = self.seed(req.seed);
+        let k = req.logits.len();
+        let scale = match (self.bug, req.estimator.as_str()) {
+            (Bug::NanOnBadInput, e) if req.tau <= 0.0 && e != "reinforce" => {
+                return Ok(nan_array(vec![req.n, k]));
+            }
+            (Bug::ReinforceSign, "reinforce") => -1.0,
+            (Bug::GsMissingInvTau, "gumbel_softmax") => req.tau,
+            (Bug::StraightThroughSoft, "straight_through") => {
+                req.estimator = "gumbel_softmax".into();
+                1.0
+            }
+            _ => 1.0,
+        };
+        let a = self.inner.grad(&req)?;
+        let v: Vec<f64> = a.to_f64().into_iter().map(|x| x * scale).collect();
+        Array::new(a.shape, gumbel_audit::audit::ArrayData::F64(v))
+    }
+}
+
+/// Each planted bug fails the standard level on the check meant to catch it.
+fn assert_caught(bug: Bug, check: &str) {
+    let r = audit(&mut Planted::new(bug), Level::Standard);
+    let c = r.check(check).unwrap();
+    assert_eq!(
+        c.verdict,
+        Verdict::Fail,
+        "{bug:?} not caught by {check}: {}\n{}",
+        c.detail,
+        to_table(&r)
+    );
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert_eq!(r.exit_code(), 1, "{}", to_table(&r));
+}
+
+#[test]
+fn exp_noise_fails_noise_cdf() {
+    assert_caught(Bug::ExpNoise, "noise.cdf");
+}
+
+#[test]
+fn clamped_noise_fails_tail_and_rare_category() {
+    assert_caught(Bug::ClampedNoise, "noise.tail");
+    assert_caught(Bug::ClampedNoise, "categorical.chi2");
+}
+
+#[test]
+fn tau_on_logits_fails_relaxed_argmax() {
+    assert_caught(Bug::TauOnLogits, "relaxed.argmax");
+}
+
+#[test]
+fn probs_as_logits_fails_categorical() {
+    assert_caught(Bug::ProbsAsLogits, "categorical.chi2");
+}
+
+#[test]
+fn exp_concrete_density_fails_pointwise() {
+    assert_caught(Bug::ExpConcreteDensity, "log_prob.pointwise");
+    assert_caught(Bug::ExpConcreteDensity, "log_prob.own_samples");
+}
+
+#[test]
+fn hard_not_argmax_fails_hard() {
+    assert_caught(Bug::HardNotArgmax, "relaxed.hard");
+}
+
+#[test]
+fn reinforce_sign_fails_reinforce() {
+    assert_caught(Bug::ReinforceSign, "grad.reinforce");
+}
+
+#[test]
+fn gs_missing_inv_tau_fails_gumbel_softmax() {
+    assert_caught(Bug::GsMissingInvTau, "grad.gumbel_softmax");
+}
+
+#[test]
+fn straight_through_soft_fails_straight_through() {
+    assert_caught(Bug::StraightThroughSoft, "grad.straight_through");
+}
+
+#[test]
+fn binary_tau_on_logit_fails_binary_cdf() {
+    assert_caught(Bug::BinaryTauOnLogit, "binary.cdf");
+}
+
+#[test]
+fn nan_on_bad_input_fails_bad_input() {
+    assert_caught(Bug::NanOnBadInput, "bad_input");
+}
+
+#[test]
+fn seed_ignored_fails_reproducibility() {
+    assert_caught(Bug::SeedIgnored, "reproducibility");
+}
+
+/// The reference with every float output rounded to float32 and hello saying float32: the
+/// float32 rule makes its numerical limits `warn`, never `fail`.
+struct Float32(ReferenceTarget);
+
+fn to_f32(a: Array) -> Array {
+    match a.data {
+        gumbel_audit::audit::ArrayData::F64(v) => Array::new(
+            a.shape,
+            gumbel_audit::audit::ArrayData::F32(v.into_iter().map(|x| x as f32).collect()),
+        )
+        .unwrap(),
+        _ => a,
+    }
+}
+
+impl Target for Float32 {
+    fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+        let c = self.0.capabilities()?;
+        Ok(Capabilities::new(
+            "reference rounded to float32",
+            Dtype::Float32,
+            c.ops,
+            c.estimators,
+        ))
+    }
+    fn gumbel(&mut self, n: usize, seed: u64) -> Result<Array, TargetError> {
+        self.0.gumbel(n, seed).map(to_f32)
+    }
+    fn categorical(&mut self, l: &[f64], n: usize, seed: u64) -> Result<Array, TargetError> {
+        self.0.categorical(l, n, seed)
+    }
+    fn relaxed_sample(
+        &mut self,
+        l: &[f64],
+        tau: f64,
+        hard: bool,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        self.0.relaxed_sample(l, tau, hard, n, seed).map(to_f32)
+    }
+    fn relaxed_log_prob(&mut self, l: &[f64], tau: f64, y: &[f64]) -> Result<Array, TargetError> {
+        let y32: Vec<f64> = y.iter().map(|&v| f64::from(v as f32)).collect();
+        self.0.relaxed_log_prob(l, tau, &y32).map(to_f32)
+    }
+    fn binary_sample(
+        &mut self,
+        l: f64,
+        tau: f64,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        self.0.binary_sample(l, tau, n, seed).map(to_f32)
+    }
+    fn binary_log_prob(&mut self, l: f64, tau: f64, y: &[f64]) -> Result<Array, TargetError> {
+        self.0.binary_log_prob(l, tau, y).map(to_f32)
+    }
+    fn grad(&mut self, request: &GradRequest) -> Result<Array, TargetError> {
+        self.0.grad(request).map(to_f32)
+    }
+}
+
+#[test]
+fn float32_rounding_warns_but_never_fails() {
+    let r = audit(&mut Float32(ReferenceTarget::new()), Level::Standard);
+    assert_eq!(r.count(Verdict::Fail), 0, "{}", to_table(&r));
+    assert_eq!(r.count(Verdict::Error), 0, "{}", to_table(&r));
+    // τ = 0.1 in float32: some entries underflow to 0; reported, not failed.
+    let s = r.check("relaxed.simplex").unwrap();
+    assert_eq!(s.verdict, Verdict::Warn, "{}", s.detail);
+    assert!(s.detail.contains("underflowed"), "{}", s.detail);
+}
+
+/// A target whose plumbing breaks on one op: the affected checks report `error`, the others
+/// still run, the exit code is 2, nothing panics.
+struct Faulty(ReferenceTarget);
+
+impl Target for Faulty {
+    fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+        self.0.capabilities()
+    }
+    fn gumbel(&mut self, n: usize, seed: u64) -> Result<Array, TargetError> {
+        self.0.gumbel(n, seed)
+    }
+    fn relaxed_sample(
+        &mut self,
+        _: &[f64],
+        _: f64,
+        _: bool,
+        _: usize,
+        _: u64,
+    ) -> Result<Array, TargetError> {
+        Err(TargetError::Fault("adapter timed out after 30 s".into()))
+    }
+    fn grad(&mut self, request: &GradRequest) -> Result<Array, TargetError> {
+        // Wrong shape: one row short.
+        let a = self.0.grad(request)?;
+        let k = request.logits.len();
+        let v = a.to_f64();
+        Array::from_f64_matrix(request.n - 1, k, v[..(request.n - 1) * k].to_vec())
+    }
+}
+
+#[test]
+fn adapter_faults_are_reported_not_panicked() {
+    let r = audit(&mut Faulty(ReferenceTarget::new()), Level::Quick);
+    let simplex = r.check("relaxed.simplex").unwrap();
+    assert_eq!(simplex.verdict, Verdict::Error);
+    assert!(simplex.detail.contains("timed out"), "{}", simplex.detail);
+    let g = r.check("grad.reinforce").unwrap();
+    assert_eq!(g.verdict, Verdict::Error);
+    assert!(g.detail.contains("shape"), "{}", g.detail);
+    // Ops the target does not override are skipped; the noise checks still ran and passed.
+    assert_eq!(
+        r.check("categorical.chi2").unwrap().verdict,
+        Verdict::Skipped
+    );
+    assert_eq!(r.check("noise.cdf").unwrap().verdict, Verdict::Pass);
+    assert_eq!(r.exit_code(), 2);
+    assert_eq!(r.verdict, Verdict::Fail);
+}
+
+#[test]
+fn json_report_has_the_documented_fields() {
+    let r = audit(&mut ReferenceTarget::new(), Level::Quick);
+    let j = to_json(&r);
+    for key in [
+        "schema",
+        "implementation",
+        "dtype",
+        "level",
+        "seed",
+        "fwer",
+        "verdict",
+        "exit_code",
+        "ops",
+        "estimators",
+        "summary",
+        "checks",
+    ] {
+        assert!(j.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(j["level"], "quick");
+    assert_eq!(j["seed"], SEED);
+    assert_eq!(j["fwer"], 1e-3);
+    assert_eq!(j["verdict"], "pass");
+    let checks = j["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), r.checks.len());
+    for c in checks {
+        for key in [
+            "id",
+            "title",
+            "verdict",
+            "p_value",
+            "p_adjusted",
+            "n",
+            "detail",
+            "criterion",
+            "false_alarm",
+            "detectable",
+        ] {
+            assert!(c.get(key).is_some(), "check {} missing {key}", c["id"]);
+        }
+        // A check has a p-value exactly when its false-alarm rate is positive.
+        assert_eq!(
+            c["p_value"].is_f64(),
+            c["false_alarm"].as_f64().unwrap() > 0.0
+        );
+    }
+    // The per-check false-alarm rates of the statistical checks add up to the family-wise rate.
+    let total: f64 = checks
+        .iter()
+        .map(|c| c["false_alarm"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1e-3).abs() < 1e-12, "{total}");
+    // Valid JSON text.
+    let back: serde_json::Value = serde_json::from_str(&j.to_string()).unwrap();
+    assert_eq!(back["checks"].as_array().unwrap().len(), checks.len());
+}
+
+#[test]
+fn markdown_report_has_plots_for_failing_checks() {
+    let r = audit(&mut Planted::new(Bug::ExpNoise), Level::Quick);
+    let md = to_markdown(&r);
+    assert!(md.markdown.contains("noise.cdf — fail"), "{}", md.markdown);
+    let qq = md
+        .plots
+        .iter()
+        .find(|(name, _)| name == "noise_cdf.svg")
+        .unwrap();
+    assert!(
+        qq.1.starts_with("<svg") || qq.1.starts_with("<?xml"),
+        "{}",
+        &qq.1[..50]
+    );
+    assert!(md.markdown.contains("(noise_cdf.svg)"));
+    assert!(
+        md.plots
+            .iter()
+            .any(|(name, _)| name == "categorical_chi2.svg")
+    );
+}
