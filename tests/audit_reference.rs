@@ -14,6 +14,7 @@ use gumbel_audit::audit::{
 };
 use gumbel_audit::dist::uniform::open_uniform;
 use gumbel_audit::dist::{Concrete, Gumbel, Logits};
+use gumbel_audit::grad::{Baseline, GradientEstimator, Objective, Reinforce};
 use gumbel_audit::numeric::{log_sum_exp, sigmoid};
 use gumbel_audit::rng::seeded;
 
@@ -89,6 +90,21 @@ enum Bug {
     NanOnBadInput,
     /// The seed is ignored (every request seeded with 0).
     SeedIgnored,
+    /// Uniforms of 10-bit resolution, `u ∈ {0, 1/1024, …}`: `u = 0` gives `-inf` noise.
+    LowResUniform,
+    /// Categories numbered from 1 (1-based indices).
+    IndexOffByOne,
+    /// Relaxed rows `exp((z_i - max z)/τ)` without the softmax denominator.
+    RowNotNormalised,
+    /// `relaxed_log_prob` whose normaliser term uses the raw logits where `ln π` belongs.
+    LogProbUnnormalised,
+    /// `binary_log_prob` without the `ln τ` term.
+    BinaryDensityNoTau,
+    /// `gumbel_rao` returning Gumbel-Softmax rows.
+    GumbelRaoIsGs,
+    /// REINFORCE with a constant baseline b = 0.5 where none was asked for: still unbiased,
+    /// different variance.
+    ReinforceBaseline,
 }
 
 struct Planted {
@@ -141,6 +157,17 @@ impl Target for Planted {
     fn gumbel(&mut self, n: usize, seed: u64) -> Result<Array, TargetError> {
         let seed = self.seed(seed);
         match self.bug {
+            Bug::LowResUniform => {
+                let mut rng = seeded(seed);
+                Ok(Array::from_f64(
+                    (0..n)
+                        .map(|_| {
+                            let u = (open_uniform(&mut rng) * 1024.0).floor() / 1024.0;
+                            -(-u.ln()).ln()
+                        })
+                        .collect(),
+                ))
+            }
             Bug::ExpNoise | Bug::ClampedNoise => {
                 let mut rng = seeded(seed);
                 Ok(Array::from_f64(
@@ -173,6 +200,12 @@ impl Target for Planted {
                     .map_err(|e| TargetError::Rejected(e.to_string()))?
                     .probs();
                 self.inner.categorical(&p, n, seed)
+            }
+            Bug::IndexOffByOne => {
+                let a = self.inner.categorical(logits, n, seed)?;
+                Ok(Array::from_i64(
+                    a.to_f64().into_iter().map(|i| i as i64 + 1).collect(),
+                ))
             }
             _ => self.inner.categorical(logits, n, seed),
         }
@@ -223,6 +256,16 @@ impl Target for Planted {
                     .collect();
                 self.inner.relaxed_sample(&p, tau, hard, n, seed)
             }
+            Bug::RowNotNormalised if !hard => {
+                let a = self.inner.relaxed_sample(logits, tau, hard, n, seed)?;
+                let v = a.to_f64();
+                let mut out = Vec::with_capacity(v.len());
+                for row in v.chunks_exact(k) {
+                    let m = row.iter().copied().fold(0.0, f64::max);
+                    out.extend(row.iter().map(|y| y / m));
+                }
+                Array::from_f64_matrix(n, k, out)
+            }
             _ => self.inner.relaxed_sample(logits, tau, hard, n, seed),
         }
     }
@@ -248,6 +291,16 @@ impl Target for Planted {
                     })
                     .collect::<Result<Vec<f64>, TargetError>>()?;
                 Ok(Array::from_f64(out))
+            }
+            Bug::LogProbUnnormalised => {
+                // Σ ln π_i from log_softmax, but the normaliser term with the raw logits:
+                // -k·logsumexp(l - τ ln y) instead of -k·logsumexp(ln π - τ ln y), which is
+                // ln p - k·logsumexp(l): not invariant under l → l + c.
+                let a = self.inner.relaxed_log_prob(logits, tau, y)?;
+                let off = logits.len() as f64 * log_sum_exp(logits);
+                Ok(Array::from_f64(
+                    a.to_f64().into_iter().map(|v| v - off).collect(),
+                ))
             }
             _ => self.inner.relaxed_log_prob(logits, tau, y),
         }
@@ -281,6 +334,12 @@ impl Target for Planted {
     fn binary_log_prob(&mut self, logit: f64, tau: f64, y: &[f64]) -> Result<Array, TargetError> {
         match self.bug {
             Bug::NanOnBadInput if tau <= 0.0 => Ok(nan_array(vec![y.len()])),
+            Bug::BinaryDensityNoTau => {
+                let a = self.inner.binary_log_prob(logit, tau, y)?;
+                Ok(Array::from_f64(
+                    a.to_f64().into_iter().map(|v| v - tau.ln()).collect(),
+                ))
+            }
             _ => self.inner.binary_log_prob(logit, tau, y),
         }
     }
@@ -294,6 +353,29 @@ impl Target for Planted {
                 return Ok(nan_array(vec![req.n, k]));
             }
             (Bug::ReinforceSign, "reinforce") => -1.0,
+            (Bug::GumbelRaoIsGs, "gumbel_rao") => {
+                req.estimator = "gumbel_softmax".into();
+                1.0
+            }
+            (Bug::ReinforceBaseline, "reinforce") => {
+                let l = Logits::from_slice(&req.logits)
+                    .map_err(|e| TargetError::Rejected(e.to_string()))?;
+                let f = match &req.objective {
+                    gumbel_audit::audit::ObjectiveSpec::Linear(c) => Objective::linear(c.clone()),
+                    gumbel_audit::audit::ObjectiveSpec::Quadratic(t) => {
+                        Objective::quadratic(t.clone())
+                    }
+                }
+                .map_err(|e| TargetError::Rejected(e.to_string()))?;
+                let e = Reinforce::new(l, f, Baseline::Constant(0.5))
+                    .map_err(|e| TargetError::Rejected(e.to_string()))?;
+                let m = e.sample(req.n, req.seed);
+                let v: Vec<f64> = (0..req.n)
+                    .flat_map(|r| (0..k).map(move |c| (r, c)))
+                    .map(|(r, c)| m[(r, c)])
+                    .collect();
+                return Array::from_f64_matrix(req.n, k, v);
+            }
             (Bug::GsMissingInvTau, "gumbel_softmax") => req.tau,
             (Bug::StraightThroughSoft, "straight_through") => {
                 req.estimator = "gumbel_softmax".into();
@@ -334,8 +416,57 @@ fn clamped_noise_fails_tail_and_rare_category() {
 }
 
 #[test]
-fn tau_on_logits_fails_relaxed_argmax() {
-    assert_caught(Bug::TauOnLogits, "relaxed.argmax");
+fn tau_on_logits_fails_relaxed_argmax_log_ratio_and_vs_reference() {
+    for check in [
+        "relaxed.argmax",
+        "relaxed.log_ratio",
+        "relaxed.vs_reference",
+    ] {
+        assert_caught(Bug::TauOnLogits, check);
+    }
+}
+
+#[test]
+fn low_resolution_uniform_fails_noise_finite() {
+    assert_caught(Bug::LowResUniform, "noise.finite");
+}
+
+#[test]
+fn one_based_indices_fail_categorical_indices() {
+    assert_caught(Bug::IndexOffByOne, "categorical.indices");
+}
+
+#[test]
+fn unnormalised_rows_fail_relaxed_simplex() {
+    assert_caught(Bug::RowNotNormalised, "relaxed.simplex");
+}
+
+#[test]
+fn unnormalised_density_fails_shift_invariance() {
+    assert_caught(Bug::LogProbUnnormalised, "log_prob.shift");
+    assert_caught(Bug::LogProbUnnormalised, "log_prob.pointwise");
+}
+
+#[test]
+fn binary_density_without_tau_fails_binary_log_prob() {
+    assert_caught(Bug::BinaryDensityNoTau, "binary.log_prob");
+}
+
+#[test]
+fn gumbel_rao_as_gumbel_softmax_fails_gumbel_rao() {
+    assert_caught(Bug::GumbelRaoIsGs, "grad.gumbel_rao");
+}
+
+#[test]
+fn unasked_baseline_fails_variance_not_mean() {
+    let r = audit(&mut Planted::new(Bug::ReinforceBaseline), Level::Standard);
+    assert_eq!(r.check("grad.reinforce").unwrap().verdict, Verdict::Pass);
+    assert_eq!(
+        r.check("grad.variance").unwrap().verdict,
+        Verdict::Fail,
+        "{}",
+        to_table(&r)
+    );
 }
 
 #[test]
@@ -352,6 +483,12 @@ fn exp_concrete_density_fails_pointwise() {
 #[test]
 fn hard_not_argmax_fails_hard() {
     assert_caught(Bug::HardNotArgmax, "relaxed.hard");
+    // The row-wise comparison with the same-seed soft sample can only warn (module doc).
+    let r = audit(&mut Planted::new(Bug::HardNotArgmax), Level::Quick);
+    assert_eq!(
+        r.check("relaxed.hard_matches_soft").unwrap().verdict,
+        Verdict::Warn
+    );
 }
 
 #[test]
