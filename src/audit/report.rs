@@ -88,7 +88,7 @@ pub fn to_json(report: &AuditReport) -> Value {
 fn fmt_p(p: Option<f64>) -> String {
     match p {
         None => "-".into(),
-        Some(p) if p == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(p) if p < 1e-3 => format!("{p:.1e}"),
         Some(p) => format!("{p:.3}"),
     }
@@ -127,8 +127,15 @@ pub fn to_table(report: &AuditReport) -> String {
             }
         }
     }
+    let m = report.checks.iter().filter(|c| c.p_value.is_some()).count();
     s += &format!(
-        "\nverdict: {}  ({} pass, {} fail, {} warn, {} skipped, {} error)\n",
+        "\n{m} statistical checks under Holm at {}: each at most {:.1e} on a correct \
+         implementation; exact criteria add no false alarms.\n",
+        report.fwer,
+        report.fwer / m.max(1) as f64
+    );
+    s += &format!(
+        "verdict: {}  ({} pass, {} fail, {} warn, {} skipped, {} error)\n",
         report.verdict.as_str().to_uppercase(),
         report.count(Verdict::Pass),
         report.count(Verdict::Fail),
