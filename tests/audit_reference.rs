@@ -783,3 +783,197 @@ fn calibration_over_seeds() {
     }
     assert_eq!(failed_runs, 0);
 }
+
+/// A float32 implementation computing in float32 arithmetic throughout (24-bit uniforms,
+/// `f32` noise, softmax with max-subtraction, log densities by the log-space formulas), as a
+/// careful float32 framework would. The float32 rule and the dtype-scaled tolerances must let
+/// it through: no `fail`, no `error` (warnings for underflow are expected).
+struct NativeF32 {
+    /// The planted float32 bug: softmax without max-subtraction (`exp` overflows at small τ).
+    naive_softmax: bool,
+}
+
+fn u32_open(rng: &mut gumbel_audit::rng::ChaCha8Rng) -> f32 {
+    use rand::Rng;
+    (((rng.next_u64() >> 40) as f32) + 0.5) / 16_777_216.0
+}
+
+fn lse32(x: &[f32]) -> f32 {
+    let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    m + x.iter().map(|v| (v - m).exp()).sum::<f32>().ln()
+}
+
+fn f32_array(shape: Vec<usize>, v: Vec<f32>) -> Array {
+    Array::new(shape, gumbel_audit::audit::ArrayData::F32(v)).unwrap()
+}
+
+fn valid32(logits: &[f64], tau: f64) -> Result<Vec<f32>, TargetError> {
+    Logits::from_slice(logits).map_err(|e| TargetError::Rejected(e.to_string()))?;
+    if !(tau.is_finite() && tau > 0.0) {
+        return Err(TargetError::Rejected("tau must be positive".into()));
+    }
+    Ok(logits.iter().map(|&l| l as f32).collect())
+}
+
+impl Target for NativeF32 {
+    fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+        Ok(Capabilities::new(
+            "native float32",
+            Dtype::Float32,
+            vec![
+                gumbel_audit::audit::Op::Gumbel,
+                gumbel_audit::audit::Op::Categorical,
+                gumbel_audit::audit::Op::RelaxedSample,
+                gumbel_audit::audit::Op::RelaxedLogProb,
+                gumbel_audit::audit::Op::BinarySample,
+                gumbel_audit::audit::Op::BinaryLogProb,
+            ],
+            vec![],
+        ))
+    }
+    fn gumbel(&mut self, n: usize, seed: u64) -> Result<Array, TargetError> {
+        let mut rng = seeded(seed);
+        let v = (0..n).map(|_| -(-u32_open(&mut rng).ln()).ln()).collect();
+        Ok(f32_array(vec![n], v))
+    }
+    fn categorical(&mut self, logits: &[f64], n: usize, seed: u64) -> Result<Array, TargetError> {
+        let l = valid32(logits, 1.0)?;
+        let mut rng = seeded(seed);
+        let draws = (0..n)
+            .map(|_| {
+                let mut best = (0, f32::NEG_INFINITY);
+                for (i, &li) in l.iter().enumerate() {
+                    let z = li + -(-u32_open(&mut rng).ln()).ln();
+                    if z > best.1 {
+                        best = (i, z);
+                    }
+                }
+                best.0 as i64
+            })
+            .collect();
+        Ok(Array::from_i64(draws))
+    }
+    fn relaxed_sample(
+        &mut self,
+        logits: &[f64],
+        tau: f64,
+        hard: bool,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        let l = valid32(logits, tau)?;
+        let t = tau as f32;
+        let k = l.len();
+        let mut rng = seeded(seed);
+        let mut out = Vec::with_capacity(n * k);
+        for _ in 0..n {
+            let s: Vec<f32> = l
+                .iter()
+                .map(|li| (li + -(-u32_open(&mut rng).ln()).ln()) / t)
+                .collect();
+            let m = if self.naive_softmax {
+                0.0
+            } else {
+                s.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+            };
+            if hard {
+                let top = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let i = s.iter().position(|&v| v == top).unwrap_or(0);
+                out.extend((0..k).map(|j| if j == i { 1.0 } else { 0.0 }));
+            } else {
+                let e: Vec<f32> = s.iter().map(|v| (v - m).exp()).collect();
+                let total: f32 = e.iter().sum();
+                out.extend(e.iter().map(|v| v / total));
+            }
+        }
+        Ok(f32_array(vec![n, k], out))
+    }
+    fn relaxed_log_prob(
+        &mut self,
+        logits: &[f64],
+        tau: f64,
+        y: &[f64],
+    ) -> Result<Array, TargetError> {
+        let l = valid32(logits, tau)?;
+        let t = tau as f32;
+        let k = l.len();
+        let lse_l = lse32(&l);
+        let lp: Vec<f32> = l.iter().map(|v| v - lse_l).collect();
+        let ln_gamma_k: f32 = (1..k).map(|i| (i as f32).ln()).sum();
+        let out = y
+            .chunks_exact(k)
+            .map(|row| {
+                let ly: Vec<f32> = row.iter().map(|&v| (v as f32).ln()).collect();
+                let a: Vec<f32> = lp.iter().zip(&ly).map(|(p, x)| p - t * x).collect();
+                let body: f32 = a.iter().zip(&ly).map(|(ai, x)| ai - x).sum();
+                ln_gamma_k + (k as f32 - 1.0) * t.ln() + body - k as f32 * lse32(&a)
+            })
+            .collect();
+        Ok(f32_array(vec![y.len() / k], out))
+    }
+    fn binary_sample(
+        &mut self,
+        logit: f64,
+        tau: f64,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        valid32(&[logit], tau)?;
+        let (l, t) = (logit as f32, tau as f32);
+        let mut rng = seeded(seed);
+        let v = (0..n)
+            .map(|_| {
+                let u = u32_open(&mut rng);
+                let s = (l + u.ln() - (1.0 - u).ln()) / t;
+                1.0 / (1.0 + (-s).exp())
+            })
+            .collect();
+        Ok(f32_array(vec![n], v))
+    }
+    fn binary_log_prob(&mut self, logit: f64, tau: f64, y: &[f64]) -> Result<Array, TargetError> {
+        valid32(&[logit], tau)?;
+        let (l, t) = (logit as f32, tau as f32);
+        let v = y
+            .iter()
+            .map(|&x| {
+                let x = x as f32;
+                let (a, b) = (x.ln(), (1.0 - x).ln());
+                t.ln() + l - (t + 1.0) * (a + b) - 2.0 * lse32(&[l - t * a, -t * b])
+            })
+            .collect();
+        Ok(f32_array(vec![y.len()], v))
+    }
+}
+
+#[test]
+fn native_float32_implementation_passes_or_warns() {
+    let r = audit(
+        &mut NativeF32 {
+            naive_softmax: false,
+        },
+        Level::Standard,
+    );
+    let bad: Vec<String> = r
+        .checks
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
+        .map(|c| format!("{}: {}", c.id, c.detail))
+        .collect();
+    assert!(bad.is_empty(), "{}\n{}", bad.join("\n"), to_table(&r));
+    println!("{}", to_table(&r));
+}
+
+/// The float32 rule does not excuse NaN: a float32 softmax without max-subtraction overflows
+/// at τ = 0.1 (`exp(s)` with `s` up to ~160 is inf in float32, inf/inf is NaN) and fails.
+#[test]
+fn float32_softmax_overflow_fails_relaxed_simplex() {
+    let r = audit(
+        &mut NativeF32 {
+            naive_softmax: true,
+        },
+        Level::Standard,
+    );
+    let c = r.check("relaxed.simplex").unwrap();
+    assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
+    assert!(c.detail.contains("NaN"), "{}", c.detail);
+}
