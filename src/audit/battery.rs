@@ -2071,6 +2071,7 @@ fn relaxed_estimator(ctx: &mut Ctx, name: &str, taus: &[f64]) -> Result<Outcome,
 fn grad_variance(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     ctx.require(Op::Grad)?;
     if ctx.k2_rows.is_empty() {
+        ctx.missing = Some("rows from an offered estimator (none was usable)".into());
         return Err(TargetError::Unsupported);
     }
     let mut o = Outcome::new(
