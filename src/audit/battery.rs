@@ -431,6 +431,8 @@ struct Outcome {
     notes: Vec<String>,
     criterion: String,
     figure: Option<Figure>,
+    /// For exact criteria: the largest tolerance used (what "any violation" means).
+    max_tolerance: f64,
 }
 
 impl Outcome {
@@ -1437,6 +1439,7 @@ fn density_magnitude(l: &[f64], tau: f64, row: &[f64]) -> f64 {
 fn compare_points(o: &mut Outcome, case: &str, got: &[f64], want: &[f64], tols: &[f64]) -> usize {
     let mut bad = 0;
     let mut worst = (0.0f64, 0usize);
+    o.max_tolerance = tols.iter().copied().fold(o.max_tolerance, f64::max);
     for (j, ((&g, &w), &t)) in got.iter().zip(want).zip(tols).enumerate() {
         let d = (g - w).abs();
         if d.is_nan() || d > t {
@@ -2488,10 +2491,16 @@ pub fn run_battery(
                     detail: detail.join("; "),
                     criterion: o.criterion,
                     false_alarm: if o.p_value.is_some() { alpha_i } else { 0.0 },
-                    detectable: o
-                        .power
-                        .map(|p| p.describe(alpha_i))
-                        .unwrap_or_else(|| "exact criterion: any violation".into()),
+                    detectable: o.power.map(|p| p.describe(alpha_i)).unwrap_or_else(|| {
+                        if o.max_tolerance > 0.0 {
+                            format!(
+                                "any value off by more than its tolerance (at most {:.1e})",
+                                o.max_tolerance
+                            )
+                        } else {
+                            "exact criterion: any violation".into()
+                        }
+                    }),
                     figure: o.figure,
                 }
             }
