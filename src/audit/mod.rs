@@ -1,13 +1,84 @@
-//! Auditing an implementation: the [`Target`] trait its ops are reached through, and (as they
-//! land) the reference target, the adapter process, array interchange, the battery of checks and
-//! the reports.
+//! Auditing an implementation: the [`Target`] trait its ops are reached through, the reference
+//! target, the battery of checks and the reports.
 //!
 //! Nothing here knows about terminals; the CLI prints what the battery returns.
+//!
+//! # Auditing your own Rust implementation in `cargo test`
+//! Implement [`Target`] for a small wrapper around your sampler: override the ops you have and
+//! list them in [`Capabilities`]; the checks for the others are `skipped`. Then run the battery
+//! at the level your CI can afford and fail the test on any `fail` or `error`. The battery's
+//! family-wise false-alarm rate is `fwer` (Holm), so a correct implementation passes with
+//! probability at least `1 - fwer`; with a fixed seed the result is reproducible.
+//!
+//! ```
+//! use gumbel_audit::audit::{
+//!     run_battery, Array, AuditOptions, Capabilities, Dtype, Level, Op, Target, TargetError,
+//!     Verdict,
+//! };
+//! use rand::Rng;
+//!
+//! /// "My" Gumbel-Max sampler: noise -ln(-ln u) with u in the open interval.
+//! struct MySampler;
+//!
+//! fn noise(rng: &mut impl Rng) -> f64 {
+//!     let u = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+//!     -(-u.ln()).ln()
+//! }
+//!
+//! impl Target for MySampler {
+//!     fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+//!         Ok(Capabilities::new("my sampler 0.1", Dtype::Float64,
+//!                              vec![Op::Gumbel, Op::Categorical], vec![]))
+//!     }
+//!     fn gumbel(&mut self, n: usize, seed: u64) -> Result<Array, TargetError> {
+//!         let mut rng = gumbel_audit::rng::seeded(seed);
+//!         Ok(Array::from_f64((0..n).map(|_| noise(&mut rng)).collect()))
+//!     }
+//!     fn categorical(&mut self, logits: &[f64], n: usize, seed: u64)
+//!         -> Result<Array, TargetError> {
+//!         if logits.is_empty() || logits.iter().any(|l| l.is_nan() || *l == f64::INFINITY)
+//!             || logits.iter().all(|l| *l == f64::NEG_INFINITY) {
+//!             return Err(TargetError::Rejected("invalid logits".into()));
+//!         }
+//!         let mut rng = gumbel_audit::rng::seeded(seed);
+//!         let draws = (0..n).map(|_| {
+//!             let mut best = (0, f64::NEG_INFINITY);
+//!             for (i, l) in logits.iter().enumerate() {
+//!                 let z = l + noise(&mut rng);
+//!                 if z > best.1 { best = (i, z); }
+//!             }
+//!             best.0 as i64
+//!         }).collect();
+//!         Ok(Array::from_i64(draws))
+//!     }
+//! }
+//!
+//! // In your tests: #[test] fn my_sampler_passes_the_audit() { ... }
+//! let options = AuditOptions::new(Level::Quick, 42, 1e-3).unwrap();
+//! let report = run_battery(&mut MySampler, &options, &mut |_| {}).unwrap();
+//! for check in &report.checks {
+//!     assert!(!matches!(check.verdict, Verdict::Fail | Verdict::Error),
+//!             "{}: {}", check.id, check.detail);
+//! }
+//! assert_eq!(report.check("categorical.chi2").unwrap().verdict, Verdict::Pass);
+//! assert_eq!(report.check("relaxed.argmax").unwrap().verdict, Verdict::Skipped);
+//! ```
+//!
+//! The same target run through `examples/audit_own_target.rs` prints the full table
+//! (`cargo run --release --example audit_own_target`).
 
 pub mod adapter;
+pub mod battery;
 pub mod npy;
+pub mod reference;
+pub mod report;
 pub mod target;
 
+pub use battery::{
+    AuditOptions, AuditReport, CheckResult, DEFAULT_FWER, Figure, Level, Plan, Progress, Verdict,
+    run_battery,
+};
+pub use reference::ReferenceTarget;
 pub use target::{
     Array, ArrayData, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
 };

@@ -1,5 +1,6 @@
 //! Subcommands of the binary. Each parses its arguments, calls the library, prints the result.
 
+mod audit;
 mod fixtures;
 mod sample;
 mod study;
@@ -18,6 +19,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Audit an implementation: the built-in reference (--reference) or an adapter process
+    /// speaking protocol v1 (after --). Exit 0 pass, 1 a check failed, 2 usage or adapter error.
+    Audit(audit::AuditArgs),
     /// Draw Gumbel-Softmax (Concrete) samples from the reference: N rows of k comma-separated
     /// values.
     Sample(sample::SampleArgs),
@@ -36,6 +40,7 @@ enum Command {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Audit(args) => audit::audit(&args),
         Command::Sample(args) => sample::sample(&args),
         Command::LogProb(args) => sample::log_prob(&args),
         Command::Study(command) => study::run(&command),

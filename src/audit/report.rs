@@ -1,0 +1,276 @@
+//! Reports of an audit: a terminal table, JSON (schema in `docs/audit-report-schema.md`), and
+//! Markdown with SVG plots.
+//!
+//! Everything here returns text; the caller decides where it goes (the CLI writes `--json PATH`
+//! and `--report DIR`).
+//!
+//! # JSON schema (version 1, `"schema": "gumbel-audit-report/1"`)
+//! ```text
+//! { schema, implementation, dtype, level, seed, fwer, verdict: "pass" | "fail",
+//!   exit_code, ops: [..], estimators: [..],
+//!   summary: { pass, fail, warn, skipped, error, statistical_checks, per_check_alpha },
+//!   checks: [ { id, title, verdict, p_value, p_adjusted, n, detail, criterion,
+//!               false_alarm, detectable } ] }
+//! ```
+//! `p_value` and `p_adjusted` are `null` for exact criteria and unjudged checks.
+//!
+//! # Example
+//! ```
+//! use gumbel_audit::audit::{AuditOptions, Level, ReferenceTarget, run_battery};
+//! use gumbel_audit::audit::report::{to_json, to_markdown, to_table};
+//! let options = AuditOptions::new(Level::Quick, 3, 1e-3).unwrap();
+//! let report = run_battery(&mut ReferenceTarget::new(), &options, &mut |_| {}).unwrap();
+//! let json = to_json(&report);
+//! assert_eq!(json["verdict"], "pass");
+//! assert!(json["checks"].as_array().unwrap().iter().all(|c| c["id"].is_string()));
+//! assert!(to_table(&report).contains("noise.cdf"));
+//! let md = to_markdown(&report);
+//! assert!(md.markdown.contains("| id |") && !md.plots.is_empty());
+//! ```
+
+use serde_json::{Value, json};
+
+use crate::audit::battery::{AuditReport, CheckResult, Figure, Verdict};
+use crate::plot::{Plot, Series, Style};
+
+/// Schema identifier written into every JSON report.
+pub const SCHEMA: &str = "gumbel-audit-report/1";
+
+fn num(v: Option<f64>) -> Value {
+    match v {
+        Some(x) if x.is_finite() => json!(x),
+        _ => Value::Null,
+    }
+}
+
+fn check_json(c: &CheckResult) -> Value {
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "verdict": c.verdict.as_str(),
+        "p_value": num(c.p_value),
+        "p_adjusted": num(c.p_adjusted),
+        "n": c.n,
+        "detail": c.detail,
+        "criterion": c.criterion,
+        "false_alarm": c.false_alarm,
+        "detectable": c.detectable,
+    })
+}
+
+/// The report as JSON (schema in the module doc and `docs/audit-report-schema.md`).
+pub fn to_json(report: &AuditReport) -> Value {
+    let statistical = report.checks.iter().filter(|c| c.p_value.is_some()).count();
+    json!({
+        "schema": SCHEMA,
+        "implementation": report.implementation,
+        "dtype": report.dtype.as_str(),
+        "level": report.level.name(),
+        "seed": report.seed,
+        "fwer": report.fwer,
+        "verdict": report.verdict.as_str(),
+        "exit_code": report.exit_code(),
+        "ops": report.ops.iter().map(|o| o.name()).collect::<Vec<_>>(),
+        "estimators": report.estimators,
+        "summary": {
+            "pass": report.count(Verdict::Pass),
+            "fail": report.count(Verdict::Fail),
+            "warn": report.count(Verdict::Warn),
+            "skipped": report.count(Verdict::Skipped),
+            "error": report.count(Verdict::Error),
+            "statistical_checks": statistical,
+            "per_check_alpha": report.fwer / statistical.max(1) as f64,
+        },
+        "checks": report.checks.iter().map(check_json).collect::<Vec<_>>(),
+    })
+}
+
+fn fmt_p(p: Option<f64>) -> String {
+    match p {
+        None => "-".into(),
+        Some(0.0) => "0".into(),
+        Some(p) if p < 1e-3 => format!("{p:.1e}"),
+        Some(p) => format!("{p:.3}"),
+    }
+}
+
+/// A plain-text table for the terminal: one line per check (id, verdict, p, Holm p, n), then
+/// the detail indented below checks that did not pass, and a summary line.
+pub fn to_table(report: &AuditReport) -> String {
+    let mut s = String::new();
+    s += &format!(
+        "gumbel-audit: {} ({}), level {}, seed {}, family-wise false-alarm rate {}\n\n",
+        report.implementation,
+        report.dtype.as_str(),
+        report.level.name(),
+        report.seed,
+        report.fwer
+    );
+    s += &format!(
+        "{:<26} {:<8} {:>9} {:>9} {:>10}  {}\n",
+        "check", "verdict", "p", "p (Holm)", "n", "smallest detectable"
+    );
+    s += &format!("{}\n", "-".repeat(100));
+    for c in &report.checks {
+        s += &format!(
+            "{:<26} {:<8} {:>9} {:>9} {:>10}  {}\n",
+            c.id,
+            c.verdict.as_str().to_uppercase(),
+            fmt_p(c.p_value),
+            fmt_p(c.p_adjusted),
+            c.n,
+            c.detectable
+        );
+        if c.verdict != Verdict::Pass && !c.detail.is_empty() {
+            for part in c.detail.split("; ") {
+                s += &format!("    {part}\n");
+            }
+        }
+    }
+    let m = report.checks.iter().filter(|c| c.p_value.is_some()).count();
+    s += &format!(
+        "\n{m} statistical checks under Holm at {}: each at most {:.1e} on a correct \
+         implementation; exact criteria add no false alarms.\n",
+        report.fwer,
+        report.fwer / m.max(1) as f64
+    );
+    s += &format!(
+        "verdict: {}  ({} pass, {} fail, {} warn, {} skipped, {} error)\n",
+        report.verdict.as_str().to_uppercase(),
+        report.count(Verdict::Pass),
+        report.count(Verdict::Fail),
+        report.count(Verdict::Warn),
+        report.count(Verdict::Skipped),
+        report.count(Verdict::Error)
+    );
+    s
+}
+
+/// A Markdown report and its plots.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MarkdownReport {
+    /// `report.md`.
+    pub markdown: String,
+    /// `(file name, SVG text)` of every plot the Markdown links to.
+    pub plots: Vec<(String, String)>,
+}
+
+fn figure_svg(f: &Figure) -> String {
+    match f {
+        Figure::Qq { title, points } => {
+            let (lo, hi) = points
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
+                    (a.0.min(p.0).min(p.1), a.1.max(p.0).max(p.1))
+                });
+            Plot {
+                title: title.clone(),
+                x_label: "expected quantile".into(),
+                y_label: "observed quantile".into(),
+                log_x: false,
+                log_y: false,
+                series: vec![
+                    Series {
+                        name: "sample".into(),
+                        points: points.clone(),
+                        errors: None,
+                        style: Style::Markers,
+                    },
+                    Series {
+                        name: "y = x".into(),
+                        points: vec![(lo, lo), (hi, hi)],
+                        errors: None,
+                        style: Style::Dashed,
+                    },
+                ],
+            }
+            .to_svg()
+        }
+        Figure::Frequencies {
+            title,
+            observed,
+            expected,
+        } => {
+            let pts = |v: &[f64]| v.iter().enumerate().map(|(i, &p)| (i as f64, p)).collect();
+            Plot {
+                title: title.clone(),
+                x_label: "category".into(),
+                y_label: "frequency".into(),
+                log_x: false,
+                log_y: expected.iter().any(|&p| p > 0.0 && p < 1e-2),
+                series: vec![
+                    Series {
+                        name: "observed".into(),
+                        points: pts(observed),
+                        errors: None,
+                        style: Style::Markers,
+                    },
+                    Series {
+                        name: "expected π".into(),
+                        points: pts(expected),
+                        errors: None,
+                        style: Style::Dashed,
+                    },
+                ],
+            }
+            .to_svg()
+        }
+    }
+}
+
+/// Markdown with a summary, the table of checks, details, and one SVG per check that has a
+/// figure (QQ plots of marginals, observed against expected category frequencies).
+pub fn to_markdown(report: &AuditReport) -> MarkdownReport {
+    let mut md = String::new();
+    md += "# gumbel-audit report\n\n";
+    md += &format!(
+        "- implementation: `{}` ({})\n- level: {}, seed: {}\n- family-wise false-alarm rate: {} \
+         (Holm over the checks with a p-value)\n- verdict: **{}**\n\n",
+        report.implementation,
+        report.dtype.as_str(),
+        report.level.name(),
+        report.seed,
+        report.fwer,
+        report.verdict.as_str().to_uppercase()
+    );
+    md += "| id | verdict | p | p (Holm) | n | false-alarm rate | smallest detectable |\n";
+    md += "|---|---|---|---|---|---|---|\n";
+    for c in &report.checks {
+        md += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            c.id,
+            c.verdict.as_str(),
+            fmt_p(c.p_value),
+            fmt_p(c.p_adjusted),
+            c.n,
+            if c.p_value.is_some() {
+                format!("{:.1e}", c.false_alarm)
+            } else {
+                "0 (exact)".into()
+            },
+            c.detectable.replace('|', "/")
+        );
+    }
+    md += "\n## Details\n";
+    let mut plots = Vec::new();
+    for c in &report.checks {
+        md += &format!("\n### {} — {}\n\n", c.id, c.verdict.as_str());
+        md += &format!("{}\n\n", c.title);
+        if !c.criterion.is_empty() {
+            md += &format!("- criterion: {}\n", c.criterion);
+        }
+        for part in c.detail.split("; ").filter(|p| !p.is_empty()) {
+            md += &format!("- {part}\n");
+        }
+        if let Some(f) = &c.figure {
+            let name = format!("{}.svg", c.id.replace('.', "_"));
+            md += &format!("\n![{}]({name})\n", c.id);
+            plots.push((name, figure_svg(f)));
+        }
+    }
+    MarkdownReport {
+        markdown: md,
+        plots,
+    }
+}
