@@ -37,6 +37,8 @@ struct Spec {
     make: fn() -> Box<dyn Target>,
     /// Reproducers appended to the first level's report.
     probes: fn() -> String,
+    /// How to read the report (written above it).
+    note: &'static str,
 }
 
 fn specs() -> Vec<Spec> {
@@ -51,6 +53,10 @@ fn specs() -> Vec<Spec> {
                 ))
             },
             probes: probes::rand_distr,
+            note: "`gumbel` is rand_distr's sampler; `categorical` is Gumbel-Max written in \
+                   scripts/rust-audits/src/rand_distr_target.rs over rand_distr's noise (rand_distr \
+                   has no categorical sampler), so `bad_input` judges that wrapper. Findings: \
+                   docs/audits/rust.md.",
         },
         Spec {
             name: "rand_distr_f32",
@@ -62,6 +68,8 @@ fn specs() -> Vec<Spec> {
                 ))
             },
             probes: probes::rand_distr,
+            note: "`Gumbel<f32>`; logits rounded to f32 once for the Gumbel-Max wrapper \
+                   (scripts/rust-audits/src/rand_distr_target.rs). Findings: docs/audits/rust.md.",
         },
         Spec {
             name: "statrs",
@@ -69,6 +77,12 @@ fn specs() -> Vec<Spec> {
             levels: &[Level::Standard],
             make: || Box::new(statrs_target::StatrsGumbel),
             probes: probes::statrs,
+            note: "The finding is `noise.finite`: every draw is NaN (reproducers below). \
+                   `noise.tail` fails as a consequence (no draw above the quantile; its 'largest \
+                   draw -inf' is NaN skipped by `max`). `noise.cdf` = `error` and \
+                   `reproducibility` = `fail` (\"the seed is ignored\") are artifacts of the \
+                   battery on an all-NaN sampler, not findings: statrs does use the seed (its \
+                   uniforms differ; see docs/audits/rust.md).",
         },
         Spec {
             name: "candle",
@@ -76,6 +90,10 @@ fn specs() -> Vec<Spec> {
             levels: &[Level::Standard],
             make: || Box::new(candle_target::CandleGumbelSoftmax),
             probes: probes::candle,
+            note: "candle's CPU sampler cannot be seeded (`Device::Cpu.set_seed` is an error; it \
+                   draws from the OS-seeded `rand::rng()`), so the request seeds are ignored and \
+                   this report's counts differ from run to run; the verdicts were the same in \
+                   every run (docs/audits/rust.md).",
         },
     ]
 }
@@ -123,10 +141,12 @@ fn run(spec: &Spec, out: &Path, seed: u64, fwer: f64) -> Result<u8, String> {
              (scripts/rust-audits/src).\n\n\
              - versions: {}; {}\n\
              - command: `cd scripts/rust-audits && cargo run --release -- {} --seed {seed}`\n\
-             - wall time of this level: {secs:.0} s (shared 2-core machine)\n\n",
+             - wall time of this level: {secs:.0} s (shared 2-core machine)\n\n\
+             **Reading this report.** {}\n\n",
             spec.versions,
             rustc_version(),
-            spec.name
+            spec.name,
+            spec.note
         );
         text += &md.markdown;
         if i == 0 {

@@ -36,6 +36,8 @@ impl Target for StatrsGumbel {
         let d = Gumbel::new(0.0, 1.0)
             .map_err(|e| TargetError::Rejected(format!("statrs Gumbel::new: {e}")))?;
         let mut rng = gumbel_audit::rng::seeded(seed);
-        Ok(Array::from_f64((0..n).map(|_| d.sample(&mut rng)).collect()))
+        Ok(Array::from_f64(
+            (0..n).map(|_| d.sample(&mut rng)).collect(),
+        ))
     }
 }
