@@ -86,3 +86,67 @@ impl Target for CandleGumbelSoftmax {
         Ok(Array::from_i64(out))
     }
 }
+
+/// A **control**, not candle's API: candle's own source lines rebuilt from public tensor ops
+/// (`to_dtype(F32)`, `rand_like(lo, hi)`, `log`, `neg`, `log`, `-`, `argmax`), with the
+/// uniform's bounds as parameters. With candle's bounds `(1e-7, 0.999)` it must reproduce
+/// candle's failure; with `(2^-24, 1)` it shows what the same code gives with the clamp
+/// removed. Labelled as such wherever it is reported.
+#[derive(Debug)]
+pub struct CandleOpsControl {
+    /// Lower bound of the uniform.
+    pub lo: f64,
+    /// Upper bound of the uniform (exclusive).
+    pub hi: f64,
+}
+
+/// `n` draws of the control's Gumbel-Max for `logits` at τ = 1.
+///
+/// # Errors
+/// candle's own error as [`TargetError::Rejected`].
+pub fn control_sample(
+    logits: &[f64],
+    lo: f64,
+    hi: f64,
+    rows: usize,
+) -> Result<Vec<u32>, TargetError> {
+    let k = logits.len();
+    let run = || -> candle_core::Result<Vec<u32>> {
+        let row = Tensor::from_vec(logits.to_vec(), (1, k), &Device::Cpu)?;
+        let l = row.broadcast_as((rows, k))?.to_dtype(DType::F32)?;
+        let minus_g = l.rand_like(lo, hi)?.log()?.neg()?.log()?;
+        (l - minus_g)?.argmax(D::Minus1)?.to_vec1::<u32>()
+    };
+    run().map_err(|e| TargetError::Rejected(format!("candle: {e}")))
+}
+
+impl Target for CandleOpsControl {
+    fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+        Ok(Capabilities::new(
+            format!(
+                "control: candle 0.11.1 tensor ops, u ~ U[{:e}, {}) (not candle's API)",
+                self.lo, self.hi
+            ),
+            Dtype::Float32,
+            vec![Op::Categorical],
+            vec![],
+        ))
+    }
+
+    fn categorical(&mut self, logits: &[f64], n: usize, _seed: u64) -> Result<Array, TargetError> {
+        let k = logits.len().max(1);
+        let chunk = (CHUNK_ELEMS / k).max(1);
+        let mut out = Vec::with_capacity(n);
+        let mut left = n;
+        while left > 0 {
+            let rows = left.min(chunk);
+            out.extend(
+                control_sample(logits, self.lo, self.hi, rows)?
+                    .into_iter()
+                    .map(i64::from),
+            );
+            left -= rows;
+        }
+        Ok(Array::from_i64(out))
+    }
+}

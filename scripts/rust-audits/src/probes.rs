@@ -16,7 +16,9 @@ use candle_core::Device;
 use gumbel_audit::stats::chi2::pearson_chi2;
 use rand::distr::Distribution as _;
 
-use crate::candle_target::candle_sample;
+use gumbel_audit::audit::{AuditOptions, Level, run_battery};
+
+use crate::candle_target::{CandleOpsControl, candle_sample};
 
 /// An RNG that returns the same word forever (the smallest reproducer of an endpoint draw).
 struct ConstRng(u64);
@@ -336,6 +338,29 @@ pub fn candle() -> String {
                 md += &format!("- {name}, 1000 rows at τ = 1: index counts {c:?}\n");
             }
             Err(e) => md += &format!("- {name}: {}\n", e.to_string().lines().next().unwrap_or("")),
+        }
+    }
+    // Control: candle's source lines rebuilt from its public tensor ops, through the battery.
+    md += "- control (not candle's API; `CandleOpsControl` in candle_target.rs): candle's source \
+           lines rebuilt from its public tensor ops, with the uniform's bounds as parameters, \
+           through the battery's categorical checks at the standard level:\n";
+    for (lo, hi) in [
+        (f64::from(CANDLE_LO), f64::from(CANDLE_HI)),
+        (2f64.powi(-24), 1.0),
+    ] {
+        let options = AuditOptions::new(Level::Standard, 2026, 1e-3).expect("valid options");
+        let mut control = CandleOpsControl { lo, hi };
+        match run_battery(&mut control, &options, &mut |_| {}) {
+            Ok(r) => {
+                let c = r.check("categorical.chi2");
+                md += &format!(
+                    "  - u ~ U[{lo:.3e}, {hi:.6}): categorical.chi2 {} (p = {})\n",
+                    c.map_or("missing", |c| c.verdict.as_str()),
+                    c.and_then(|c| c.p_value)
+                        .map_or("-".into(), |p| format!("{p:.2e}"))
+                );
+            }
+            Err(e) => md += &format!("  - u ~ U[{lo:.3e}, {hi:.6}): {e}\n"),
         }
     }
     match candle_sample(&l, 0.0, 5) {
