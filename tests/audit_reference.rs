@@ -9,7 +9,7 @@
 
 use gumbel_audit::audit::report::{to_json, to_markdown, to_table};
 use gumbel_audit::audit::{
-    Array, AuditOptions, AuditReport, Capabilities, Dtype, GradRequest, Level, ReferenceTarget,
+    Array, AuditOptions, AuditReport, Capabilities, Dtype, GradRequest, Level, Op, ReferenceTarget,
     Target, TargetError, Verdict, run_battery,
 };
 use gumbel_audit::dist::uniform::open_uniform;
@@ -976,4 +976,44 @@ fn float32_softmax_overflow_fails_relaxed_simplex() {
     let c = r.check("relaxed.simplex").unwrap();
     assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
     assert!(c.detail.contains("NaN"), "{}", c.detail);
+}
+
+/// A Gumbel sampler that returns NaN on every draw (as statrs 0.19's `Gumbel::sample` does,
+/// docs/audits/rust.md) and a correct categorical sampler: the noise checks `fail` (not
+/// `error`: the sampler is wrong, the plumbing is fine), the exit code is 1, and
+/// `reproducibility` does not accuse the seeds of being ignored (all-NaN output is the same for
+/// every seed and says nothing about them).
+struct NanNoise(ReferenceTarget);
+
+impl Target for NanNoise {
+    fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+        Ok(Capabilities::new(
+            "NaN noise",
+            Dtype::Float64,
+            vec![Op::Gumbel, Op::Categorical],
+            vec![],
+        ))
+    }
+    fn gumbel(&mut self, n: usize, _seed: u64) -> Result<Array, TargetError> {
+        Ok(Array::from_f64(vec![f64::NAN; n]))
+    }
+    fn categorical(&mut self, l: &[f64], n: usize, seed: u64) -> Result<Array, TargetError> {
+        self.0.categorical(l, n, seed)
+    }
+}
+
+#[test]
+fn all_nan_noise_fails_and_is_not_an_adapter_error() {
+    let r = audit(&mut NanNoise(ReferenceTarget::new()), Level::Quick);
+    for id in ["noise.finite", "noise.cdf"] {
+        let c = r.check(id).unwrap();
+        assert_eq!(c.verdict, Verdict::Fail, "{id}: {}", c.detail);
+    }
+    let tail = r.check("noise.tail").unwrap();
+    assert!(tail.detail.contains("every draw is NaN"), "{}", tail.detail);
+    let repro = r.check("reproducibility").unwrap();
+    assert_eq!(repro.verdict, Verdict::Pass, "{}", repro.detail);
+    assert!(repro.detail.contains("not judged"), "{}", repro.detail);
+    assert_eq!(r.count(Verdict::Error), 0, "{}", to_table(&r));
+    assert_eq!(r.exit_code(), 1);
 }
