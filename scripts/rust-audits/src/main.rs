@@ -78,11 +78,10 @@ fn specs() -> Vec<Spec> {
             make: || Box::new(statrs_target::StatrsGumbel),
             probes: probes::statrs,
             note: "The finding is `noise.finite`: every draw is NaN (reproducers below). \
-                   `noise.tail` fails as a consequence (no draw above the quantile; its 'largest \
-                   draw -inf' is NaN skipped by `max`). `noise.cdf` = `error` and \
-                   `reproducibility` = `fail` (\"the seed is ignored\") are artifacts of the \
-                   battery on an all-NaN sampler, not findings: statrs does use the seed (its \
-                   uniforms differ; see docs/audits/rust.md).",
+                   `noise.cdf` and `noise.tail` fail as consequences (no finite draw to test; \
+                   none above the quantile). `reproducibility` does not judge the seeds on \
+                   all-NaN output; statrs does use the seed (its uniforms differ; see \
+                   docs/audits/rust.md).",
         },
         Spec {
             name: "candle",
