@@ -602,7 +602,12 @@ mod batch_tests {
             let mut kernel = vec![0.0; 8 * n];
             gumbel_noise(&mut seeded(11), &mut kernel);
             concrete_rows_from_noise(c.logits().centered(), 1.0 / tau, &mut kernel);
-            assert_eq!(batch, kernel, "tau = {tau}");
+            let first = batch.iter().zip(&kernel).position(|(a, b)| a != b);
+            assert!(
+                first.is_none(),
+                "tau = {tau}: first difference at {first:?} of {}",
+                batch.len()
+            );
         }
     }
 
@@ -671,13 +676,15 @@ mod batch_tests {
     fn batch_value_stability() {
         let c = concrete(&[0.0, -1.5, 2.0], 0.5);
         let y = c.sample_batch(&mut seeded(2026), 2);
+        // Changed (by 1 to 3 ulp) when the shifted path replaced the row maximum for τ ≥ 0.07
+        // (CHANGELOG.md).
         let pinned: [f64; 6] = [
-            0.5664648789435238,
-            0.002453763130946305,
-            0.43108135792552976,
-            0.00047650587934941095,
-            4.86642484446974e-5,
-            0.9994748298722058,
+            0.5664648789435237,
+            0.0024537631309463053,
+            0.43108135792552993,
+            0.0004765058793494106,
+            4.8664248444697344e-5,
+            0.9994748298722059,
         ];
         assert_eq!(y, pinned, "{y:?}");
     }
