@@ -2,32 +2,47 @@
 //! Concrete sampler built on them ([`crate::dist::Concrete::sample_batch_into`]).
 //!
 //! # Design
-//! A Concrete row is `y = softmax((c + g)/τ)` with centred logits `c` and standard Gumbel noise
-//! `g`. The sequential sampler ([`crate::dist::Concrete::sample`]) pays, per element, three
-//! opaque `std` calls (`ln`, `ln` for the inverse-CDF noise `-ln(-ln u)`, `exp` for the
-//! softmax) plus a compensated log-sum-exp, one element at a time. The batch sampler
-//! ([`crate::dist::Concrete::sample_batch_into`]) removes both logarithms and vectorises the rest:
+//! A Concrete row is `y = softmax((c + g)/τ)` with centred logits `c` (`max c = 0`) and
+//! standard Gumbel noise `g`. The sequential sampler ([`crate::dist::Concrete::sample`]) pays,
+//! per element, three opaque `std` calls (`ln`, `ln` for the inverse-CDF noise `-ln(-ln u)`,
+//! `exp` for the softmax) plus a compensated log-sum-exp, one element at a time. The batch
+//! sampler ([`crate::dist::Concrete::sample_batch_into`]) removes both logarithms, needs no
+//! row maximum, and does the noise and the `exp` in one vectorised pass:
 //!
 //! ```text
 //! words    one 64-bit word per element, fill_bytes over a block (little endian)
 //! noise    g ~ Gumbel(0, 1) exactly, by a 256-layer ziggurat over the whole real line
 //!          fast path (98.4 % of draws): one multiply-add and two compares, no ln
-//! scores   s = (c + g)/τ, fused into the ziggurat's fast pass (logits tiled over the block)
-//! softmax  m = max over the row,  y = exp_nonpos(s - m) / Σ_row exp_nonpos(s - m)
+//! shift    σ = -NOISE_RANGE.0 = 3.8511: the row's largest logit has c + σ + g ≥ 0
+//! fused    e_i = exp_kernel((c_i + σ + g_i)/τ)        (noise, score and exp in one pass)
+//! row      y_i = e_i / Σ_row e          (softmax is shift invariant: the same law)
 //! ```
 //!
-//! - Work is done in blocks of whole rows (about [`BLOCK_ELEMENTS`] elements, 16 KiB) that
-//!   stay in L1 cache. Per block: one `fill_bytes`; one flat, branch-free pass computing the
-//!   ziggurat point, its fast-accept test and the score, writing NaN for the 1.6 % of
-//!   rejected draws; a scalar pass finishing those (wedge test, tails, redraw) with words from
-//!   a separate buffer of [`WORD_BLOCK`] words; then the row maxima, one flat `exp` pass and
-//!   the row normalisation.
-//! - The flat passes are straight-line code on `f64` and `u64` bit patterns (table lookups,
-//!   no branch, no call), so LLVM vectorises them with the baseline x86-64 SSE2 instruction
-//!   set. No `unsafe`, no `target-cpu` flag (building with `-C target-cpu=native` was
-//!   measured and did not make the batch faster: the remaining cost is the RNG, the table
-//!   lookups and the `exp`).
-//! - Measured speed, the command that reproduces it and the machine: `docs/performance.md`.
+//! **Shifted path** (`(σ + 44.7082)/τ + ln k ≤ 708`, i.e. `τ ≥ 0.0686` at `k = 10`, see
+//! [`uses_shifted_path`]): every score lies below `708 - ln k`, so no `e_i` and no row sum can
+//! overflow, and the largest-logit entry has `e ≥ 1`, so the sum is `≥ 1` and no entry that
+//! matters underflows. The row maximum pass of the usual softmax disappears.
+//! - Work is done in blocks of whole rows (about [`BLOCK_ELEMENTS`] elements: 8 KiB each of
+//!   words, output and logits, L1-resident). Per block: one `fill_bytes`; one flat,
+//!   branch-free pass computing the ziggurat point, its fast-accept test, the score and its
+//!   `exp`, writing NaN for the 1.6 % of rejected draws; then per row its sum (four
+//!   interleaved partial sums). A NaN sum sends the row to a cold fix-up that finishes its
+//!   rejected draws (wedge test, tails, redraw; words from a separate buffer of
+//!   [`WORD_BLOCK`] words) before the row is summed again and scaled by `1/sum`. Rows longer
+//!   than a block are done in pieces of a block, their sums added.
+//! - The fused pass is straight-line code on `f64` and `u64` bit patterns (table lookups,
+//!   compares, selects; no branch, no call), written once and compiled twice: for the
+//!   baseline x86-64 target (SSE2) and with AVX2 enabled, chosen at run time
+//!   (`is_x86_feature_detected!`, the crate's one `unsafe` block, in `dispatch`). Without
+//!   FMA both builds execute the same IEEE operations, so their outputs are bit for bit
+//!   equal (tested): seeded results do not depend on the CPU.
+//!
+//! **Max-subtracted path** (smaller τ, or if the ziggurat tables failed to build): noise and
+//! scores per block, the row maxima, one flat [`exp_nonpos`] pass of `s - max s`, the row
+//! normalisation; not dispatched.
+//!
+//! Measured speed, the breakdown, what was tried and the command that reproduces it:
+//! `docs/performance.md`.
 //!
 //! # Gumbel ziggurat
 //! ```text
@@ -62,16 +77,18 @@
 //!
 //! # `exp` kernel
 //! ```text
-//! exp_nonpos(x)  n = round(64 x / ln 2),  j = n mod 64,
+//! exp_kernel(x)  x clamped to [-1100, 709],  n = round(64 x / ln 2),  j = n mod 64,
 //!                r = x - n·(ln 2/64)_hi - n·(ln 2/64)_lo ∈ [-0.0055, 0.0055],
 //!                e^x = 2^⌊n/64⌋ · (T_j + T_j·(eʳ - 1)),   T_j = 2^(j/64) (table, hi + lo),
 //!                eʳ - 1 by its Taylor polynomial of degree 5 (remainder < 4·10⁻¹⁷ relative),
 //!                2^⌊n/64⌋ applied as two normal powers of two (gradual underflow)
 //! ```
-//! It accepts `x ≤ 0` including `-inf` (a masked category), returns exactly 0 below `-1100`
-//! (and from `-745.2`, as `f64::exp`); its error against `f64::exp` is at most
-//! [`EXP_MAX_ULPS`] ulp, for normal results and, in units of the smallest subnormal, for
-//! subnormal ones (tested on a sweep of `[-760, 0]` and at the edges).
+//! It accepts `x ≤ 709` including `-inf` (a masked category; larger `x` are clamped),
+//! returns exactly 0 below `-1100` (and from `-745.2`, as `f64::exp`); its error against
+//! `f64::exp` is at most [`EXP_MAX_ULPS`] ulp, for normal results and, in units of the
+//! smallest subnormal, for subnormal ones (tested on sweeps of `[-760, 0]` and `[0, 709]` and
+//! at the edges). The wedge test of the ziggurat's slow path evaluates the density with it
+//! too (within `10⁻¹³` relative of `std`'s, tested).
 //!
 //! # References
 //! - G. Marsaglia, W. W. Tsang, *The Ziggurat Method for Generating Random Variables*, J. Stat.
@@ -104,11 +121,12 @@ pub const EXP_MAX_ULPS: u64 = 1;
 
 /// Largest relative difference between an entry of the batch kernel and
 /// [`crate::dist::Concrete::from_noise`] on the same noise, for entries above `1e-300`
-/// (tested over the documented range; observed maximum `2.7·10⁻¹²`). Both compute
-/// `s = (c + g)/τ` identically; `from_noise` then subtracts `logsumexp(s)`, rounded to an ulp
-/// of `|s| ≤ 4.5·10⁴` (`7.3·10⁻¹²` at `τ = 10⁻³`, noise up to 44.7), while the batch kernel
-/// subtracts the row maximum exactly and divides by the sum: two such ulps plus a few ulps of
-/// `y` give the bound.
+/// (tested over the documented range on both paths). `from_noise` subtracts `logsumexp(s)`
+/// from `s = (c + g)/τ`, rounded to an ulp of `|s| ≤ 4.5·10⁴` (`7.3·10⁻¹²` at `τ = 10⁻³`,
+/// noise up to 44.7). The max-subtracted path subtracts the row maximum exactly and divides
+/// by the sum; the shifted path (`τ ≥ 0.07`) exponentiates `(c + σ + g)/τ ≤ 708`, rounded to
+/// an ulp of 708 (`1.1·10⁻¹³`), and divides by the sum. Two such ulps plus a few ulps of `y`
+/// give the bound.
 pub const BATCH_MAX_REL_ERROR: f64 = 2e-11;
 
 /// The range of the noise the ziggurat can produce (module doc), rounded outwards.
@@ -980,7 +998,8 @@ mod tests {
     }
 
     /// Max ulp error of `exp_kernel` against `std` on dense sweeps of `[-760, 0]` and
-    /// `[0, 709]`, fine sweeps near 0 and the edges.
+    /// `[0, 709]`, fine sweeps near 0 and the edges. Seen to fail with the polynomial cut to
+    /// degree 4 (349 ulp).
     #[test]
     fn exp_kernel_max_error_is_one_ulp() {
         let mut worst = (0, 0.0);
@@ -1066,7 +1085,7 @@ mod tests {
 
     /// The wedge test's density with `exp_kernel` is within `10⁻¹³` relative of `std`'s on
     /// the noise range (a sweep of 10⁶ points), so the wedge decisions match up to points
-    /// that close to the curve.
+    /// that close to the curve. Seen to fail with the sign of the outer argument flipped.
     #[test]
     fn fast_density_matches_std() {
         let (lo, hi) = NOISE_RANGE;
@@ -1081,7 +1100,8 @@ mod tests {
         assert!(worst <= 1e-13, "max relative difference {worst}");
     }
 
-    /// The shifted path is used exactly where its scores cannot overflow.
+    /// The shifted path is used exactly where its scores cannot overflow. Seen to fail with
+    /// the `ln k` term dropped from the condition.
     #[test]
     fn shifted_path_threshold() {
         let span = SHIFT + NOISE_RANGE.1;
@@ -1101,7 +1121,8 @@ mod tests {
     /// The AVX2 build and the baseline build of the shifted path give the same bits (the same
     /// IEEE operations, no FMA). On a CPU without AVX2 both sides are the baseline build.
     /// Covers rows within a block, rows longer than a block, masked categories, both ends of
-    /// the temperature range and the constant RNGs.
+    /// the temperature range and the constant RNGs. Seen to fail when the AVX2 build alone
+    /// scales its last entry by `1 + ε`.
     #[test]
     fn dispatched_and_baseline_builds_agree_bit_for_bit() {
         let wide: Vec<f64> = (0..2500).map(|i| 5.0 * (i as f64 * 0.37).sin()).collect();
