@@ -1120,6 +1120,56 @@ mod tests {
         assert!(uses_shifted_path(100_000, 1e-3));
     }
 
+    /// Rows longer than a block: the shifted path equals, bit for bit, the kernel
+    /// (`concrete_rows_from_noise`) applied to the noise of a separately written draw loop
+    /// that consumes the RNG as documented (per row, per piece of a block: `fill_bytes` of
+    /// the piece, then the rejected entries of the piece in order, finished with words from
+    /// one extra-word buffer shared by the whole call). Checks the word and logit offsets of
+    /// the pieces and of the fix-up. Seen to fail with the fix-up of every piece reading the
+    /// logits of the first piece.
+    #[test]
+    fn long_rows_are_the_kernel_on_the_documented_word_stream() {
+        let zig = GumbelZiggurat::get();
+        let k = 2 * BLOCK_ELEMENTS + 300;
+        let l: Vec<f64> = (0..k).map(|i| 4.0 * (i as f64 * 0.61).sin()).collect();
+        let m = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let centered: Vec<f64> = l.iter().map(|v| v - m).collect();
+        let tau = 0.8;
+        let rows = 3;
+        let mut batch = vec![0.0; rows * k];
+        concrete_rows(&mut seeded(21), &centered, 1.0 / tau, &mut batch);
+        // The documented word stream, drawn by a loop written for this test.
+        let mut rng = seeded(21);
+        let mut extra = Words::new_empty();
+        let mut noise = vec![0.0; rows * k];
+        let mut rejected = 0;
+        for row in noise.chunks_mut(k) {
+            for piece in row.chunks_mut(BLOCK_ELEMENTS) {
+                let mut bytes = vec![0u8; 8 * piece.len()];
+                rng.fill_bytes(&mut bytes);
+                let points: Vec<(usize, f64)> = (0..piece.len())
+                    .map(|i| zig.layer_point(word_at(&bytes, i)))
+                    .collect();
+                for (g, &(j, x)) in piece.iter_mut().zip(&points) {
+                    let layer = &zig.layers[j];
+                    *g = if x >= layer.in_lo && x <= layer.in_hi {
+                        x
+                    } else {
+                        rejected += 1;
+                        zig.sample_slow(j, x, &mut || extra.next_word(&mut rng))
+                    };
+                }
+            }
+        }
+        assert!(rejected > 10, "{rejected}"); // the fix-up was exercised
+        concrete_rows_from_noise(&centered, 1.0 / tau, &mut noise);
+        let first = batch
+            .iter()
+            .zip(&noise)
+            .position(|(a, b)| a.to_bits() != b.to_bits());
+        assert!(first.is_none(), "first difference at {first:?}");
+    }
+
     /// The AVX2 build and the baseline build of the shifted path give the same bits (the same
     /// IEEE operations, no FMA). On a CPU without AVX2 both sides are the baseline build.
     /// Covers rows within a block, rows longer than a block, masked categories, both ends of
