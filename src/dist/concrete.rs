@@ -595,7 +595,7 @@ mod batch_tests {
     /// draws its noise exactly as `gumbel_noise` does, and the outputs are bit for bit those
     /// of the kernel on that noise (so the tolerance check above covers `sample_batch`).
     /// Caught a real bug of the shifted path while it was written (the slow path read its
-    /// words at the row's offset instead of the block's) and fails when the fused pass drops
+    /// words at the row's offset instead of the block's) and fails when the fast pass drops
     /// the upper bound of the fast-accept column.
     #[test]
     fn batch_is_kernel_on_ziggurat_noise() {

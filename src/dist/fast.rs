@@ -14,7 +14,7 @@
 //! noise    g ~ Gumbel(0, 1) exactly, by a 256-layer ziggurat over the whole real line
 //!          fast path (98.4 % of draws): one multiply-add and two compares, no ln
 //! shift    σ = -NOISE_RANGE.0 = 3.8511: the row's largest logit has c + σ + g ≥ 0
-//! fused    e_i = exp_kernel((c_i + σ + g_i)/τ)        (noise, score and exp in one pass)
+//! exp      e_i = exp_kernel((c_i + σ + g_i)/τ)        (two flat loops over an L1 block)
 //! row      y_i = e_i / Σ_row e          (softmax is shift invariant: the same law)
 //! ```
 //!
@@ -24,13 +24,15 @@
 //! matters underflows. The row maximum pass of the usual softmax disappears.
 //! - Work is done in blocks of whole rows (about [`BLOCK_ELEMENTS`] elements: 8 KiB each of
 //!   words, output and logits, L1-resident). Per block: one `fill_bytes`; one flat,
-//!   branch-free pass computing the ziggurat point, its fast-accept test, the score and its
-//!   `exp`, writing NaN for the 1.6 % of rejected draws; then per row its sum (four
+//!   branch-free loop computing the ziggurat point, its fast-accept test and the score,
+//!   writing NaN for the 1.6 % of rejected draws, and a second flat loop applying `exp` in
+//!   place (NaN stays NaN; two short loops ran about 8 % faster than one fused loop, whose
+//!   long dependency chain limited how many iterations overlap); then per row its sum (four
 //!   interleaved partial sums). A NaN sum sends the row to a cold fix-up that finishes its
 //!   rejected draws (wedge test, tails, redraw; words from a separate buffer of
 //!   [`WORD_BLOCK`] words) before the row is summed again and scaled by `1/sum`. Rows longer
 //!   than a block are done in pieces of a block, their sums added.
-//! - The fused pass is straight-line code on `f64` and `u64` bit patterns (table lookups,
+//! - The two loops are straight-line code on `f64` and `u64` bit patterns (table lookups,
 //!   compares, selects; no branch, no call), written once and compiled twice: for the
 //!   baseline x86-64 target (SSE2) and with AVX2 enabled, chosen at run time
 //!   (`is_x86_feature_detected!`, the crate's one `unsafe` block, in `dispatch`). Without
@@ -343,7 +345,7 @@ pub struct GumbelZiggurat {
     /// Whether the construction succeeded (checked by a unit test); if not, draws use the
     /// inverse CDF.
     valid: bool,
-    /// The fields of `layers` as four arrays (structure of arrays), for the fused pass of the
+    /// The fields of `layers` as four arrays (structure of arrays), for the fast pass of the
     /// shifted path, which LLVM vectorises only in this layout.
     lo: [f64; LAYERS],
     width: [f64; LAYERS],
@@ -819,13 +821,13 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
         }
     }
 
-    /// The fused pass: `out_i ← e^((offset_{from+i} + g_i)/τ)` with `g_i` the ziggurat point of
+    /// The fast pass: `out_i ← e^((offset_{from+i} + g_i)/τ)` with `g_i` the ziggurat point of
     /// word `i`, or NaN where the point misses the fast-accept column. Straight-line code on
     /// `f64` and `u64` (table lookups, compares and selects, no branch, no call): vectorised.
     #[inline(always)]
     fn fill_exp(&self, from: usize, out: &mut [f64]) {
         let n = out.len();
-        fused_exp_pass(
+        score_exp_loops(
             self.zig,
             &self.bytes[..8 * n],
             &self.offset[from..from + n],
@@ -854,9 +856,10 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
     }
 }
 
-/// The loop of [`ShiftedJob::fill_exp`] (`bytes.len() = 8·out.len() = 8·offset.len()`).
+/// The loops of [`ShiftedJob::fill_exp`] (`bytes.len() = 8·out.len() = 8·offset.len()`):
+/// scores (NaN for rejected points), then `exp` in place.
 #[inline(always)]
-fn fused_exp_pass(zig: &GumbelZiggurat, bytes: &[u8], offset: &[f64], inv: f64, out: &mut [f64]) {
+fn score_exp_loops(zig: &GumbelZiggurat, bytes: &[u8], offset: &[f64], inv: f64, out: &mut [f64]) {
     let n = out.len();
     let bytes = &bytes[..8 * n];
     let offset = &offset[..n];
@@ -867,8 +870,14 @@ fn fused_exp_pass(zig: &GumbelZiggurat, bytes: &[u8], offset: &[f64], inv: f64, 
         let u = (f64::from_bits(TWO52_BITS | (w >> 12)) - TWO52) * TWO_M52;
         let x = zig.lo[j] + u * zig.width[j];
         let inside = (x >= zig.in_lo[j]) & (x <= zig.in_hi[j]);
-        let y = exp_kernel((offset[i] + x) * inv);
-        out[i] = if inside { y } else { f64::NAN };
+        out[i] = if inside {
+            (offset[i] + x) * inv
+        } else {
+            f64::NAN
+        };
+    }
+    for y in out.iter_mut() {
+        *y = exp_kernel(*y);
     }
 }
 
@@ -886,7 +895,7 @@ fn fused_exp_pass(zig: &GumbelZiggurat, bytes: &[u8], offset: &[f64], inv: f64, 
 /// (valgrind) and runs about 1.6 times faster than the same code compiled for SSE2 (best of
 /// 10 repetitions of 10⁷ elements, alternating runs: 12.3 to 16.9 ns against 20.1 to 27.9 ns
 /// on the loaded machine); the SSE2 build is slower than the previous SSE2 design, so the
-/// fused design is only worth it with the dispatch (`docs/performance.md`).
+/// design is only worth it with the dispatch (`docs/performance.md`).
 #[allow(unsafe_code)]
 mod dispatch {
     use super::ShiftedJob;
