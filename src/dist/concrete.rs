@@ -344,8 +344,8 @@ impl Concrete {
 
 impl Concrete {
     /// `n` samples at once, written row-major into `out` (`out.len() = n·k`): the fast path
-    /// for large batches (design in [`crate::dist::fast`]; measured 9.7 ns per element
-    /// at k = 10 on the reference machine, details and the command in
+    /// for large batches (design in [`crate::dist::fast`]; measured 8.5 to 10 ns per
+    /// element at k = 10 on the reference machine under load, details and the command in
     /// `docs/performance.md`).
     ///
     /// # Formula
