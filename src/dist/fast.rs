@@ -2,32 +2,49 @@
 //! Concrete sampler built on them ([`crate::dist::Concrete::sample_batch_into`]).
 //!
 //! # Design
-//! A Concrete row is `y = softmax((c + g)/τ)` with centred logits `c` and standard Gumbel noise
-//! `g`. The sequential sampler ([`crate::dist::Concrete::sample`]) pays, per element, three
-//! opaque `std` calls (`ln`, `ln` for the inverse-CDF noise `-ln(-ln u)`, `exp` for the
-//! softmax) plus a compensated log-sum-exp, one element at a time. The batch sampler
-//! ([`crate::dist::Concrete::sample_batch_into`]) removes both logarithms and vectorises the rest:
+//! A Concrete row is `y = softmax((c + g)/τ)` with centred logits `c` (`max c = 0`) and
+//! standard Gumbel noise `g`. The sequential sampler ([`crate::dist::Concrete::sample`]) pays,
+//! per element, three opaque `std` calls (`ln`, `ln` for the inverse-CDF noise `-ln(-ln u)`,
+//! `exp` for the softmax) plus a compensated log-sum-exp, one element at a time. The batch
+//! sampler ([`crate::dist::Concrete::sample_batch_into`]) removes both logarithms, needs no
+//! row maximum, and does the noise and the `exp` in one vectorised pass:
 //!
 //! ```text
 //! words    one 64-bit word per element, fill_bytes over a block (little endian)
 //! noise    g ~ Gumbel(0, 1) exactly, by a 256-layer ziggurat over the whole real line
 //!          fast path (98.4 % of draws): one multiply-add and two compares, no ln
-//! scores   s = (c + g)/τ, fused into the ziggurat's fast pass (logits tiled over the block)
-//! softmax  m = max over the row,  y = exp_nonpos(s - m) / Σ_row exp_nonpos(s - m)
+//! shift    σ = -NOISE_RANGE.0 = 3.8511: the row's largest logit has c + σ + g ≥ 0
+//! exp      e_i = exp_kernel((c_i + σ + g_i)/τ)        (two flat loops over an L1 block)
+//! row      y_i = e_i / Σ_row e          (softmax is shift invariant: the same law)
 //! ```
 //!
-//! - Work is done in blocks of whole rows (about [`BLOCK_ELEMENTS`] elements, 16 KiB) that
-//!   stay in L1 cache. Per block: one `fill_bytes`; one flat, branch-free pass computing the
-//!   ziggurat point, its fast-accept test and the score, writing NaN for the 1.6 % of
-//!   rejected draws; a scalar pass finishing those (wedge test, tails, redraw) with words from
-//!   a separate buffer of [`WORD_BLOCK`] words; then the row maxima, one flat `exp` pass and
-//!   the row normalisation.
-//! - The flat passes are straight-line code on `f64` and `u64` bit patterns (table lookups,
-//!   no branch, no call), so LLVM vectorises them with the baseline x86-64 SSE2 instruction
-//!   set. No `unsafe`, no `target-cpu` flag (building with `-C target-cpu=native` was
-//!   measured and did not make the batch faster: the remaining cost is the RNG, the table
-//!   lookups and the `exp`).
-//! - Measured speed, the command that reproduces it and the machine: `docs/performance.md`.
+//! **Shifted path** (`(σ + 44.7082)/τ + ln k ≤ 708`, i.e. `τ ≥ 0.0686` at `k = 10`, see
+//! [`uses_shifted_path`]): every score lies below `708 - ln k`, so no `e_i` and no row sum can
+//! overflow, and the largest-logit entry has `e ≥ 1`, so the sum is `≥ 1` and no entry that
+//! matters underflows. The row maximum pass of the usual softmax disappears.
+//! - Work is done in blocks of whole rows (about [`BLOCK_ELEMENTS`] elements: 8 KiB each of
+//!   words, output and logits, L1-resident). Per block: one `fill_bytes`; one flat,
+//!   branch-free loop computing the ziggurat point, its fast-accept test and the score,
+//!   writing NaN for the 1.6 % of rejected draws, and a second flat loop applying `exp` in
+//!   place (NaN stays NaN; two short loops ran about 8 % faster than one fused loop, whose
+//!   long dependency chain limited how many iterations overlap); then per row its sum (four
+//!   interleaved partial sums). A NaN sum sends the row to a cold fix-up that finishes its
+//!   rejected draws (wedge test, tails, redraw; words from a separate buffer of
+//!   [`WORD_BLOCK`] words) before the row is summed again and scaled by `1/sum`. Rows longer
+//!   than a block are done in pieces of a block, their sums added.
+//! - The two loops are straight-line code on `f64` and `u64` bit patterns (table lookups,
+//!   compares, selects; no branch, no call), written once and compiled twice: for the
+//!   baseline x86-64 target (SSE2) and with AVX2 enabled, chosen at run time
+//!   (`is_x86_feature_detected!`, the crate's one `unsafe` block, in `dispatch`). Without
+//!   FMA both builds execute the same IEEE operations, so their outputs are bit for bit
+//!   equal (tested): seeded results do not depend on the CPU.
+//!
+//! **Max-subtracted path** (smaller τ, or if the ziggurat tables failed to build): noise and
+//! scores per block, the row maxima, one flat [`exp_nonpos`] pass of `s - max s`, the row
+//! normalisation; not dispatched.
+//!
+//! Measured speed, the breakdown, what was tried and the command that reproduces it:
+//! `docs/performance.md`.
 //!
 //! # Gumbel ziggurat
 //! ```text
@@ -62,16 +79,18 @@
 //!
 //! # `exp` kernel
 //! ```text
-//! exp_nonpos(x)  n = round(64 x / ln 2),  j = n mod 64,
+//! exp_kernel(x)  x clamped to [-1100, 709],  n = round(64 x / ln 2),  j = n mod 64,
 //!                r = x - n·(ln 2/64)_hi - n·(ln 2/64)_lo ∈ [-0.0055, 0.0055],
 //!                e^x = 2^⌊n/64⌋ · (T_j + T_j·(eʳ - 1)),   T_j = 2^(j/64) (table, hi + lo),
 //!                eʳ - 1 by its Taylor polynomial of degree 5 (remainder < 4·10⁻¹⁷ relative),
 //!                2^⌊n/64⌋ applied as two normal powers of two (gradual underflow)
 //! ```
-//! It accepts `x ≤ 0` including `-inf` (a masked category), returns exactly 0 below `-1100`
-//! (and from `-745.2`, as `f64::exp`); its error against `f64::exp` is at most
-//! [`EXP_MAX_ULPS`] ulp, for normal results and, in units of the smallest subnormal, for
-//! subnormal ones (tested on a sweep of `[-760, 0]` and at the edges).
+//! It accepts `x ≤ 709` including `-inf` (a masked category; larger `x` are clamped),
+//! returns exactly 0 below `-1100` (and from `-745.2`, as `f64::exp`); its error against
+//! `f64::exp` is at most [`EXP_MAX_ULPS`] ulp, for normal results and, in units of the
+//! smallest subnormal, for subnormal ones (tested on sweeps of `[-760, 0]` and `[0, 709]` and
+//! at the edges). The wedge test of the ziggurat's slow path evaluates the density with it
+//! too (within `10⁻¹³` relative of `std`'s, tested).
 //!
 //! # References
 //! - G. Marsaglia, W. W. Tsang, *The Ziggurat Method for Generating Random Variables*, J. Stat.
@@ -88,25 +107,28 @@ use rand::Rng;
 use crate::dist::gumbel::{neg_ln_uniform, standard_from_uniform};
 use crate::dist::uniform::open_uniform_from_bits;
 
-/// Elements per block of the batch sampler (rounded to whole rows): 16 KiB of output, small
-/// enough for L1 cache.
-pub const BLOCK_ELEMENTS: usize = 2048;
+/// Elements per block of the batch sampler (rounded to whole rows): 8 KiB of words, 8 KiB of
+/// output and 8 KiB of tiled logits, which stay in L1 cache with the tables (2048 was
+/// measured slower).
+pub const BLOCK_ELEMENTS: usize = 1024;
 
 /// Words per refill of the slow path's word buffer (the fast path draws one word per element,
 /// a block at a time).
 pub const WORD_BLOCK: usize = 512;
 
-/// Largest error of [`exp_nonpos`] against `f64::exp`, in ulps (for subnormal results: units
-/// of the smallest subnormal), tested on a sweep of `[-760, 0]` and at the edges.
+/// Largest error of [`exp_kernel`] (and [`exp_nonpos`]) against `f64::exp`, in ulps (for
+/// subnormal results: units of the smallest subnormal), tested on sweeps of `[-760, 0]` and
+/// `[0, 709]` and at the edges.
 pub const EXP_MAX_ULPS: u64 = 1;
 
 /// Largest relative difference between an entry of the batch kernel and
 /// [`crate::dist::Concrete::from_noise`] on the same noise, for entries above `1e-300`
-/// (tested over the documented range; observed maximum `2.7·10⁻¹²`). Both compute
-/// `s = (c + g)/τ` identically; `from_noise` then subtracts `logsumexp(s)`, rounded to an ulp
-/// of `|s| ≤ 4.5·10⁴` (`7.3·10⁻¹²` at `τ = 10⁻³`, noise up to 44.7), while the batch kernel
-/// subtracts the row maximum exactly and divides by the sum: two such ulps plus a few ulps of
-/// `y` give the bound.
+/// (tested over the documented range on both paths). `from_noise` subtracts `logsumexp(s)`
+/// from `s = (c + g)/τ`, rounded to an ulp of `|s| ≤ 4.5·10⁴` (`7.3·10⁻¹²` at `τ = 10⁻³`,
+/// noise up to 44.7). The max-subtracted path subtracts the row maximum exactly and divides
+/// by the sum; the shifted path (`τ ≥ 0.07`) exponentiates `(c + σ + g)/τ ≤ 708`, rounded to
+/// an ulp of 708 (`1.1·10⁻¹³`), and divides by the sum. Two such ulps plus a few ulps of `y`
+/// give the bound.
 pub const BATCH_MAX_REL_ERROR: f64 = 2e-11;
 
 /// The range of the noise the ziggurat can produce (module doc), rounded outwards.
@@ -122,6 +144,9 @@ const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 /// Below this, `e^x` is 0 in `f64` (the smallest subnormal is `e^-744.4`); clamping keeps the
 /// exponent arithmetic in range and turns `-inf` into an exact 0.
 const EXP_LOWER: f64 = -1100.0;
+/// The largest argument of [`exp_kernel`] (`e^709 = 8.2·10³⁰⁷`, below `f64::MAX`); larger
+/// arguments are clamped to it.
+pub const EXP_KERNEL_MAX: f64 = 709.0;
 /// `2^(j/64) = hi + lo`, `j = 0 … 63`: `hi` correctly rounded, `lo` the rounded remainder
 /// (computed with 60-digit decimal arithmetic).
 static EXP2_TABLE: [[f64; 2]; 64] = [
@@ -193,8 +218,8 @@ static EXP2_TABLE: [[f64; 2]; 64] = [
 
 /// `e^x` for `x ≤ 0` (including `-inf`, which gives exactly 0), branch-free (module doc).
 ///
-/// Inputs above 0 up to `ln 2 / 128` are still accurate; larger ones give a wrong value (the
-/// sampler only passes `s - max s ≤ 0`).
+/// The same function as [`exp_kernel`] (which also accepts positive arguments up to
+/// [`EXP_KERNEL_MAX`]); kept under this name for the max-subtracted softmax.
 ///
 /// # Example
 /// ```
@@ -206,17 +231,41 @@ static EXP2_TABLE: [[f64; 2]; 64] = [
 /// ```
 #[inline(always)]
 pub fn exp_nonpos(x: f64) -> f64 {
+    exp_kernel(x)
+}
+
+/// `e^x` for `x ≤ EXP_KERNEL_MAX` (including `-inf`, which gives exactly 0), branch-free
+/// (module doc); larger arguments are clamped to [`EXP_KERNEL_MAX`].
+///
+/// At most [`EXP_MAX_ULPS`] ulp from `f64::exp` on `[-760, 709]` (for subnormal results: in
+/// units of the smallest subnormal), exactly 0 below `-745.2` and for `-inf`, never NaN or
+/// inf (tested on dense sweeps of both signs and at the edges).
+///
+/// # Example
+/// ```
+/// use gumbel_audit::dist::fast::exp_kernel;
+/// assert_eq!(exp_kernel(f64::NEG_INFINITY), 0.0);
+/// let x = 700.5_f64;
+/// assert!((exp_kernel(x) - x.exp()).abs() <= f64::EPSILON * x.exp());
+/// ```
+#[inline(always)]
+pub fn exp_kernel(x: f64) -> f64 {
     let x = if x < EXP_LOWER { EXP_LOWER } else { x };
+    let x = if x > EXP_KERNEL_MAX {
+        EXP_KERNEL_MAX
+    } else {
+        x
+    };
     let shifted = x * INV_LN2_64 + ROUND_MAGIC;
-    let n = shifted - ROUND_MAGIC; // round(64 x / ln 2), an integer in [-101 568, 0]
+    let n = shifted - ROUND_MAGIC; // round(64 x / ln 2), an integer in [-101 568, 65 459]
     let r = (x - n * LN2_64_HI) - n * LN2_64_LO; // |r| ≤ ln 2 / 128 + rounding
     // eʳ - 1 by its Taylor polynomial of degree 5 (remainder below 3.5·10⁻¹⁷ relative).
     let p = r + r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0))));
     let bits = shifted.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()); // n, two's complement
     let [hi, lo] = EXP2_TABLE[(bits & 63) as usize];
     let t = hi + (lo + hi * p); // 2^(j/64) · eʳ ∈ [0.99, 2.02)
-    // ⌊n/64⌋ + 2046 ≥ 0, split into two biased exponents ⌊·/2⌋ and ⌈·/2⌉ in [229, 1023]:
-    // two normal powers of two, so that subnormal results are rounded only once.
+    // ⌊n/64⌋ + 2046 ∈ [459, 3068], split into two biased exponents ⌊·/2⌋ and ⌈·/2⌉ in
+    // [229, 1534]: two normal powers of two, so that subnormal results are rounded only once.
     let e = (bits.wrapping_add(2046 << 6) >> 6) & 0xfff;
     let e1 = e >> 1;
     let e2 = e - e1;
@@ -296,11 +345,27 @@ pub struct GumbelZiggurat {
     /// Whether the construction succeeded (checked by a unit test); if not, draws use the
     /// inverse CDF.
     valid: bool,
+    /// The fields of `layers` as four arrays (structure of arrays), for the fast pass of the
+    /// shifted path, which LLVM vectorises only in this layout.
+    lo: [f64; LAYERS],
+    width: [f64; LAYERS],
+    in_lo: [f64; LAYERS],
+    in_hi: [f64; LAYERS],
 }
 
-/// Standard Gumbel density `exp(-x - e^(-x))`.
+/// Standard Gumbel density `exp(-x - e^(-x))` (with `std`'s `exp`, for the tests).
+#[cfg(test)]
 fn density(x: f64) -> f64 {
     (-x - (-x).exp()).exp()
+}
+
+/// The same density with [`exp_kernel`], for the wedge test of the slow path: within a few
+/// `10⁻¹⁴` relative of [`density`] on the noise range (the inner `e^(-x) ≤ 47` is within an ulp,
+/// so the outer argument within `10⁻¹⁴` absolute; tested), so the accepted law has the
+/// Gumbel density to that relative accuracy.
+#[inline]
+fn density_fast(x: f64) -> f64 {
+    exp_kernel(-x - exp_kernel(-x))
 }
 
 /// `(L, R)` with `L ≤ 0 ≤ R` and `f(L) = f(R) = y` for `0 < y ≤ 1/e`, by bisection on
@@ -417,6 +482,10 @@ impl GumbelZiggurat {
             y_top[j] = ys[j];
         }
         GumbelZiggurat {
+            lo: layers.map(|l| l.lo),
+            width: layers.map(|l| l.width),
+            in_lo: layers.map(|l| l.in_lo),
+            in_hi: layers.map(|l| l.in_hi),
             layers,
             y_bottom,
             y_top,
@@ -483,7 +552,7 @@ impl GumbelZiggurat {
             }
             let u = (next() >> 11) as f64 * TWO_M53;
             let y = self.y_bottom[j] + u * (self.y_top[j] - self.y_bottom[j]);
-            if y < density(x) {
+            if y < density_fast(x) {
                 return x;
             }
             (j, x) = self.layer_point(next());
@@ -575,24 +644,299 @@ impl NoiseBlock {
     }
 }
 
+/// The constant added to the centred logits on the shifted path: minus the lower end of
+/// [`NOISE_RANGE`], so that the score of a largest logit, `(0 + SHIFT + g)/τ`, is `≥ 0` for
+/// every noise value and the row sum of `e^score` is `≥ 1`.
+const SHIFT: f64 = -NOISE_RANGE.0;
+
+/// Largest `(SHIFT + NOISE_RANGE.1)/τ + ln k` for which the shifted path is used: every score
+/// is then at most `708 - ln k`, so each `e^score` and the row sum stay below
+/// `e^708 = 3·10³⁰⁷ < f64::MAX` (with margin for rounding).
+const SHIFTED_MAX_EXPONENT: f64 = 708.0;
+
+/// Whether rows of `k` entries at `1/τ = inv_temperature` go through the shifted path (no row
+/// maximum): `(SHIFT + NOISE_RANGE.1)/τ + ln k ≤ 708`, i.e. `τ ≥ 0.0686` for `k = 10` and
+/// `τ ≥ 0.0697` for `k = 10⁵`. Smaller temperatures use the max-subtracted path.
+pub fn uses_shifted_path(k: usize, inv_temperature: f64) -> bool {
+    (SHIFT + NOISE_RANGE.1) * inv_temperature + (k as f64).ln() <= SHIFTED_MAX_EXPONENT
+        && GumbelZiggurat::get().valid
+}
+
+/// Sum of a row in a fixed order that vectorises: four interleaved partial sums (entries `i`
+/// with the same `i mod 4`), then `(a₀ + a₂) + (a₁ + a₃)`. NaN if an entry is NaN.
+#[inline(always)]
+fn row_sum(row: &[f64]) -> f64 {
+    // Four scalar accumulators (not an array: LLVM spills an array through a masked store
+    // for the remainder, and the reload stalls on it).
+    let (mut a0, mut a1, mut a2, mut a3) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
+    let mut chunks = row.chunks_exact(4);
+    for c in &mut chunks {
+        a0 += c[0];
+        a1 += c[1];
+        a2 += c[2];
+        a3 += c[3];
+    }
+    let rest = chunks.remainder();
+    if let Some(&v) = rest.first() {
+        a0 += v;
+    }
+    if let Some(&v) = rest.get(1) {
+        a1 += v;
+    }
+    if let Some(&v) = rest.get(2) {
+        a2 += v;
+    }
+    (a0 + a2) + (a1 + a3)
+}
+
+/// Sum of a whole row as the shifted path forms it: [`row_sum`] of each piece of
+/// [`BLOCK_ELEMENTS`] entries, added in order (a row of at most one block: its [`row_sum`]).
+#[cfg(test)]
+fn row_total(row: &[f64]) -> f64 {
+    row.chunks(BLOCK_ELEMENTS)
+        .fold(0.0, |t, piece| t + row_sum(piece))
+}
+
 /// In place: each row of `k = centered.len()` entries of `rows` holds Gumbel noise `g` on
-/// entry and `softmax((c + g)·inv_temperature)` on return (`rows.len()` a multiple of `k`,
-/// unchecked: a partial last row is left as scores). The same arithmetic as
-/// [`concrete_rows`] on the same noise.
+/// entry and the batch sampler's row on return, by the same arithmetic as [`concrete_rows`]
+/// on the same noise (`rows.len()` a multiple of `k`, unchecked).
 #[cfg(test)]
 pub(crate) fn concrete_rows_from_noise(centered: &[f64], inv_temperature: f64, rows: &mut [f64]) {
     let k = centered.len();
-    for row in rows.chunks_exact_mut(k) {
-        for (y, &c) in row.iter_mut().zip(centered) {
-            *y = (c + *y) * inv_temperature;
+    if uses_shifted_path(k, inv_temperature) {
+        for row in rows.chunks_exact_mut(k) {
+            for (y, &c) in row.iter_mut().zip(centered) {
+                *y = exp_kernel(((c + SHIFT) + *y) * inv_temperature);
+            }
+            let inv = 1.0 / row_total(row);
+            for y in row.iter_mut() {
+                *y *= inv;
+            }
         }
+    } else {
+        for row in rows.chunks_exact_mut(k) {
+            for (y, &c) in row.iter_mut().zip(centered) {
+                *y = (c + *y) * inv_temperature;
+            }
+        }
+        softmax_rows(k, rows);
     }
-    softmax_rows(k, rows);
 }
 
 /// Batch Concrete rows (module doc): `out` holds whole rows of `k = centered.len()` entries
 /// (unchecked: the caller validates); `inv_temperature = 1/τ`.
 pub(crate) fn concrete_rows<R: Rng + ?Sized>(
+    rng: &mut R,
+    centered: &[f64],
+    inv_temperature: f64,
+    out: &mut [f64],
+) {
+    if uses_shifted_path(centered.len(), inv_temperature) {
+        let mut job = ShiftedJob::new(rng, centered, inv_temperature);
+        dispatch::shifted_rows(&mut job, out);
+    } else {
+        max_subtracted_rows(rng, centered, inv_temperature, out);
+    }
+}
+
+/// The state of one call on the shifted path: the RNG, the word buffers and the logits plus
+/// [`SHIFT`], tiled over a block.
+pub(crate) struct ShiftedJob<'a, R: Rng + ?Sized> {
+    rng: &'a mut R,
+    zig: &'static GumbelZiggurat,
+    extra: Words,
+    bytes: Vec<u8>,
+    /// `c + SHIFT`, tiled over a block (rows of at most a block) or one row (longer rows).
+    offset: Vec<f64>,
+    k: usize,
+    inv_temperature: f64,
+}
+
+impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
+    fn new(rng: &'a mut R, centered: &[f64], inv_temperature: f64) -> Self {
+        let k = centered.len();
+        let len = if k <= BLOCK_ELEMENTS {
+            (BLOCK_ELEMENTS / k) * k
+        } else {
+            k
+        };
+        ShiftedJob {
+            rng,
+            zig: GumbelZiggurat::get(),
+            extra: Words::new_empty(),
+            bytes: vec![0; 8 * len.min(BLOCK_ELEMENTS)],
+            offset: centered
+                .iter()
+                .map(|&c| c + SHIFT)
+                .cycle()
+                .take(len)
+                .collect(),
+            k,
+            inv_temperature,
+        }
+    }
+
+    /// The shifted path on whole rows (module doc). `#[inline(always)]`: compiled once for
+    /// the baseline target and once with AVX2 enabled ([`dispatch`]), same arithmetic.
+    #[inline(always)]
+    fn run(&mut self, out: &mut [f64]) {
+        let k = self.k;
+        if k <= BLOCK_ELEMENTS {
+            let block = (BLOCK_ELEMENTS / k) * k;
+            for chunk in out.chunks_mut(block) {
+                let n = chunk.len();
+                self.rng.fill_bytes(&mut self.bytes[..8 * n]);
+                self.fill_exp(0, chunk);
+                for (r, row) in chunk.chunks_exact_mut(k).enumerate() {
+                    let mut total = row_sum(row);
+                    if total.is_nan() {
+                        self.fix_rejected(r * k, r * k, row);
+                        total = row_sum(row);
+                    }
+                    let inv = 1.0 / total;
+                    for y in row.iter_mut() {
+                        *y *= inv;
+                    }
+                }
+            }
+        } else {
+            for row in out.chunks_mut(k) {
+                let mut total = 0.0;
+                for (p, piece) in row.chunks_mut(BLOCK_ELEMENTS).enumerate() {
+                    let n = piece.len();
+                    self.rng.fill_bytes(&mut self.bytes[..8 * n]);
+                    self.fill_exp(p * BLOCK_ELEMENTS, piece);
+                    let mut sum = row_sum(piece);
+                    if sum.is_nan() {
+                        self.fix_rejected(0, p * BLOCK_ELEMENTS, piece);
+                        sum = row_sum(piece);
+                    }
+                    total += sum;
+                }
+                let inv = 1.0 / total;
+                for y in row.iter_mut() {
+                    *y *= inv;
+                }
+            }
+        }
+    }
+
+    /// The fast pass: `out_i ← e^((offset_{from+i} + g_i)/τ)` with `g_i` the ziggurat point of
+    /// word `i`, or NaN where the point misses the fast-accept column. Straight-line code on
+    /// `f64` and `u64` (table lookups, compares and selects, no branch, no call): vectorised.
+    #[inline(always)]
+    fn fill_exp(&self, from: usize, out: &mut [f64]) {
+        let n = out.len();
+        score_exp_loops(
+            self.zig,
+            &self.bytes[..8 * n],
+            &self.offset[from..from + n],
+            self.inv_temperature,
+            out,
+        );
+    }
+
+    /// Finishes the NaN entries of `out` (rejected by the fast pass) with the ziggurat's slow
+    /// path, in index order; `out` starts at word `word_from` of the block and at entry
+    /// `logit_from` of the tiled logits.
+    #[cold]
+    #[inline(never)]
+    fn fix_rejected(&mut self, word_from: usize, logit_from: usize, out: &mut [f64]) {
+        let zig = self.zig;
+        let inv = self.inv_temperature;
+        let rng = &mut *self.rng;
+        let extra = &mut self.extra;
+        for (i, y) in out.iter_mut().enumerate() {
+            if y.is_nan() {
+                let (j, x) = zig.layer_point(word_at(&self.bytes, word_from + i));
+                let g = zig.sample_slow(j, x, &mut || extra.next_word(rng));
+                *y = exp_kernel((self.offset[logit_from + i] + g) * inv);
+            }
+        }
+    }
+}
+
+/// The loops of [`ShiftedJob::fill_exp`] (`bytes.len() = 8·out.len() = 8·offset.len()`):
+/// scores (NaN for rejected points), then `exp` in place.
+#[inline(always)]
+fn score_exp_loops(zig: &GumbelZiggurat, bytes: &[u8], offset: &[f64], inv: f64, out: &mut [f64]) {
+    let n = out.len();
+    let bytes = &bytes[..8 * n];
+    let offset = &offset[..n];
+    for i in 0..n {
+        // As `layer_point`, on the arrays.
+        let w = word_at(bytes, i);
+        let j = (w & 0xff) as usize;
+        let u = (f64::from_bits(TWO52_BITS | (w >> 12)) - TWO52) * TWO_M52;
+        let x = zig.lo[j] + u * zig.width[j];
+        let inside = (x >= zig.in_lo[j]) & (x <= zig.in_hi[j]);
+        out[i] = if inside {
+            (offset[i] + x) * inv
+        } else {
+            f64::NAN
+        };
+    }
+    for y in out.iter_mut() {
+        *y = exp_kernel(*y);
+    }
+}
+
+/// Runtime selection of the instruction set for the shifted path: the one place of the crate
+/// that needs `unsafe` (calling a `#[target_feature]` function).
+///
+/// The shifted path is written once ([`ShiftedJob::run`]) and compiled twice: for the
+/// baseline target (x86-64: SSE2) and, in [`dispatch::shifted_rows_avx2`], with AVX2
+/// enabled, which LLVM uses to process four `f64` lanes at a time. The AVX2 version runs
+/// only if the CPU reports AVX2 (`is_x86_feature_detected!`). FMA is deliberately not
+/// enabled: the two versions execute the same IEEE operations (no contraction, no
+/// reassociation), so their outputs are bit for bit the same (tested) and seeded results do
+/// not depend on the CPU. Measured gain on the reference machine (AMD EPYC, Zen 3, k = 10,
+/// τ = 0.5): the whole sampler executes 57.7 instead of 105 instructions per element
+/// (valgrind) and runs about 1.6 times faster than the same code compiled for SSE2 (best of
+/// 10 repetitions of 10⁷ elements, alternating runs: 12.3 to 16.9 ns against 20.1 to 27.9 ns
+/// on the loaded machine); the SSE2 build is slower than the previous SSE2 design, so the
+/// design is only worth it with the dispatch (`docs/performance.md`).
+#[allow(unsafe_code)]
+mod dispatch {
+    use super::ShiftedJob;
+    use rand::Rng;
+
+    /// Runs `job` on `out` with the best available instruction set.
+    pub(super) fn shifted_rows<R: Rng + ?Sized>(job: &mut ShiftedJob<'_, R>, out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: `shifted_rows_avx2` only requires the CPU to support AVX2, which
+                // was detected at run time on the line above.
+                unsafe { shifted_rows_avx2(job, out) };
+                return;
+            }
+        }
+        job.run(out);
+    }
+
+    /// [`ShiftedJob::run`] compiled with AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn shifted_rows_avx2<R: Rng + ?Sized>(job: &mut ShiftedJob<'_, R>, out: &mut [f64]) {
+        job.run(out);
+    }
+
+    /// [`ShiftedJob::run`] compiled for the baseline target, whatever the CPU (tests compare
+    /// it with the dispatched version).
+    #[cfg(test)]
+    pub(super) fn shifted_rows_baseline<R: Rng + ?Sized>(
+        job: &mut ShiftedJob<'_, R>,
+        out: &mut [f64],
+    ) {
+        job.run(out);
+    }
+}
+
+/// The max-subtracted path, for temperatures too small for the shifted one (scores up to
+/// `44.7/τ` would overflow `e^score`): noise and scores per block, then the row maxima, one
+/// flat [`exp_nonpos`] pass and the normalisation ([`softmax_rows`]).
+fn max_subtracted_rows<R: Rng + ?Sized>(
     rng: &mut R,
     centered: &[f64],
     inv_temperature: f64,
@@ -664,17 +1008,19 @@ mod tests {
         a.to_bits().abs_diff(b.to_bits())
     }
 
+    /// Max ulp error of `exp_kernel` against `std` on dense sweeps of `[-760, 0]` and
+    /// `[0, 709]`, fine sweeps near 0 and the edges. Seen to fail with the polynomial cut to
+    /// degree 4 (349 ulp).
     #[test]
     fn exp_kernel_max_error_is_one_ulp() {
         let mut worst = (0, 0.0);
         let mut check = |x: f64| {
-            let d = ulps(exp_nonpos(x), x.exp());
+            let d = ulps(exp_kernel(x), x.exp());
             if d > worst.0 {
                 worst = (d, x);
             }
         };
-        // Sweep of [-760, 0] (normal results down to -708.4, subnormal ones below, 0 below
-        // -745.2), 2 million points, plus a fine sweep near 0 and the edges.
+        // [-760, 0]: normal results down to -708.4, subnormal ones below, 0 below -745.2.
         let n = 2_000_000;
         for i in 0..=n {
             check(-760.0 * i as f64 / n as f64);
@@ -682,6 +1028,8 @@ mod tests {
         for i in 0..=100_000 {
             check(-(i as f64) * 1e-5);
             check(-(i as f64) * 1e-12);
+            check(i as f64 * 1e-5);
+            check(i as f64 * 1e-12);
         }
         for x in [
             0.0,
@@ -704,11 +1052,181 @@ mod tests {
             worst.0,
             worst.1
         );
+        // [0, 709]: the shifted path's scores.
+        let mut worst = (0, 0.0);
+        let mut check = |x: f64| {
+            let d = ulps(exp_kernel(x), x.exp());
+            if d > worst.0 {
+                worst = (d, x);
+            }
+        };
+        for i in 0..=n {
+            check(EXP_KERNEL_MAX * i as f64 / n as f64);
+        }
+        for x in [
+            f64::MIN_POSITIVE,
+            1e-300,
+            f64::EPSILON,
+            0.5 * std::f64::consts::LN_2,
+            1.0,
+            700.0,
+            708.0,
+            708.999_999_999,
+            EXP_KERNEL_MAX,
+        ] {
+            check(x);
+        }
+        assert!(
+            worst.0 <= EXP_MAX_ULPS,
+            "max error {} ulp at x = {}",
+            worst.0,
+            worst.1
+        );
         // Far below the range and masked categories: exactly 0, never NaN.
         for x in [-746.0, -1100.0, -1e7, -1e300, f64::MIN, f64::NEG_INFINITY] {
-            assert_eq!(exp_nonpos(x), 0.0, "x = {x}");
+            assert_eq!(exp_kernel(x), 0.0, "x = {x}");
         }
-        assert_eq!(exp_nonpos(0.0), 1.0);
+        // Above the range: clamped, finite.
+        for x in [709.5, 1e4, f64::MAX, f64::INFINITY] {
+            assert_eq!(exp_kernel(x), exp_kernel(EXP_KERNEL_MAX), "x = {x}");
+            assert!(exp_kernel(x).is_finite());
+        }
+        assert_eq!(exp_kernel(0.0), 1.0);
+    }
+
+    /// The wedge test's density with `exp_kernel` is within `10⁻¹³` relative of `std`'s on
+    /// the noise range (a sweep of 10⁶ points), so the wedge decisions match up to points
+    /// that close to the curve. Seen to fail with the sign of the outer argument flipped.
+    #[test]
+    fn fast_density_matches_std() {
+        let (lo, hi) = NOISE_RANGE;
+        let n = 1_000_000;
+        let mut worst: f64 = 0.0;
+        for i in 0..=n {
+            let x = lo + (hi - lo) * i as f64 / n as f64;
+            let (a, b) = (density_fast(x), density(x));
+            assert!(a.is_finite() && a > 0.0, "{x}");
+            worst = worst.max((a - b).abs() / b);
+        }
+        assert!(worst <= 1e-13, "max relative difference {worst}");
+    }
+
+    /// The shifted path is used exactly where its scores cannot overflow. Seen to fail with
+    /// the `ln k` term dropped from the condition.
+    #[test]
+    fn shifted_path_threshold() {
+        let span = SHIFT + NOISE_RANGE.1;
+        for k in [1, 10, 1000, 100_000] {
+            let tau_min = span / (SHIFTED_MAX_EXPONENT - (k as f64).ln());
+            assert!(uses_shifted_path(k, 1.0 / (tau_min * (1.0 + 1e-12))));
+            assert!(!uses_shifted_path(k, 1.0 / (tau_min * (1.0 - 1e-12))));
+            // The largest possible row sum stays finite.
+            let max_score = span / tau_min;
+            assert!(k as f64 * exp_kernel(max_score) < f64::MAX / 2.0);
+        }
+        assert!(uses_shifted_path(10, 1.0 / 0.07) && !uses_shifted_path(10, 1.0 / 0.068));
+        assert!(uses_shifted_path(100_000, 1.0 / 0.07) && !uses_shifted_path(100_000, 1e3));
+        assert!(uses_shifted_path(100_000, 1e-3));
+    }
+
+    /// Rows longer than a block: the shifted path equals, bit for bit, the kernel
+    /// (`concrete_rows_from_noise`) applied to the noise of a separately written draw loop
+    /// that consumes the RNG as documented (per row, per piece of a block: `fill_bytes` of
+    /// the piece, then the rejected entries of the piece in order, finished with words from
+    /// one extra-word buffer shared by the whole call). Checks the word and logit offsets of
+    /// the pieces and of the fix-up. Seen to fail with the fix-up of every piece reading the
+    /// logits of the first piece.
+    #[test]
+    fn long_rows_are_the_kernel_on_the_documented_word_stream() {
+        let zig = GumbelZiggurat::get();
+        let k = 2 * BLOCK_ELEMENTS + 300;
+        let l: Vec<f64> = (0..k).map(|i| 4.0 * (i as f64 * 0.61).sin()).collect();
+        let m = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let centered: Vec<f64> = l.iter().map(|v| v - m).collect();
+        let tau = 0.8;
+        let rows = 3;
+        let mut batch = vec![0.0; rows * k];
+        concrete_rows(&mut seeded(21), &centered, 1.0 / tau, &mut batch);
+        // The documented word stream, drawn by a loop written for this test.
+        let mut rng = seeded(21);
+        let mut extra = Words::new_empty();
+        let mut noise = vec![0.0; rows * k];
+        let mut rejected = 0;
+        for row in noise.chunks_mut(k) {
+            for piece in row.chunks_mut(BLOCK_ELEMENTS) {
+                let mut bytes = vec![0u8; 8 * piece.len()];
+                rng.fill_bytes(&mut bytes);
+                let points: Vec<(usize, f64)> = (0..piece.len())
+                    .map(|i| zig.layer_point(word_at(&bytes, i)))
+                    .collect();
+                for (g, &(j, x)) in piece.iter_mut().zip(&points) {
+                    let layer = &zig.layers[j];
+                    *g = if x >= layer.in_lo && x <= layer.in_hi {
+                        x
+                    } else {
+                        rejected += 1;
+                        zig.sample_slow(j, x, &mut || extra.next_word(&mut rng))
+                    };
+                }
+            }
+        }
+        assert!(rejected > 10, "{rejected}"); // the fix-up was exercised
+        concrete_rows_from_noise(&centered, 1.0 / tau, &mut noise);
+        let first = batch
+            .iter()
+            .zip(&noise)
+            .position(|(a, b)| a.to_bits() != b.to_bits());
+        assert!(first.is_none(), "first difference at {first:?}");
+    }
+
+    /// The AVX2 build and the baseline build of the shifted path give the same bits (the same
+    /// IEEE operations, no FMA). On a CPU without AVX2 both sides are the baseline build.
+    /// Covers rows within a block, rows longer than a block, masked categories, both ends of
+    /// the temperature range and the constant RNGs. Seen to fail when the AVX2 build alone
+    /// scales its last entry by `1 + ε`.
+    #[test]
+    fn dispatched_and_baseline_builds_agree_bit_for_bit() {
+        let wide: Vec<f64> = (0..2500).map(|i| 5.0 * (i as f64 * 0.37).sin()).collect();
+        let cases: Vec<(Vec<f64>, f64)> = vec![
+            ((0..10).map(|i| 3.0 * (i as f64).sin()).collect(), 0.5),
+            (vec![1e4, -1e4, 0.0, f64::NEG_INFINITY, 2.0], 0.07),
+            (vec![1e4, -1e4, 0.0, f64::NEG_INFINITY, 2.0], 1e3),
+            (wide, 0.3),
+        ];
+        for (l, tau) in cases {
+            let m = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let centered: Vec<f64> = l.iter().map(|v| v - m).collect();
+            let k = centered.len();
+            assert!(uses_shifted_path(k, 1.0 / tau));
+            let rows = 3 * BLOCK_ELEMENTS / k + 1;
+            let mut a = vec![0.0; rows * k];
+            let mut b = vec![0.0; rows * k];
+            let mut rng = seeded(5);
+            dispatch::shifted_rows(&mut ShiftedJob::new(&mut rng, &centered, 1.0 / tau), &mut a);
+            let mut rng = seeded(5);
+            dispatch::shifted_rows_baseline(
+                &mut ShiftedJob::new(&mut rng, &centered, 1.0 / tau),
+                &mut b,
+            );
+            let same = a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "k = {k}, tau = {tau}");
+            for byte in [0, 0xff] {
+                let mut a = vec![0.0; 2 * k];
+                let mut b = vec![0.0; 2 * k];
+                let mut rng = ConstRng(byte);
+                dispatch::shifted_rows(
+                    &mut ShiftedJob::new(&mut rng, &centered, 1.0 / tau),
+                    &mut a,
+                );
+                let mut rng = ConstRng(byte);
+                dispatch::shifted_rows_baseline(
+                    &mut ShiftedJob::new(&mut rng, &centered, 1.0 / tau),
+                    &mut b,
+                );
+                assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+                assert!(a.iter().all(|y| y.is_finite()));
+            }
+        }
     }
 
     #[test]
