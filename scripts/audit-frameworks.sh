@@ -38,6 +38,7 @@ bin="${CARGO_TARGET_DIR:-$repo/target}/release/gumbel-audit"
 # name | level | adapter script and arguments
 targets=(
     "torch-functional-float32|standard|torch_functional.py --dtype float32"
+    "torch-functional-float32-thorough|thorough|torch_functional.py --dtype float32"
     "torch-functional-float64|standard|torch_functional.py --dtype float64"
     "torch-distributions-float32|standard|torch_distributions.py --dtype float32"
     "torch-distributions-float32-thorough|thorough|torch_distributions.py --dtype float32"
