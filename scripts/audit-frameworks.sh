@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Audits real Gumbel / Concrete implementations (PyTorch, JAX, TFP on JAX, NumPyro, Pyro) with
+# `gumbel-audit audit` and writes the reports to docs/audits/<target>/.
+#
+# Usage: scripts/audit-frameworks.sh [TARGET...]     (default: every target below)
+#
+#   Environment: FRAMEWORKS_VENV (default <repo>/.venv-frameworks, ignored by git via /.venv*),
+#                SEED (master seed, default 0), CARGO_TARGET_DIR (as cargo uses it).
+#
+# Creates its own venv with pip from PyPI (pinned: scripts/adapters/requirements-frameworks.txt;
+# torch from PyPI pulls its CUDA libraries, about 5 GB, and runs on the CPU), builds the release
+# binary, and runs each target's audit. Per target it writes report.md (with the versions and
+# the exact command appended), report.json, the SVG plots and summary.txt (the table). An audit
+# whose checks fail exits 1: that is a finding, recorded, and the script goes on. Not run in CI.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+venv=${FRAMEWORKS_VENV:-$repo/.venv-frameworks}
+seed=${SEED:-0}
+req=scripts/adapters/requirements-frameworks.txt
+
+avail_kb=$(df -Pk "$repo" | awk 'NR == 2 { print $4 }')
+if [ ! -x "$venv/bin/python" ] && [ "$avail_kb" -lt $((12 * 1024 * 1024)) ]; then
+    echo "audit-frameworks: need about 12 GB free for the venv (torch with CUDA libraries); $((avail_kb / 1024)) MB free" >&2
+    exit 2
+fi
+if [ ! -x "$venv/bin/python" ]; then
+    echo "creating $venv" >&2
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+py="$venv/bin/python"
+"$py" -c 'import torch, jax, numpyro, pyro, tensorflow_probability.substrates.jax' >&2
+
+cargo build --release --quiet
+bin="${CARGO_TARGET_DIR:-$repo/target}/release/gumbel-audit"
+
+# name | level | adapter script and arguments
+targets=(
+    "torch-functional-float32|standard|torch_functional.py --dtype float32"
+    "torch-functional-float32-thorough|thorough|torch_functional.py --dtype float32"
+    "torch-functional-float64|standard|torch_functional.py --dtype float64"
+    "torch-distributions-float32|standard|torch_distributions.py --dtype float32"
+    "torch-distributions-float32-thorough|thorough|torch_distributions.py --dtype float32"
+    "torch-distributions-float64|standard|torch_distributions.py --dtype float64"
+    "jax-random-low|standard|jax_random.py --mode low"
+    "jax-random-low-thorough|thorough|jax_random.py --mode low"
+    "jax-random-high|standard|jax_random.py --mode high"
+    "jax-random-high-thorough|thorough|jax_random.py --mode high"
+    "tfp-jax|standard|tfp_jax.py"
+    "tfp-jax-thorough|thorough|tfp_jax.py"
+    "tfp-jax-validate-args|standard|tfp_jax.py --validate-args"
+    "numpyro|standard|numpyro_adapter.py"
+    "numpyro-validate-args|standard|numpyro_adapter.py --validate-args"
+    "pyro|standard|pyro_adapter.py"
+)
+
+versions=$("$py" - <<'PY'
+import importlib.metadata as m, platform
+print("python %s" % platform.python_version())
+for p in ["torch", "jax", "jaxlib", "tfp-nightly", "numpyro", "pyro-ppl", "numpy"]:
+    print("%s %s" % (p, m.version(p)))
+PY
+)
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+
+status=0
+for t in "${targets[@]}"; do
+    IFS='|' read -r name level adapter <<<"$t"
+    if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then
+        continue
+    fi
+    out=docs/audits/$name
+    rm -rf "$out"
+    mkdir -p "$out"
+    # shellcheck disable=SC2206
+    args=($adapter)
+    args[0]=scripts/adapters/${args[0]}
+    cmd=(gumbel-audit audit --level "$level" --seed "$seed" --json "$out/report.json" --report "$out" --quiet -- .venv-frameworks/bin/python "${args[@]}")
+    echo "== $name ($level)" >&2
+    start=$(date +%s)
+    rc=0
+    "$bin" audit --level "$level" --seed "$seed" --json "$out/report.json" --report "$out" --quiet \
+        -- "$py" "${args[@]}" >"$out/summary.txt" 2>"$out/stderr.txt" || rc=$?
+    secs=$(( $(date +%s) - start ))
+    cat "$out/summary.txt" >&2
+    {
+        echo
+        echo "## How this report was produced"
+        echo
+        echo "- command (from the repository root, after scripts/audit-frameworks.sh made the venv):"
+        echo "  \`${cmd[*]}\`"
+        echo "- exit code $rc, $secs s wall clock on $(uname -m) ($(nproc) cores), $(date -u +%Y-%m-%dT%H:%MZ)"
+        echo "- gumbel-audit commit $commit"
+        echo "- versions:"
+        while IFS= read -r v; do echo "  - $v"; done <<<"$versions"
+    } >>"$out/report.md"
+    [ -s "$out/stderr.txt" ] || rm -f "$out/stderr.txt"
+    if [ "$rc" -eq 2 ]; then status=2; fi
+done
+exit "$status"
