@@ -1017,3 +1017,41 @@ fn all_nan_noise_fails_and_is_not_an_adapter_error() {
     assert_eq!(r.count(Verdict::Error), 0, "{}", to_table(&r));
     assert_eq!(r.exit_code(), 1);
 }
+
+/// A target whose relaxed sampler offers only the hard mode (as Pyro's
+/// `RelaxedOneHotCategoricalStraightThrough` does, docs/audits/): `reproducibility` is judged
+/// on its hard samples instead of being skipped as a whole.
+struct HardOnly(ReferenceTarget);
+
+impl Target for HardOnly {
+    fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+        Ok(Capabilities::new(
+            "hard-only relaxed sampler",
+            Dtype::Float64,
+            vec![Op::RelaxedSample],
+            vec![],
+        ))
+    }
+    fn relaxed_sample(
+        &mut self,
+        l: &[f64],
+        tau: f64,
+        hard: bool,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        if hard {
+            self.0.relaxed_sample(l, tau, true, n, seed)
+        } else {
+            Err(TargetError::Unsupported)
+        }
+    }
+}
+
+#[test]
+fn reproducibility_uses_hard_samples_when_soft_ones_are_not_offered() {
+    let r = audit(&mut HardOnly(ReferenceTarget::new()), Level::Quick);
+    let repro = r.check("reproducibility").unwrap();
+    assert_eq!(repro.verdict, Verdict::Pass, "{}", repro.detail);
+    assert!(repro.n > 0, "{}", repro.detail);
+}

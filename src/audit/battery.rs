@@ -2502,22 +2502,36 @@ fn reproducibility(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
         if !ctx.caps.offers(op) {
             continue;
         }
-        any = true;
         let s1 = ctx.next_seed();
         let s2 = ctx.next_seed();
-        let mut call = |seed: u64| -> Result<Array, TargetError> {
+        // Relaxed samples in soft mode, or hard mode if the target offers only that (Pyro's
+        // straight-through distribution); an op that turns out unsupported is left out.
+        let mut hard = false;
+        let mut call = |seed: u64, hard: bool| -> Result<Array, TargetError> {
             match op {
                 Op::Gumbel => ctx.target.gumbel(n, seed),
                 Op::Categorical => ctx.target.categorical(&l, n, seed),
-                Op::RelaxedSample => ctx.target.relaxed_sample(&l, 0.5, false, n, seed),
+                Op::RelaxedSample => ctx.target.relaxed_sample(&l, 0.5, hard, n, seed),
                 _ => ctx.target.binary_sample(0.7, 0.5, n, seed),
             }
         };
-        let (a, b, c) = match (
-            valid(call(s1), op.name())?,
-            valid(call(s1), op.name())?,
-            valid(call(s2), op.name())?,
-        ) {
+        let first = match call(s1, false) {
+            Err(TargetError::Unsupported) if op == Op::RelaxedSample => {
+                hard = true;
+                call(s1, true)
+            }
+            r => r,
+        };
+        if matches!(first, Err(TargetError::Unsupported)) {
+            o.notes
+                .push(format!("{}: not offered for these parameters", op.name()));
+            continue;
+        }
+        let first = valid(first, op.name())?;
+        let second = valid(call(s1, hard), op.name())?;
+        let other = valid(call(s2, hard), op.name())?;
+        any = true;
+        let (a, b, c) = match (first, second, other) {
             (Ok(a), Ok(b), Ok(c)) => (a, b, c),
             _ => {
                 o.fails.push(format!("{}: valid input rejected", op.name()));
