@@ -2,7 +2,11 @@
 # Audits real Gumbel / Concrete implementations (PyTorch, JAX, TFP on JAX, NumPyro, Pyro) with
 # `gumbel-audit audit` and writes the reports to docs/audits/<target>/.
 #
-# Usage: scripts/audit-frameworks.sh [TARGET...]     (default: every target below)
+# Usage: scripts/audit-frameworks.sh [TARGET...]     (default: every target below, and `rust`)
+#
+#   TARGET `rust` runs the in-process Rust audits (rand_distr, statrs, candle) of
+#   scripts/rust-audits/ (a separate crate; its first build compiles candle, about 11 minutes on
+#   2 cores) and writes docs/audits/{rand_distr,rand_distr_f32,statrs,candle}/.
 #
 #   Environment: FRAMEWORKS_VENV (default <repo>/.venv-frameworks, ignored by git via /.venv*),
 #                SEED (master seed, default 0), CARGO_TARGET_DIR (as cargo uses it).
@@ -98,4 +102,12 @@ for t in "${targets[@]}"; do
     [ -s "$out/stderr.txt" ] || rm -f "$out/stderr.txt"
     if [ "$rc" -eq 2 ]; then status=2; fi
 done
+
+if [ $# -eq 0 ] || printf '%s\n' "$@" | grep -qx rust; then
+    echo "== rust (rand_distr, statrs, candle; in process)" >&2
+    rc=0
+    (cd scripts/rust-audits && cargo run --release --quiet -- all --out ../../docs/audits) || rc=$?
+    # Exit code 1 means an audited check failed (a finding); 2 an error.
+    if [ "$rc" -ge 2 ]; then status=2; fi
+fi
 exit "$status"
