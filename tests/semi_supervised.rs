@@ -119,9 +119,10 @@ fn gumbel_softmax_mean_is_the_relaxed_objective() {
         let u = exact_u(m, x, &a);
         // ∂U_τ/∂a₀ by central differences of the quadrature (error ~1e-8 ≪ the SE below).
         let h = 1e-4;
-        let du = (relaxed_u(m, x, &[a[0] + h, a[1]]) - relaxed_u(m, x, &[a[0] - h, a[1]]))
-            / (2.0 * h);
-        let [(mean, se), (gmean, gse)] = sample_means(&setup, x, Estimator::GumbelSoftmax, 100 + i as u64);
+        let du =
+            (relaxed_u(m, x, &[a[0] + h, a[1]]) - relaxed_u(m, x, &[a[0] - h, a[1]])) / (2.0 * h);
+        let [(mean, se), (gmean, gse)] =
+            sample_means(&setup, x, Estimator::GumbelSoftmax, 100 + i as u64);
         let detectable = (Z + Z_POWER) * se;
         eprintln!(
             "point {i}: U_τ = {u_tau:.6}, U = {u:.6}, mean = {mean:.6} ± {se:.2e}, detectable {detectable:.3e}; \
@@ -160,7 +161,10 @@ fn straight_through_value_mean_is_the_exact_objective() {
             (mean - u).abs() <= Z * se,
             "point {i}: value mean {mean} vs U {u} (se {se})"
         );
-        assert!((u_tau - u).abs() > (Z + Z_POWER) * se, "point {i}: no power");
+        assert!(
+            (u_tau - u).abs() > (Z + Z_POWER) * se,
+            "point {i}: no power"
+        );
     }
 }
 
@@ -194,7 +198,10 @@ fn estimator_error_intervals_cover_the_truths() {
             e.value_bias_ci_high
         );
         let sum = e.grad_bias2_rel + e.grad_variance_rel;
-        assert!((e.grad_mse_rel - sum).abs() <= 1e-9 * e.grad_mse_rel, "{e:?}");
+        assert!(
+            (e.grad_mse_rel - sum).abs() <= 1e-9 * e.grad_mse_rel,
+            "{e:?}"
+        );
     }
     // The two truths differ by more than the intervals' width, so the check tells them apart.
     assert!(relaxation_bias.abs() > 0.01, "{relaxation_bias}");
@@ -227,7 +234,11 @@ fn cli_prints_header_and_one_row_per_k() {
     let mut args = vec!["--classes", "2,3", "--seed", "4"];
     args.extend(SMALL);
     let out = run(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some(HEADER));
@@ -272,7 +283,11 @@ fn cli_writes_csv_and_svg_with_the_paper_points() {
     let mut args = vec!["--classes", "2", "--out", dir.to_str().unwrap()];
     args.extend(SMALL);
     let out = run(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csv = std::fs::read_to_string(dir.join("semi_supervised.csv")).unwrap();
     assert_eq!(csv, String::from_utf8(out.stdout).unwrap());
     let svg = std::fs::read_to_string(dir.join("semi_supervised.svg")).unwrap();

@@ -278,7 +278,8 @@ impl Model {
                 h - l
             }
         };
-        self.encoder.backward(x, &ws.grad_a, weight, &mut grads.encoder);
+        self.encoder
+            .backward(x, &ws.grad_a, weight, &mut grads.encoder);
         value
     }
 
@@ -315,7 +316,8 @@ impl Model {
         for (j, (g, &q)) in ws.grad_a.iter_mut().zip(&ws.q).enumerate() {
             *g = if j == label { 1.0 - q } else { -q };
         }
-        self.encoder.backward(x, &ws.grad_a, weight, &mut grads.encoder);
+        self.encoder
+            .backward(x, &ws.grad_a, weight, &mut grads.encoder);
         Ok(ws.log_q[label] - l)
     }
 
@@ -420,7 +422,10 @@ mod tests {
         for j in 0..5 {
             let want = fd(|b| u_of_logits(&m, &x, b), &a, j);
             let got = ws.grad_logits()[j];
-            assert!((got - want).abs() < FD_TOL * want.abs().max(1.0), "{j}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < FD_TOL * want.abs().max(1.0),
+                "{j}: {got} vs {want}"
+            );
         }
     }
 
@@ -432,14 +437,24 @@ mod tests {
         // Reproduce the noise the estimator draws: same seed, same draws.
         let mut noise = vec![0.0; 5];
         Gumbel::standard().sample_into(&mut seeded(4), &mut noise);
-        let u = m.unlabelled(&x, Estimator::GumbelSoftmax, &mut seeded(4), &mut ws, &mut g, 1.0);
+        let u = m.unlabelled(
+            &x,
+            Estimator::GumbelSoftmax,
+            &mut seeded(4),
+            &mut ws,
+            &mut g,
+            1.0,
+        );
         let a = ws.logits().to_vec();
         let f = |b: &[f64]| relaxed_of_logits(&m, &x, b, &noise);
         assert!((u - f(&a)).abs() < 1e-12 * u.abs().max(1.0));
         for j in 0..5 {
             let want = fd(f, &a, j);
             let got = ws.grad_logits()[j];
-            assert!((got - want).abs() < FD_TOL * want.abs().max(1.0), "{j}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < FD_TOL * want.abs().max(1.0),
+                "{j}: {got} vs {want}"
+            );
         }
     }
 
@@ -452,7 +467,14 @@ mod tests {
         let mut g = Gradients::zeros(&m);
         let mut noise = vec![0.0; 4];
         Gumbel::standard().sample_into(&mut seeded(9), &mut noise);
-        let u = m.unlabelled(&x, Estimator::StraightThrough, &mut seeded(9), &mut ws, &mut g, 1.0);
+        let u = m.unlabelled(
+            &x,
+            Estimator::StraightThrough,
+            &mut seeded(9),
+            &mut ws,
+            &mut g,
+            1.0,
+        );
         let a = ws.logits().to_vec();
         let z: Vec<f64> = a.iter().zip(&noise).map(|(ai, gi)| ai + gi).collect();
         let d = argmax(&z).unwrap();
@@ -470,7 +492,11 @@ mod tests {
         let surrogate = |b: &[f64]| {
             let l = log_sum_exp(b);
             let h: f64 = b.iter().map(|bi| -(bi - l).exp() * (bi - l)).sum();
-            let sc: Vec<f64> = b.iter().zip(&noise).map(|(bi, gi)| (bi + gi) / 0.5).collect();
+            let sc: Vec<f64> = b
+                .iter()
+                .zip(&noise)
+                .map(|(bi, gi)| (bi + gi) / 0.5)
+                .collect();
             let ls = log_sum_exp(&sc);
             h - sc
                 .iter()
@@ -481,7 +507,10 @@ mod tests {
         for j in 0..4 {
             let want = fd(surrogate, &a, j);
             let got = ws.grad_logits()[j];
-            assert!((got - want).abs() < FD_TOL * want.abs().max(1.0), "{j}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < FD_TOL * want.abs().max(1.0),
+                "{j}: {got} vs {want}"
+            );
         }
     }
 
@@ -502,7 +531,8 @@ mod tests {
                 labelled: &lab,
                 labels: &labels,
             };
-            m.step(&batch, Estimator::Exact, &mut seeded(0), ws, g).unwrap()
+            m.step(&batch, Estimator::Exact, &mut seeded(0), ws, g)
+                .unwrap()
         };
         j(&m, &mut ws, &mut g);
         let analytic = g.clone();
@@ -517,7 +547,10 @@ mod tests {
             m.decoder.params_mut()[2][i] = orig;
             let want = (p - n) / (2.0 * H);
             let got = analytic.decoder.w2[i];
-            assert!((got - want).abs() < FD_TOL * want.abs().max(1.0), "W2[{i}]: {got} vs {want}");
+            assert!(
+                (got - want).abs() < FD_TOL * want.abs().max(1.0),
+                "W2[{i}]: {got} vs {want}"
+            );
         }
         for i in 0..m.encoder.params_len() {
             let orig = m.encoder.param(i);
@@ -528,7 +561,10 @@ mod tests {
             m.encoder.set_param(i, orig);
             let want = (p - n) / (2.0 * H);
             let got = analytic.encoder.v[i];
-            assert!((got - want).abs() < FD_TOL * want.abs().max(1.0), "V[{i}]: {got} vs {want}");
+            assert!(
+                (got - want).abs() < FD_TOL * want.abs().max(1.0),
+                "V[{i}]: {got} vs {want}"
+            );
         }
     }
 

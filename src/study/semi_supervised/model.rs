@@ -344,9 +344,8 @@ impl Decoder {
         check_count(k, "number of classes k")?;
         check_count(width, "decoder width w")?;
         check_count(d, "data dimension d")?;
-        let mut draw = |n: usize, s: f64| -> Vec<f64> {
-            (0..n).map(|_| s * standard_normal(rng)).collect()
-        };
+        let mut draw =
+            |n: usize, s: f64| -> Vec<f64> { (0..n).map(|_| s * standard_normal(rng)).collect() };
         let s = 1.0 / (width as f64).sqrt();
         Ok(Decoder {
             k,
@@ -383,7 +382,12 @@ impl Decoder {
         matvec(&self.w2, self.w, &s.h1, &self.b2, &mut s.h2);
         s.h2.iter_mut().for_each(|h| *h = h.tanh());
         matvec(&self.w3, self.w, &s.h2, &self.b3, &mut s.o);
-        0.5 * s.o.iter().zip(x).map(|(o, xi)| (o - xi).powi(2)).sum::<f64>()
+        0.5 * s
+            .o
+            .iter()
+            .zip(x)
+            .map(|(o, xi)| (o - xi).powi(2))
+            .sum::<f64>()
     }
 
     /// Forward and backward pass: returns `L(x, y)`, accumulates `weight · ∂L/∂θ` into `grads`
@@ -489,8 +493,7 @@ mod tests {
             g.b3.clone(),
         ];
         for (p, grad) in analytic.iter().enumerate() {
-            let n = grad.len();
-            for j in 0..n {
+            for (j, &analytic_j) in grad.iter().enumerate() {
                 let orig = dec.params_mut()[p][j];
                 dec.params_mut()[p][j] = orig + H;
                 let lp = dec.loss(&x, &y, &mut s);
@@ -498,7 +501,10 @@ mod tests {
                 let lm = dec.loss(&x, &y, &mut s);
                 dec.params_mut()[p][j] = orig;
                 let fd = 2.0 * (lp - lm) / (2.0 * H);
-                assert!(close(grad[j], fd, fd.abs()), "param {p}[{j}]: {} vs {fd}", grad[j]);
+                assert!(
+                    close(analytic_j, fd, fd.abs()),
+                    "param {p}[{j}]: {analytic_j} vs {fd}"
+                );
             }
         }
     }
