@@ -28,7 +28,7 @@ pub enum StudyCommand {
     /// Semi-supervised objective U(x): time per training step with exact marginalisation over
     /// k classes against one Gumbel-Softmax / straight-through sample, the speedup, and the
     /// single-sample estimators' error against the exact value. CSV: one row per k; times in
-    /// microseconds per step; `<est>_value_bias*` is E[Û - U] with its interval; the
+    /// microseconds per step (thread CPU time on Linux, else wall clock: named on stderr); `<est>_value_bias*` is E[Û - U] with its interval; the
     /// `<est>_grad_*_rel` columns are the logits gradient's squared bias, variance (trace) and
     /// MSE divided by the mean squared norm of the exact gradient (est = gs, st).
     SemiSupervised(SemiSupervisedArgs),
@@ -420,6 +420,9 @@ fn semi_supervised(args: &SemiSupervisedArgs) -> Result<ExitCode, String> {
     study.reps = args.reps;
     study.alpha = args.alpha;
     let rows = study.run().map_err(|e| e.to_string())?;
+    if let Some(r) = rows.first() {
+        eprintln!("timing clock: {}", r.times.clock.name());
+    }
     let csv = semi_supervised_csv(&rows);
     print!("{csv}");
     if let Some(dir) = &args.out {
