@@ -7,6 +7,9 @@ use clap::{Args, Subcommand};
 use gumbel_audit::dist::Logits;
 use gumbel_audit::grad::Objective;
 use gumbel_audit::plot::{Plot, Series, Style};
+use gumbel_audit::study::semi_supervised::{
+    EstimatorError, PAPER_SPEEDUPS, SemiSupervisedRow, SemiSupervisedStudy,
+};
 use gumbel_audit::study::temperature::{TemperatureRow, default_grid, temperature_study};
 use gumbel_audit::study::variance::{self, VarianceRow, VarianceStudy};
 
@@ -22,6 +25,13 @@ pub enum StudyCommand {
     /// discrete objective, per temperature. CSV: the REINFORCE row first, with an empty tau
     /// (it does not depend on τ), then one row per sampled estimator and τ.
     Variance(VarianceArgs),
+    /// Semi-supervised objective U(x): time per training step with exact marginalisation over
+    /// k classes against one Gumbel-Softmax / straight-through sample, the speedup, and the
+    /// single-sample estimators' error against the exact value. CSV: one row per k; times in
+    /// microseconds per step (thread CPU time on Linux, else wall clock: named on stderr); `<est>_value_bias*` is E[Û - U] with its interval; the
+    /// `<est>_grad_*_rel` columns are the logits gradient's squared bias, variance (trace) and
+    /// MSE divided by the mean squared norm of the exact gradient (est = gs, st).
+    SemiSupervised(SemiSupervisedArgs),
 }
 
 /// Arguments of `study temperature`.
@@ -75,11 +85,50 @@ pub struct VarianceArgs {
     out: Option<PathBuf>,
 }
 
+/// Arguments of `study semi-supervised`.
+#[derive(Debug, Args)]
+pub struct SemiSupervisedArgs {
+    /// Numbers of classes k, comma-separated integers ≥ 2.
+    #[arg(long, default_value = "2,5,10,20,50,100")]
+    classes: String,
+    /// Seed of the ChaCha8 RNG (k uses seed + k for data and parameters).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Decoder hidden width w (two hidden layers).
+    #[arg(long, default_value_t = 64)]
+    width: usize,
+    /// Data dimension d.
+    #[arg(long, default_value_t = 8)]
+    dim: usize,
+    /// Unlabelled points per step (also the error's evaluation points).
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Labelled points per step (one decoder pass each, for every estimator).
+    #[arg(long, default_value_t = 0)]
+    labelled: usize,
+    /// Temperature τ of the relaxed estimators.
+    #[arg(long, default_value_t = 0.5)]
+    tau: f64,
+    /// Single-sample draws per evaluation point for the error columns (at least 2).
+    #[arg(long, default_value_t = 400)]
+    draws: usize,
+    /// Timing blocks per estimator (time per step is the minimum over blocks).
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Two-sided error rate of each interval.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Directory to write semi_supervised.csv and semi_supervised.svg into (created if missing).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 /// Runs a study.
 pub fn run(command: &StudyCommand) -> Result<ExitCode, String> {
     match command {
         StudyCommand::Temperature(args) => temperature(args),
         StudyCommand::Variance(args) => variance_study(args),
+        StudyCommand::SemiSupervised(args) => semi_supervised(args),
     }
 }
 
@@ -343,6 +392,159 @@ fn variance_plot(rows: &[VarianceRow], subtitle: &str, alpha: f64, gradient_norm
             true,
         ),
     ])
+}
+
+fn parse_classes(text: &str) -> Result<Vec<usize>, String> {
+    if text.trim().is_empty() {
+        return Err("--classes is empty: give comma-separated integers ≥ 2".into());
+    }
+    text.split(',')
+        .map(|item| {
+            let item = item.trim();
+            match item.parse::<usize>() {
+                Ok(k) if k >= 2 => Ok(k),
+                _ => Err(format!("--classes: '{item}' is not an integer ≥ 2")),
+            }
+        })
+        .collect()
+}
+
+fn semi_supervised(args: &SemiSupervisedArgs) -> Result<ExitCode, String> {
+    let mut study = SemiSupervisedStudy::new(parse_classes(&args.classes)?, args.seed);
+    study.width = args.width;
+    study.dim = args.dim;
+    study.batch = args.batch;
+    study.labelled = args.labelled;
+    study.temperature = args.tau;
+    study.draws = args.draws;
+    study.reps = args.reps;
+    study.alpha = args.alpha;
+    let rows = study.run().map_err(|e| e.to_string())?;
+    if let Some(r) = rows.first() {
+        eprintln!("timing clock: {}", r.times.clock.name());
+    }
+    let csv = semi_supervised_csv(&rows);
+    print!("{csv}");
+    if let Some(dir) = &args.out {
+        write_file(dir, "semi_supervised.csv", &csv)?;
+        write_file(
+            dir,
+            "semi_supervised.svg",
+            &semi_supervised_plot(&rows, args).to_svg(),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const ERROR_COLUMNS: [&str; 9] = [
+    "value_bias",
+    "value_bias_ci_low",
+    "value_bias_ci_high",
+    "value_sd",
+    "grad_bias2_rel",
+    "grad_variance_rel",
+    "grad_mse_rel",
+    "grad_mse_rel_ci_low",
+    "grad_mse_rel_ci_high",
+];
+
+fn error_cells(e: &EstimatorError) -> [f64; 9] {
+    [
+        e.value_bias,
+        e.value_bias_ci_low,
+        e.value_bias_ci_high,
+        e.value_sd,
+        e.grad_bias2_rel,
+        e.grad_variance_rel,
+        e.grad_mse_rel,
+        e.grad_mse_rel_ci_low,
+        e.grad_mse_rel_ci_high,
+    ]
+}
+
+fn semi_supervised_csv(rows: &[SemiSupervisedRow]) -> String {
+    let mut header: Vec<String> = [
+        "k",
+        "exact_us_per_step",
+        "gs_us_per_step",
+        "st_us_per_step",
+        "speedup_gs",
+        "speedup_st",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for est in ["gs", "st"] {
+        header.extend(ERROR_COLUMNS.iter().map(|c| format!("{est}_{c}")));
+    }
+    let mut s = header.join(",");
+    s.push('\n');
+    for r in rows {
+        let mut cells = vec![
+            r.times.exact * 1e6,
+            r.times.gumbel_softmax * 1e6,
+            r.times.straight_through * 1e6,
+            r.speedup_gumbel_softmax,
+            r.speedup_straight_through,
+        ];
+        cells.extend(error_cells(&r.gumbel_softmax));
+        cells.extend(error_cells(&r.straight_through));
+        let cells: Vec<String> = cells.iter().map(|v| fmt_f64(*v)).collect();
+        s.push_str(&format!("{},{}\n", r.k, cells.join(",")));
+    }
+    s
+}
+
+/// Speedup against k on log-log axes: measured (Gumbel-Softmax, straight-through), the paper's
+/// two points, and the ceiling `speedup = k` of a step made only of decoder passes.
+fn semi_supervised_plot(rows: &[SemiSupervisedRow], args: &SemiSupervisedArgs) -> Plot {
+    let ks: Vec<f64> = rows.iter().map(|r| r.k as f64).collect();
+    let (lo, hi) = ks
+        .iter()
+        .chain(PAPER_SPEEDUPS.iter().map(|p| &p.0))
+        .fold((f64::INFINITY, 0.0f64), |(a, b), &k| (a.min(k), b.max(k)));
+    Plot {
+        title: format!(
+            "step speedup, one sample vs exact (w {}, d {}, batch {}+{} lab., τ {})",
+            args.width, args.dim, args.batch, args.labelled, args.tau
+        ),
+        x_label: "number of classes k".into(),
+        y_label: "speedup T_exact / T_sample".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![
+            Series {
+                name: "Gumbel-Softmax".into(),
+                points: rows
+                    .iter()
+                    .map(|r| (r.k as f64, r.speedup_gumbel_softmax))
+                    .collect(),
+                errors: None,
+                style: Style::Markers,
+            },
+            Series {
+                name: "straight-through".into(),
+                points: rows
+                    .iter()
+                    .map(|r| (r.k as f64, r.speedup_straight_through))
+                    .collect(),
+                errors: None,
+                style: Style::Markers,
+            },
+            Series {
+                name: "paper (Jang+ 2017)".into(),
+                points: PAPER_SPEEDUPS.to_vec(),
+                errors: None,
+                style: Style::Markers,
+            },
+            Series {
+                name: "speedup = k".into(),
+                points: vec![(lo, lo), (hi, hi)],
+                errors: None,
+                style: Style::Dashed,
+            },
+        ],
+    }
 }
 
 pub(crate) fn write_file(dir: &Path, name: &str, contents: &str) -> Result<(), String> {
