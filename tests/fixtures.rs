@@ -12,6 +12,9 @@
 //!   be invisible; perturbing them by 1e-12 relative (ten times the 1e-13 target) is caught
 //!   in every family, as are a changed index, a one-ulp change of a seeded stream and
 //!   a 1e-9·scale change of a quadrature value (ten times its 1e-10 tolerance).
+//! - The `statistics` family (the scipy oracle files `fixtures/stats/*.json`, which carry no
+//!   schema header) validates against its documented structure and passes with the tolerances
+//!   of `tests/stats_oracle*.rs`; a stored p-value moved by a relative 1e-9 fails it.
 //! - `value_stability.json` is what `gumbel-audit fixtures regenerate` writes now (on the
 //!   platform that wrote it), and the CLI's exit codes: 0 pass, 1 mismatch, 2 invalid file.
 //!
@@ -21,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gumbel_audit::fixtures::{
-    Family, FixtureError, check_dir, check_file, check_text, value_stability_text,
+    Family, FixtureError, check_dir, check_file, check_text, statistics_text, value_stability_text,
 };
 use serde_json::Value;
 
@@ -29,7 +32,11 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
+/// The file's text; for the statistics family the combined object of its four files.
 fn text(family: Family) -> String {
+    if family == Family::Statistics {
+        return statistics_text(&dir()).unwrap();
+    }
     std::fs::read_to_string(dir().join(family.file_name())).unwrap()
 }
 
@@ -87,6 +94,19 @@ fn every_family_agrees_with_the_reference() {
 fn every_file_validates_against_its_schema() {
     for family in Family::ALL {
         let v = parsed(family);
+        if family == Family::Statistics {
+            // No schema header: one member per file, each with the scipy provenance.
+            for stem in family.sections() {
+                let prov = &v[*stem]["provenance"];
+                assert_eq!(
+                    prov["generator"], "scripts/scipy-oracle/generate.py",
+                    "{stem}"
+                );
+                assert!(prov["versions"]["scipy"].is_string(), "{stem}");
+            }
+            assert!(check_text(family, &text(family)).is_ok(), "{family}");
+            continue;
+        }
         assert_eq!(v["schema"], "gumbel-audit-fixtures/1", "{family}");
         assert_eq!(v["family"], family.name(), "{family}");
         let prov = &v["provenance"];
@@ -161,6 +181,101 @@ fn schema_rules_are_enforced() {
     invalid(Family::ValueStability, &v, "unknown sampler");
     let missing = check_file(Path::new("/nonexistent-fixtures-dir"), Family::Gumbel);
     assert!(matches!(missing, Err(FixtureError::Unreadable { .. })));
+    let stats = parsed(Family::Statistics);
+    let mut v = stats.clone();
+    v["ks_tests"]["extra"] = Value::from(1);
+    invalid(Family::Statistics, &v, "unknown member of a stats file");
+    let mut v = stats.clone();
+    v["chi2"]["provenance"]["generator"] = Value::from("scripts/fixtures-oracle/generate.py");
+    invalid(Family::Statistics, &v, "another generator");
+    let mut v = stats.clone();
+    v.as_object_mut().unwrap().remove("anderson_darling");
+    invalid(Family::Statistics, &v, "a missing file");
+    let mut v = stats.clone();
+    v["ks_one_sample"]["two_sided"][4]
+        .as_object_mut()
+        .unwrap()
+        .remove("cdf");
+    invalid(Family::Statistics, &v, "missing cdf");
+    let mut v = stats.clone();
+    v["ks_tests"]["two_sample"][0]["exact"]["statistic_sign"] = Value::from(2);
+    invalid(Family::Statistics, &v, "a sign of 2");
+    let mut v = stats.clone();
+    v["chi2"]["cases"][0]["observed"][0] = Value::from(-3);
+    invalid(Family::Statistics, &v, "a negative count");
+    let mut v = stats;
+    v["anderson_darling"]["finite_n"] = Value::Array(vec![]);
+    invalid(Family::Statistics, &v, "empty section");
+    let no_stats =
+        std::env::temp_dir().join(format!("gumbel-audit-nostats-{}", std::process::id()));
+    assert!(matches!(
+        check_file(&no_stats, Family::Statistics),
+        Err(FixtureError::Unreadable { .. })
+    ));
+}
+
+/// Applies `f` to the combined statistics object and checks the result.
+fn check_statistics(f: impl Fn(&mut Value)) -> gumbel_audit::fixtures::FamilyCheck {
+    let mut v = parsed(Family::Statistics);
+    f(&mut v);
+    check_text(Family::Statistics, &serde_json::to_string(&v).unwrap()).unwrap()
+}
+
+/// The scipy oracle files agree with `crate::stats` under the tolerances of
+/// `tests/stats_oracle*.rs` (shared through `fixtures::tolerance`), every section counted.
+#[test]
+fn statistics_family_passes() {
+    let c = check_file(&dir(), Family::Statistics).unwrap();
+    println!("{c:#?}");
+    assert!(c.passed, "{:#?}", c.failure_examples);
+    // 249 + 12 + 48 two-sided, limit, one-sided tails; 4 + 7 KS tests; 21 + 52 + 3 AD;
+    // 8 + 42 chi-squared.
+    assert_eq!(c.cases, 249 + 12 + 48 + 4 + 7 + 21 + 52 + 3 + 8 + 42);
+    assert!(c.max_error_over_tolerance <= 1.0);
+}
+
+/// A stored p-value moved by a relative 1e-9 fails the family: the chi-squared p-values and
+/// the exact two-sample KS p-value (tolerance 1e-10) in every case; the KS p-values held to
+/// 1e-9 fail when moved by 1e-8.
+#[test]
+fn a_relative_perturbation_of_a_p_value_fails_the_statistics_family() {
+    let c = check_statistics(|v| {
+        for case in v["chi2"]["cases"].as_array_mut().unwrap() {
+            scale_member(case, "pearson_p_value", 1.0 + 1e-9);
+        }
+    });
+    assert!(!c.passed);
+    assert_eq!(c.failures, 8, "{:#?}", c.failure_examples);
+    let c = check_statistics(|v| {
+        for case in v["ks_tests"]["two_sample"].as_array_mut().unwrap() {
+            scale_member(&mut case["exact"], "p_value", 1.0 + 1e-9);
+        }
+    });
+    assert!(!c.passed);
+    assert_eq!(c.failures, 7, "{:#?}", c.failure_examples);
+    let c = check_statistics(|v| {
+        for case in v["chi2"]["sf"].as_array_mut().unwrap() {
+            scale_member(case, "sf", 1.0 - 1e-9);
+        }
+    });
+    // One stored tail is 0 (df 999, x 5035): scaling leaves it unchanged.
+    assert_eq!(c.failures, 41, "{:#?}", c.failure_examples);
+    for (file, section, key, cases) in [
+        ("ks_one_sample", "two_sided", "sf", 249),
+        ("ks_one_sample", "one_sided", "sf", 48),
+        ("ks_tests", "one_sample", "p_value", 4),
+    ] {
+        let c = check_statistics(|v| {
+            for case in v[file][section].as_array_mut().unwrap() {
+                scale_member(case, key, 1.0 + 1e-8);
+            }
+        });
+        assert_eq!(
+            c.failures, cases,
+            "{file}.{section}: {:#?}",
+            c.failure_examples
+        );
+    }
 }
 
 /// The 1e-12 relative perturbation of the brief, applied to the stored value instead of the
@@ -298,6 +413,14 @@ fn cli_exit_codes() {
     let tmp = std::env::temp_dir().join(format!("gumbel-audit-fixtures-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     for family in Family::ALL {
+        if family == Family::Statistics {
+            std::fs::create_dir_all(tmp.join("stats")).unwrap();
+            for stem in family.sections() {
+                let name = format!("stats/{stem}.json");
+                std::fs::copy(dir().join(&name), tmp.join(&name)).unwrap();
+            }
+            continue;
+        }
         std::fs::write(tmp.join(family.file_name()), text(family)).unwrap();
     }
     let mut v = parsed(Family::Concrete);

@@ -2,7 +2,9 @@
 //! outside oracle (scipy 1.17.1, mpmath 1.4.1, numpy 2.4.6), read from `fixtures/stats/*.json`
 //! as written by `scripts/scipy-oracle/run.sh`.
 //!
-//! Tolerances (relative error `|ours - scipy| / scipy` unless said otherwise), by regime:
+//! Tolerances (relative error `|ours - scipy| / scipy` unless said otherwise), by regime; the
+//! constants live in `gumbel_audit::fixtures::tolerance` (`KS_*`, `AD_*`), shared with the
+//! `statistics` family of `gumbel-audit fixtures check`:
 //! - KS two-sided, every regime where both sides use the same formula (exact ends, Durbin,
 //!   Pomeranz, twice-Smirnov, Pelz-Good; Simard & L'Ecuyer's choice, as scipy's `kstwo`):
 //!   `1e-9`. The exact algorithms carry ~1e-13 of rounding; the one-sided sums of `n = 10⁶`
@@ -45,6 +47,11 @@
 use std::path::PathBuf;
 
 use gumbel_audit::dist::Gumbel;
+use gumbel_audit::fixtures::tolerance::{
+    AD_FINITE_N, AD_LIMIT, AD_MONTE_CARLO_SIGMAS, AD_STATISTIC, KS_CDF, KS_CDF_PELZ_GOOD,
+    KS_CDF_SCIPY_SWITCH_N, KS_LIMIT, KS_ONE_SAMPLE_STATISTIC, KS_P_VALUE, KS_P_VALUE_FLOOR,
+    KS_TWO_SAMPLE_EXACT, KS_TWO_SAMPLE_STATISTIC,
+};
 use gumbel_audit::stats::anderson_darling::{
     anderson_darling_dist, anderson_darling_limit_cdf, anderson_darling_sf,
 };
@@ -112,7 +119,7 @@ fn kolmogorov_two_sided_matches_scipy_kstwo() {
     for c in cases {
         let (n, d, sf, cdf) = (u(c, "n"), f(c, "d"), f(c, "sf"), f(c, "cdf"));
         let t = kolmogorov_tail(n, d).expect("valid input");
-        let e = if sf >= 1e-300 {
+        let e = if sf >= KS_P_VALUE_FLOOR {
             rel_err(t.sf, sf)
         } else {
             t.sf.abs()
@@ -127,12 +134,12 @@ fn kolmogorov_two_sided_matches_scipy_kstwo() {
         // For n > 140 in the 2·Smirnov regime scipy's *cdf* switches to Durbin or Pelz-Good
         // (its sf does not), so there the two cdfs are different approximations of the same
         // number: Pelz-Good's error at n = 141 is a few 1e-7.
-        let cdf_tol = if n > 140 && t.method == KsMethod::TwiceSmirnov {
-            1e-6
+        let cdf_tol = if n > KS_CDF_SCIPY_SWITCH_N && t.method == KsMethod::TwiceSmirnov {
+            KS_CDF_PELZ_GOOD
         } else {
-            1e-12
+            KS_CDF
         };
-        if e > 1e-9 || e_cdf > cdf_tol {
+        if e > KS_P_VALUE || e_cdf > cdf_tol {
             failures.push(format!(
                 "n={n} d={d:e} ({:?}): sf {} vs scipy {sf} (rel {e:.2e}), cdf diff {e_cdf:.2e}",
                 t.method, t.sf
@@ -155,7 +162,10 @@ fn smirnov_matches_scipy_ksone() {
         let ours = smirnov_sf(n, d).expect("valid input");
         let e = rel_err(ours, sf);
         max_e = max_e.max(e);
-        assert!(e < 1e-9, "n={n} d={d}: {ours} vs scipy {sf} (rel {e:.2e})");
+        assert!(
+            e < KS_P_VALUE,
+            "n={n} d={d}: {ours} vs scipy {sf} (rel {e:.2e})"
+        );
     }
     println!("one-sided: max rel err {max_e:.2e}");
 }
@@ -167,7 +177,7 @@ fn kolmogorov_limit_matches_scipy_kstwobign() {
     for c in fx["limit"].as_array().expect("cases") {
         let (z, sf) = (f(c, "z"), f(c, "sf"));
         let ours = kolmogorov_limit_sf(z);
-        assert!((ours - sf).abs() < 1e-12, "z={z}: {ours} vs {sf}");
+        assert!((ours - sf).abs() < KS_LIMIT, "z={z}: {ours} vs {sf}");
     }
 }
 
@@ -182,7 +192,7 @@ fn ks_one_sample_matches_scipy_kstest() {
         let r = ks_one_sample(&data, |x| g.cdf(x)).expect("valid data");
         let name = c["name"].as_str().unwrap_or("?");
         assert!(
-            rel_err(r.statistic, f(c, "statistic")) < 1e-13,
+            rel_err(r.statistic, f(c, "statistic")) < KS_ONE_SAMPLE_STATISTIC,
             "{name}: D {} vs {}",
             r.statistic,
             f(c, "statistic")
@@ -197,7 +207,7 @@ fn ks_one_sample_matches_scipy_kstest() {
         // The statistic differs from scipy's in the last bits, and dp/dD = n·density: allow
         // 1e-9 plus that propagated difference (at most ~1e-12 here).
         assert!(
-            rel_err(r.p_value, p) < 1e-9,
+            rel_err(r.p_value, p) < KS_P_VALUE,
             "{name}: p {} vs scipy {p} (rel {:.2e})",
             r.p_value,
             rel_err(r.p_value, p)
@@ -220,13 +230,13 @@ fn ks_two_sample_matches_scipy_ks_2samp() {
         let y = floats(&c["y"]);
         let name = c["name"].as_str().unwrap_or("?");
         for (mode, method, tol) in [
-            ("exact", KsTwoSampleMethod::Exact, 1e-10),
-            ("asymp", KsTwoSampleMethod::Asymptotic, 1e-9),
+            ("exact", KsTwoSampleMethod::Exact, KS_TWO_SAMPLE_EXACT),
+            ("asymp", KsTwoSampleMethod::Asymptotic, KS_P_VALUE),
         ] {
             let want = &c[mode];
             let r = ks_two_sample_with(&x, &y, method).expect("valid data");
             assert!(
-                rel_err(r.statistic, f(want, "statistic")) < 1e-15,
+                rel_err(r.statistic, f(want, "statistic")) < KS_TWO_SAMPLE_STATISTIC,
                 "{name} {mode}: D {} vs {}",
                 r.statistic,
                 f(want, "statistic")
@@ -267,7 +277,12 @@ fn anderson_darling_statistic_matches_scipy() {
         let want = f(c, "statistic");
         let e = rel_err(r.statistic, want);
         println!("{}: A²={} rel err {e:.2e}", c["name"], r.statistic);
-        assert!(e < 1e-12, "{}: {} vs scipy {want}", c["name"], r.statistic);
+        assert!(
+            e < AD_STATISTIC,
+            "{}: {} vs scipy {want}",
+            c["name"],
+            r.statistic
+        );
     }
 }
 
@@ -283,9 +298,9 @@ fn anderson_darling_limit_matches_mpmath_series() {
         let e_sf = rel_err(1.0 - ours, sf);
         max_abs = max_abs.max(e);
         max_rel = max_rel.max(e_sf);
-        assert!(e < 1e-13, "z={z}: {ours} vs series {cdf} (abs {e:.2e})");
+        assert!(e < AD_LIMIT, "z={z}: {ours} vs series {cdf} (abs {e:.2e})");
         // Tail relative error: rounding of 1 - cdf, about 1e-16/sf.
-        assert!(e_sf < 1e-13 / sf, "z={z}: sf {} vs {sf}", 1.0 - ours);
+        assert!(e_sf < AD_LIMIT / sf, "z={z}: sf {} vs {sf}", 1.0 - ours);
     }
     println!("limit law: max abs err {max_abs:.2e}, max tail rel err {max_rel:.2e}");
 }
@@ -307,8 +322,8 @@ fn anderson_darling_finite_n_matches_monte_carlo() {
         let dev = (ours - p).abs();
         let sigma = dev / se.max(1e-300);
         println!("n={n:3} z={z:5.3}: ours {ours:.6e} MC {p:.6e} ± {se:.1e} ({sigma:.1}σ)");
-        worst_sigma = worst_sigma.max((dev - 1e-4).max(0.0) / se.max(1e-300));
-        if dev > 5.0 * se + 1e-4 {
+        worst_sigma = worst_sigma.max((dev - AD_FINITE_N).max(0.0) / se.max(1e-300));
+        if dev > AD_MONTE_CARLO_SIGMAS * se + AD_FINITE_N {
             failures.push(format!("n={n} z={z}: {ours} vs MC {p} ± {se}"));
         }
     }

@@ -6,8 +6,11 @@
 //! (`min_expected` below every expectation). For cases with `ddof > 0` the p-value is compared
 //! through `chi2_sf` at scipy's `df = k - 1 - ddof`. Tolerances: statistics `1e-12` relative
 //! (sums of `k ≤ 20` terms, each a few roundings), p-values and `chi2.sf` `1e-10` relative
-//! (statrs's regularised incomplete gamma, ~1e-12 to 1e-11 here; scipy's cephes similar).
+//! (statrs's regularised incomplete gamma, ~1e-12 to 1e-11 here; scipy's cephes similar):
+//! `CHI2_STATISTIC` and `CHI2_P_VALUE` of `gumbel_audit::fixtures::tolerance`, shared with the
+//! `statistics` family of `gumbel-audit fixtures check`.
 
+use gumbel_audit::fixtures::tolerance::{CHI2_P_VALUE, CHI2_STATISTIC};
 use gumbel_audit::stats::{GofStatistic, chi2_sf, goodness_of_fit};
 use serde_json::Value;
 
@@ -61,7 +64,7 @@ fn pearson_and_g_match_scipy() {
             let stat = case[stat_key].as_f64().unwrap();
             let p = case[p_key].as_f64().unwrap();
             assert!(
-                rel(r.statistic, stat) < 1e-12,
+                rel(r.statistic, stat) < CHI2_STATISTIC,
                 "{name} {kind:?}: {} vs {stat}",
                 r.statistic
             );
@@ -71,7 +74,10 @@ fn pearson_and_g_match_scipy() {
             } else {
                 chi2_sf(r.statistic, df)
             };
-            assert!(rel(ours_p, p) < 1e-10, "{name} {kind:?}: p {ours_p} vs {p}");
+            assert!(
+                rel(ours_p, p) < CHI2_P_VALUE,
+                "{name} {kind:?}: p {ours_p} vs {p}"
+            );
         }
     }
 }
@@ -88,6 +94,9 @@ fn chi2_sf_matches_scipy() {
             pt["sf"].as_f64().unwrap(),
         );
         let ours = chi2_sf(x, df);
-        assert!(rel(ours, sf) < 1e-10, "df {df}, x {x}: {ours} vs {sf}");
+        assert!(
+            rel(ours, sf) < CHI2_P_VALUE,
+            "df {df}, x {x}: {ours} vs {sf}"
+        );
     }
 }
