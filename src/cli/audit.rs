@@ -125,7 +125,7 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
     };
     let report = run_battery(target.as_mut(), &options, &mut progress)
         .map_err(|e| format!("cannot start the audit: {e}"))?;
-    print!("{}", to_table(&report));
+    super::write_stdout(&to_table(&report))?;
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&to_json(&report))
             .map_err(|e| format!("cannot serialise the report: {e}"))?;

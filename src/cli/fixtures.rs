@@ -42,17 +42,27 @@ pub struct CheckArgs {
 pub fn run(command: &FixturesCommand) -> Result<ExitCode, String> {
     match command {
         FixturesCommand::Regenerate(args) => {
+            let mut text = String::new();
             for path in fixtures::regenerate(&args.dir).map_err(|e| e.to_string())? {
-                println!("wrote {}", path.display());
+                text.push_str(&format!("wrote {}\n", path.display()));
             }
+            super::write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
-        FixturesCommand::Check(args) => Ok(check(&args.dir, args.verbose)),
+        FixturesCommand::Check(args) => {
+            let (text, code) = check(&args.dir, args.verbose);
+            super::write_stdout(&text)?;
+            Ok(code)
+        }
     }
 }
 
-fn check(dir: &std::path::Path, verbose: bool) -> ExitCode {
-    println!(
+/// The check's table and its exit code.
+fn check(dir: &std::path::Path, verbose: bool) -> (String, ExitCode) {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
         "{:<20} {:>6} {:>7} {:>10} {:>10} {:>10}  verdict",
         "family", "cases", "values", "max rel", "max abs", "err/tol"
     );
@@ -61,7 +71,8 @@ fn check(dir: &std::path::Path, verbose: bool) -> ExitCode {
     for (family, result) in Family::ALL.iter().zip(fixtures::check_dir(dir)) {
         match result {
             Ok(c) => {
-                println!(
+                let _ = writeln!(
+                    text,
                     "{:<20} {:>6} {:>7} {:>10.2e} {:>10.2e} {:>10.2e}  {}",
                     family.name(),
                     c.cases,
@@ -76,27 +87,28 @@ fn check(dir: &std::path::Path, verbose: bool) -> ExitCode {
                     }
                 );
                 if verbose {
-                    println!("    tolerance: {}", family.tolerance_summary());
+                    let _ = writeln!(text, "    tolerance: {}", family.tolerance_summary());
                     if !c.worst_case.is_empty() {
-                        println!("    closest to tolerance: {}", c.worst_case);
+                        let _ = writeln!(text, "    closest to tolerance: {}", c.worst_case);
                     }
                 }
                 for example in &c.failure_examples {
-                    println!("    {example}");
+                    let _ = writeln!(text, "    {example}");
                 }
                 failed |= !c.passed;
             }
             Err(e) => {
-                println!("{:<20} invalid: {e}", family.name());
+                let _ = writeln!(text, "{:<20} invalid: {e}", family.name());
                 invalid = true;
             }
         }
     }
-    if invalid {
+    let code = if invalid {
         ExitCode::from(2)
     } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    };
+    (text, code)
 }

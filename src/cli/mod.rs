@@ -55,6 +55,16 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// Writes `text` to standard output; a closed pipe (`| head`) or another I/O error is returned
+/// as a message (exit status 2), never a panic as `print!` would give.
+pub(crate) fn write_stdout(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
 /// Parses a comma-separated list of numbers; `inf`, `-inf` and `nan` are accepted as numbers so
 /// that the library, not the parser, judges them.
 pub(crate) fn parse_list(flag: &str, text: &str) -> Result<Vec<f64>, String> {

@@ -143,7 +143,7 @@ fn temperature(args: &TemperatureArgs) -> Result<ExitCode, String> {
     )
     .map_err(|e| e.to_string())?;
     let csv = temperature_csv(&rows);
-    print!("{csv}");
+    super::write_stdout(&csv)?;
     if let Some(dir) = &args.out {
         write_file(dir, "temperature.csv", &csv)?;
         write_file(
@@ -233,7 +233,7 @@ fn variance_study(args: &VarianceArgs) -> Result<ExitCode, String> {
     study.rao_draws = args.rao_draws;
     let rows = study.run(&logits, &objective).map_err(|e| e.to_string())?;
     let csv = variance_csv(&rows);
-    print!("{csv}");
+    super::write_stdout(&csv)?;
     if let Some(dir) = &args.out {
         write_file(dir, "variance.csv", &csv)?;
         let title = format!("logits {} · {}", args.logits, args.objective);
@@ -424,7 +424,7 @@ fn semi_supervised(args: &SemiSupervisedArgs) -> Result<ExitCode, String> {
         eprintln!("timing clock: {}", r.times.clock.name());
     }
     let csv = semi_supervised_csv(&rows);
-    print!("{csv}");
+    super::write_stdout(&csv)?;
     if let Some(dir) = &args.out {
         write_file(dir, "semi_supervised.csv", &csv)?;
         write_file(
