@@ -529,35 +529,125 @@ impl GumbelZiggurat {
         (j, layer.lo + u * layer.width)
     }
 
-    /// The rare path for a point `x` of layer `j` that missed the fast-accept column: wedge
-    /// tests, tails and redraws, with fresh words from `next`.
+    /// Whether point `x` of layer `j` lies in the layer's fast-accept column.
+    #[inline(always)]
+    fn inside(&self, j: usize, x: f64) -> bool {
+        (x >= self.in_lo[j]) & (x <= self.in_hi[j])
+    }
+
+    /// A base-layer point `x > R₀` (the two tails beyond the base rectangle): the tail it
+    /// falls in, drawn by its exact inverse CDF from the open uniform of `word` (module doc).
+    #[cold]
+    fn tail(&self, x: f64, word: u64) -> f64 {
+        let b = (x - self.r0) * self.y0;
+        let u = open_uniform_from_bits(word);
+        if b < self.right_tail {
+            -(-(-u * self.right_tail).ln_1p()).ln()
+        } else {
+            -(self.exp_neg_l0 + neg_ln_uniform(u)).ln()
+        }
+    }
+}
+
+/// The draws of one block that missed the fast-accept column, finished together (module doc,
+/// "Rejected draws"): per round, in the order of the block's words, a base-layer point draws
+/// its tail and every other point the height of its wedge test (one word each); the wedge
+/// tests are evaluated in one vectorisable loop; the points that fail draw a new point (one
+/// word each, in order), which is accepted at once if it lies in its fast-accept column and
+/// takes part in the next round otherwise. After [`MAX_TRIES`] rounds a point still
+/// undecided falls back to the inverse CDF of a fresh word. Every attempt uses fresh words,
+/// so each finished point is `Gumbel(0, 1)` exactly, independently of the others.
+struct Rejects {
+    /// Position of each rejected draw in its block (ascending).
+    pos: Vec<usize>,
+    /// Current layer and point of each; on return of [`Rejects::finish`], `x` is the noise.
+    layer: Vec<usize>,
+    x: Vec<f64>,
+    /// Indices of the undecided draws, and scratch for the next round.
+    active: Vec<usize>,
+    next: Vec<usize>,
+    /// The wedge tests of one round: the draw, its height and the density at its point.
+    wedge: Vec<usize>,
+    wedge_y: Vec<f64>,
+    density: Vec<f64>,
+}
+
+impl Rejects {
+    fn new() -> Self {
+        Rejects {
+            pos: Vec::new(),
+            layer: Vec::new(),
+            x: Vec::new(),
+            active: Vec::new(),
+            next: Vec::new(),
+            wedge: Vec::new(),
+            wedge_y: Vec::new(),
+            density: Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.pos.clear();
+        self.layer.clear();
+        self.x.clear();
+    }
+
+    /// Records the draw at block position `pos`, from its word.
+    #[inline]
+    fn push(&mut self, zig: &GumbelZiggurat, pos: usize, word: u64) {
+        let (j, x) = zig.layer_point(word);
+        self.pos.push(pos);
+        self.layer.push(j);
+        self.x.push(x);
+    }
+
+    /// Finishes every recorded draw (the struct doc), with words from `extra`.
     #[cold]
     #[inline(never)]
-    fn sample_slow(&self, mut j: usize, mut x: f64, next: &mut dyn FnMut() -> u64) -> f64 {
+    fn finish<R: Rng + ?Sized>(&mut self, zig: &GumbelZiggurat, rng: &mut R, extra: &mut Words) {
+        self.active.clear();
+        self.active.extend(0..self.pos.len());
         for _ in 0..MAX_TRIES {
-            if j == 0 {
-                if x <= self.r0 {
-                    return x; // inside the base rectangle
-                }
-                let b = (x - self.r0) * self.y0;
-                let u = open_uniform_from_bits(next());
-                return if b < self.right_tail {
-                    -(-(-u * self.right_tail).ln_1p()).ln()
+            if self.active.is_empty() {
+                return;
+            }
+            self.wedge.clear();
+            self.wedge_y.clear();
+            for &a in &self.active {
+                let j = self.layer[a];
+                let word = extra.next_word(rng);
+                if j == 0 {
+                    // Rejected in the base layer means beyond R₀: a tail, always accepted.
+                    self.x[a] = zig.tail(self.x[a], word);
                 } else {
-                    -(self.exp_neg_l0 + neg_ln_uniform(u)).ln()
-                };
+                    let u = (word >> 11) as f64 * TWO_M53;
+                    self.wedge.push(a);
+                    self.wedge_y
+                        .push(zig.y_bottom[j] + u * (zig.y_top[j] - zig.y_bottom[j]));
+                }
             }
-            if x >= self.layers[j].in_lo && x <= self.layers[j].in_hi {
-                return x;
+            // The densities in one flat loop over contiguous points (vectorised).
+            self.density.clear();
+            self.density.extend(self.wedge.iter().map(|&a| self.x[a]));
+            for d in self.density.iter_mut() {
+                *d = density_fast(*d);
             }
-            let u = (next() >> 11) as f64 * TWO_M53;
-            let y = self.y_bottom[j] + u * (self.y_top[j] - self.y_bottom[j]);
-            if y < density_fast(x) {
-                return x;
+            self.next.clear();
+            for ((&a, &y), &d) in self.wedge.iter().zip(&self.wedge_y).zip(&self.density) {
+                if y >= d {
+                    let (j, x) = zig.layer_point(extra.next_word(rng));
+                    self.layer[a] = j;
+                    self.x[a] = x;
+                    if !zig.inside(j, x) {
+                        self.next.push(a);
+                    }
+                }
             }
-            (j, x) = self.layer_point(next());
+            std::mem::swap(&mut self.active, &mut self.next);
         }
-        standard_from_uniform(open_uniform_from_bits(next()))
+        for &a in &self.active {
+            self.x[a] = standard_from_uniform(open_uniform_from_bits(extra.next_word(rng)));
+        }
     }
 }
 
@@ -588,6 +678,7 @@ pub fn gumbel_noise<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
 /// Scratch space for one block of ziggurat draws.
 struct NoiseBlock {
     bytes: Vec<u8>,
+    rejects: Rejects,
 }
 
 /// The `i`-th little-endian word of `bytes`.
@@ -598,17 +689,50 @@ fn word_at(bytes: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+impl Rejects {
+    /// Records every NaN entry of `values` (the fast pass's mark of a rejected draw), in
+    /// order: entry `i` is block position `from + i`, whose word is `word_at(bytes, from + i)`.
+    /// Four entries are tested at a time (one vector compare and a bit mask; about 6 % of
+    /// the quads hold a rejected draw), then the bits of the mask one by one.
+    #[inline(always)]
+    fn collect(&mut self, zig: &GumbelZiggurat, bytes: &[u8], from: usize, values: &[f64]) {
+        let mut quads = values.chunks_exact(4);
+        for (c, q) in quads.by_ref().enumerate() {
+            let mask = (q[0].is_nan() as u32)
+                | ((q[1].is_nan() as u32) << 1)
+                | ((q[2].is_nan() as u32) << 2)
+                | ((q[3].is_nan() as u32) << 3);
+            if mask != 0 {
+                for i in 0..4 {
+                    if mask & (1 << i) != 0 {
+                        let p = from + 4 * c + i;
+                        self.push(zig, p, word_at(bytes, p));
+                    }
+                }
+            }
+        }
+        let done = values.len() - quads.remainder().len();
+        for (i, v) in quads.remainder().iter().enumerate() {
+            if v.is_nan() {
+                let p = from + done + i;
+                self.push(zig, p, word_at(bytes, p));
+            }
+        }
+    }
+}
+
 impl NoiseBlock {
     fn new() -> Self {
         NoiseBlock {
             bytes: vec![0; 8 * BLOCK_ELEMENTS],
+            rejects: Rejects::new(),
         }
     }
 
     /// `out_i ← (offset_i + g_i)·scale` for fresh Gumbel noise `g` (`out` at most
     /// [`BLOCK_ELEMENTS`] long, `offset` at least as long): one word per entry through the
-    /// vectorised fast path, then the rejected entries finished one by one with words from
-    /// `extra`.
+    /// vectorised fast path, then the rejected entries finished together ([`Rejects`]) with
+    /// words from `extra`.
     fn fill_scores<R: Rng + ?Sized>(
         &mut self,
         zig: &GumbelZiggurat,
@@ -630,15 +754,19 @@ impl NoiseBlock {
         }
         for (i, (o, &c)) in out.iter_mut().zip(offset).enumerate() {
             let (j, x) = zig.layer_point(word_at(bytes, i));
-            let layer = &zig.layers[j];
-            let inside = (x >= layer.in_lo) & (x <= layer.in_hi);
-            *o = if inside { (c + x) * scale } else { f64::NAN };
+            *o = if zig.inside(j, x) {
+                (c + x) * scale
+            } else {
+                f64::NAN
+            };
         }
-        for (i, (o, &c)) in out.iter_mut().zip(offset).enumerate() {
-            if o.is_nan() {
-                let (j, x) = zig.layer_point(word_at(bytes, i));
-                let g = zig.sample_slow(j, x, &mut || extra.next_word(rng));
-                *o = (c + g) * scale;
+        let rejects = &mut self.rejects;
+        rejects.clear();
+        rejects.collect(zig, bytes, 0, out);
+        if !rejects.pos.is_empty() {
+            rejects.finish(zig, rng, extra);
+            for (&p, &g) in rejects.pos.iter().zip(&rejects.x) {
+                out[p] = (offset[p] + g) * scale;
             }
         }
     }
@@ -699,7 +827,9 @@ fn row_total(row: &[f64]) -> f64 {
 
 /// In place: each row of `k = centered.len()` entries of `rows` holds Gumbel noise `g` on
 /// entry and the batch sampler's row on return, by the same arithmetic as [`concrete_rows`]
-/// on the same noise (`rows.len()` a multiple of `k`, unchecked).
+/// on the same noise (`rows.len()` a multiple of `k`, unchecked). The noise is in row-major
+/// order: for `k ≤ GROUPED_MAX_K` the sampler reads it from its words in the grouped order
+/// ([`grouped_to_row_major`]).
 #[cfg(test)]
 pub(crate) fn concrete_rows_from_noise(centered: &[f64], inv_temperature: f64, rows: &mut [f64]) {
     let k = centered.len();
@@ -708,7 +838,14 @@ pub(crate) fn concrete_rows_from_noise(centered: &[f64], inv_temperature: f64, r
             for (y, &c) in row.iter_mut().zip(centered) {
                 *y = exp_kernel(((c + SHIFT) + *y) * inv_temperature);
             }
-            let inv = 1.0 / row_total(row);
+            // Grouped rows are summed category by category from 0, the others as `row_sum`
+            // of each piece of a block, added.
+            let total = if k <= GROUPED_MAX_K {
+                row.iter().fold(0.0, |t, &e| t + e)
+            } else {
+                row_total(row)
+            };
+            let inv = 1.0 / total;
             for y in row.iter_mut() {
                 *y *= inv;
             }
@@ -721,6 +858,21 @@ pub(crate) fn concrete_rows_from_noise(centered: &[f64], inv_temperature: f64, r
         }
         softmax_rows(k, rows);
     }
+}
+
+/// The noise of `rows` rows of `k ≤ GROUPED_MAX_K` in the order the grouped layout draws it
+/// (word `LANES·i + l` of group `g` feeds category `i` of row `LANES·g + l`; the last group
+/// is whole), rearranged in row-major order.
+#[cfg(test)]
+pub(crate) fn grouped_to_row_major(k: usize, rows: usize, grouped: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; rows * k];
+    for (r, row) in out.chunks_exact_mut(k).enumerate() {
+        let (g, l) = (r / LANES, r % LANES);
+        for (i, y) in row.iter_mut().enumerate() {
+            *y = grouped[g * LANES * k + LANES * i + l];
+        }
+    }
+    out
 }
 
 /// Batch Concrete rows (module doc): `out` holds whole rows of `k = centered.len()` entries
@@ -739,15 +891,27 @@ pub(crate) fn concrete_rows<R: Rng + ?Sized>(
     }
 }
 
-/// The state of one call on the shifted path: the RNG, the word buffers and the logits plus
-/// [`SHIFT`], tiled over a block.
+/// Rows per group of the grouped layout (module doc): one `f64` lane each.
+const LANES: usize = 4;
+
+/// Largest `k` that the shifted path processes in groups of [`LANES`] rows (a group's
+/// `LANES·k` words fit in a block); longer rows go row by row.
+pub const GROUPED_MAX_K: usize = BLOCK_ELEMENTS / LANES;
+
+/// The state of one call on the shifted path: the RNG, the word buffers, the logits plus
+/// [`SHIFT`] tiled over a block, and scratch.
 pub(crate) struct ShiftedJob<'a, R: Rng + ?Sized> {
     rng: &'a mut R,
     zig: &'static GumbelZiggurat,
     extra: Words,
     bytes: Vec<u8>,
-    /// `c + SHIFT`, tiled over a block (rows of at most a block) or one row (longer rows).
+    /// `c + SHIFT` tiled over a block: grouped layout (`k ≤ GROUPED_MAX_K`: entry `p` of a
+    /// group is category `p / LANES`), whole rows (`k ≤ BLOCK_ELEMENTS`), or one row.
     offset: Vec<f64>,
+    /// The block's `e^score` values (grouped layout) and the groups' sums, lane by lane.
+    values: Vec<f64>,
+    sums: Vec<f64>,
+    rejects: Rejects,
     k: usize,
     inv_temperature: f64,
 }
@@ -755,22 +919,37 @@ pub(crate) struct ShiftedJob<'a, R: Rng + ?Sized> {
 impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
     fn new(rng: &'a mut R, centered: &[f64], inv_temperature: f64) -> Self {
         let k = centered.len();
-        let len = if k <= BLOCK_ELEMENTS {
-            (BLOCK_ELEMENTS / k) * k
+        let offset: Vec<f64> = if k <= GROUPED_MAX_K {
+            let group = LANES * k;
+            (0..(BLOCK_ELEMENTS / group) * group)
+                .map(|p| centered[(p % group) / LANES] + SHIFT)
+                .collect()
         } else {
-            k
+            let len = if k <= BLOCK_ELEMENTS {
+                (BLOCK_ELEMENTS / k) * k
+            } else {
+                k
+            };
+            centered
+                .iter()
+                .map(|&c| c + SHIFT)
+                .cycle()
+                .take(len)
+                .collect()
         };
         ShiftedJob {
             rng,
             zig: GumbelZiggurat::get(),
             extra: Words::new_empty(),
-            bytes: vec![0; 8 * len.min(BLOCK_ELEMENTS)],
-            offset: centered
-                .iter()
-                .map(|&c| c + SHIFT)
-                .cycle()
-                .take(len)
-                .collect(),
+            bytes: vec![0; 8 * offset.len().min(BLOCK_ELEMENTS)],
+            values: if k <= GROUPED_MAX_K {
+                vec![0.0; offset.len()]
+            } else {
+                Vec::new()
+            },
+            sums: Vec::new(),
+            offset,
+            rejects: Rejects::new(),
             k,
             inv_temperature,
         }
@@ -781,19 +960,17 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
     #[inline(always)]
     fn run(&mut self, out: &mut [f64]) {
         let k = self.k;
-        if k <= BLOCK_ELEMENTS {
+        if k <= GROUPED_MAX_K {
+            self.run_grouped(out);
+        } else if k <= BLOCK_ELEMENTS {
             let block = (BLOCK_ELEMENTS / k) * k;
             for chunk in out.chunks_mut(block) {
                 let n = chunk.len();
                 self.rng.fill_bytes(&mut self.bytes[..8 * n]);
                 self.fill_exp(0, chunk);
-                for (r, row) in chunk.chunks_exact_mut(k).enumerate() {
-                    let mut total = row_sum(row);
-                    if total.is_nan() {
-                        self.fix_rejected(r * k, r * k, row);
-                        total = row_sum(row);
-                    }
-                    let inv = 1.0 / total;
+                self.fix_rejected(0, chunk);
+                for row in chunk.chunks_exact_mut(k) {
+                    let inv = 1.0 / row_sum(row);
                     for y in row.iter_mut() {
                         *y *= inv;
                     }
@@ -806,18 +983,74 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
                     let n = piece.len();
                     self.rng.fill_bytes(&mut self.bytes[..8 * n]);
                     self.fill_exp(p * BLOCK_ELEMENTS, piece);
-                    let mut sum = row_sum(piece);
-                    if sum.is_nan() {
-                        self.fix_rejected(0, p * BLOCK_ELEMENTS, piece);
-                        sum = row_sum(piece);
-                    }
-                    total += sum;
+                    self.fix_rejected(p * BLOCK_ELEMENTS, piece);
+                    total += row_sum(piece);
                 }
                 let inv = 1.0 / total;
                 for y in row.iter_mut() {
                     *y *= inv;
                 }
             }
+        }
+    }
+
+    /// The grouped layout (`k ≤ GROUPED_MAX_K`, module doc): groups of [`LANES`] rows, word
+    /// `LANES·i + l` of a group feeding category `i` of its row `l`; per block of whole
+    /// groups, the two flat loops, the sums lane by lane (category by category, so no
+    /// horizontal sum), the rejected draws, then each row scaled by `1/sum` while it is
+    /// written out in row-major order. A last, partial group draws the words of a whole
+    /// group and writes only its rows.
+    #[inline(always)]
+    fn run_grouped(&mut self, out: &mut [f64]) {
+        let k = self.k;
+        let group = LANES * k;
+        let rows = out.len() / k;
+        let groups = rows.div_ceil(LANES);
+        let per_block = BLOCK_ELEMENTS / group;
+        let mut first = 0;
+        while first < groups {
+            let gb = per_block.min(groups - first);
+            let n = gb * group;
+            self.rng.fill_bytes(&mut self.bytes[..8 * n]);
+            let values = &mut self.values[..n];
+            score_exp_loops(
+                self.zig,
+                &self.bytes[..8 * n],
+                &self.offset[..n],
+                self.inv_temperature,
+                values,
+            );
+            self.rejects.clear();
+            self.rejects.collect(self.zig, &self.bytes, 0, values);
+            if !self.rejects.pos.is_empty() {
+                self.rejects.finish(self.zig, &mut *self.rng, &mut self.extra);
+                for (&p, &x) in self.rejects.pos.iter().zip(&self.rejects.x) {
+                    values[p] = exp_kernel((self.offset[p] + x) * self.inv_temperature);
+                }
+            }
+            self.sums.clear();
+            self.sums.resize(LANES * gb, 0.0);
+            lane_sums(values, group, &mut self.sums);
+            let out_rows = &mut out[first * group..];
+            for (g, (vals, quad)) in values
+                .chunks_exact(group)
+                .zip(self.sums.chunks_exact(LANES))
+                .enumerate()
+            {
+                let inv = [1.0 / quad[0], 1.0 / quad[1], 1.0 / quad[2], 1.0 / quad[3]];
+                let dst = &mut out_rows[g * group..];
+                if dst.len() >= group {
+                    write_group(vals, inv, &mut dst[..group]);
+                } else {
+                    // The last, partial group: only its rows.
+                    for (l, row) in dst.chunks_exact_mut(k).enumerate() {
+                        for (i, y) in row.iter_mut().enumerate() {
+                            *y = vals[LANES * i + l] * inv[l];
+                        }
+                    }
+                }
+            }
+            first += gb;
         }
     }
 
@@ -836,23 +1069,63 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
         );
     }
 
-    /// Finishes the NaN entries of `out` (rejected by the fast pass) with the ziggurat's slow
-    /// path, in index order; `out` starts at word `word_from` of the block and at entry
-    /// `logit_from` of the tiled logits.
-    #[cold]
-    #[inline(never)]
-    fn fix_rejected(&mut self, word_from: usize, logit_from: usize, out: &mut [f64]) {
-        let zig = self.zig;
-        let inv = self.inv_temperature;
-        let rng = &mut *self.rng;
-        let extra = &mut self.extra;
-        for (i, y) in out.iter_mut().enumerate() {
-            if y.is_nan() {
-                let (j, x) = zig.layer_point(word_at(&self.bytes, word_from + i));
-                let g = zig.sample_slow(j, x, &mut || extra.next_word(rng));
-                *y = exp_kernel((self.offset[logit_from + i] + g) * inv);
+    /// Finishes the rejected draws of `out` (its NaN entries, [`Rejects`]) and writes their
+    /// `e^score`; `out` starts at word 0 of the block and at entry `logit_from` of the tiled
+    /// logits.
+    fn fix_rejected(&mut self, logit_from: usize, out: &mut [f64]) {
+        self.rejects.clear();
+        self.rejects.collect(self.zig, &self.bytes, 0, out);
+        if self.rejects.pos.is_empty() {
+            return;
+        }
+        self.rejects.finish(self.zig, &mut *self.rng, &mut self.extra);
+        for (&p, &x) in self.rejects.pos.iter().zip(&self.rejects.x) {
+            out[p] = exp_kernel((self.offset[logit_from + p] + x) * self.inv_temperature);
+        }
+    }
+}
+
+/// The sums of the rows of each group, lane by lane: `sums[LANES·g + l]` is the sum over
+/// categories `i` (in order, from 0) of `values[group·g + LANES·i + l]`.
+#[inline(always)]
+fn lane_sums(values: &[f64], group: usize, sums: &mut [f64]) {
+    for (vals, quad) in values.chunks_exact(group).zip(sums.chunks_exact_mut(LANES)) {
+        let mut acc = [0.0_f64; LANES];
+        for v in vals.chunks_exact(LANES) {
+            for l in 0..LANES {
+                acc[l] += v[l];
             }
         }
+        quad.copy_from_slice(&acc);
+    }
+}
+
+/// One whole group to row-major output: row `l`, category `i` is `vals[LANES·i + l]·inv[l]`.
+/// Four categories at a time: four products of four lanes, transposed (a 4 × 4 block, which
+/// LLVM turns into shuffles), then the rest one by one. Only multiplications: any order of
+/// evaluation gives the same bits.
+#[inline(always)]
+fn write_group(vals: &[f64], inv: [f64; LANES], dst: &mut [f64]) {
+    let k = vals.len() / LANES;
+    let (r0, rest) = dst.split_at_mut(k);
+    let (r1, rest) = rest.split_at_mut(k);
+    let (r2, r3) = rest.split_at_mut(k);
+    let mut blocks = vals.chunks_exact(LANES * LANES);
+    let mut i = 0;
+    for b in &mut blocks {
+        let p: [f64; 16] = std::array::from_fn(|t| b[t] * inv[t % LANES]);
+        r0[i..i + 4].copy_from_slice(&[p[0], p[4], p[8], p[12]]);
+        r1[i..i + 4].copy_from_slice(&[p[1], p[5], p[9], p[13]]);
+        r2[i..i + 4].copy_from_slice(&[p[2], p[6], p[10], p[14]]);
+        r3[i..i + 4].copy_from_slice(&[p[3], p[7], p[11], p[15]]);
+        i += 4;
+    }
+    for v in blocks.remainder().chunks_exact(LANES) {
+        r0[i] = v[0] * inv[0];
+        r1[i] = v[1] * inv[1];
+        r2[i] = v[2] * inv[2];
+        r3[i] = v[3] * inv[3];
+        i += 1;
     }
 }
 
@@ -1132,7 +1405,7 @@ mod tests {
     /// Rows longer than a block: the shifted path equals, bit for bit, the kernel
     /// (`concrete_rows_from_noise`) applied to the noise of a separately written draw loop
     /// that consumes the RNG as documented (per row, per piece of a block: `fill_bytes` of
-    /// the piece, then the rejected entries of the piece in order, finished with words from
+    /// the piece, then the rejected entries of the piece finished together, with words from
     /// one extra-word buffer shared by the whole call). Checks the word and logit offsets of
     /// the pieces and of the fix-up. Seen to fail with the fix-up of every piece reading the
     /// logits of the first piece.
@@ -1150,23 +1423,26 @@ mod tests {
         // The documented word stream, drawn by a loop written for this test.
         let mut rng = seeded(21);
         let mut extra = Words::new_empty();
+        let mut rejects = Rejects::new();
         let mut noise = vec![0.0; rows * k];
         let mut rejected = 0;
         for row in noise.chunks_mut(k) {
             for piece in row.chunks_mut(BLOCK_ELEMENTS) {
                 let mut bytes = vec![0u8; 8 * piece.len()];
                 rng.fill_bytes(&mut bytes);
-                let points: Vec<(usize, f64)> = (0..piece.len())
-                    .map(|i| zig.layer_point(word_at(&bytes, i)))
-                    .collect();
-                for (g, &(j, x)) in piece.iter_mut().zip(&points) {
-                    let layer = &zig.layers[j];
-                    *g = if x >= layer.in_lo && x <= layer.in_hi {
-                        x
+                rejects.clear();
+                for (i, g) in piece.iter_mut().enumerate() {
+                    let (j, x) = zig.layer_point(word_at(&bytes, i));
+                    if x >= zig.layers[j].in_lo && x <= zig.layers[j].in_hi {
+                        *g = x;
                     } else {
-                        rejected += 1;
-                        zig.sample_slow(j, x, &mut || extra.next_word(&mut rng))
-                    };
+                        rejects.push(zig, i, word_at(&bytes, i));
+                    }
+                }
+                rejected += rejects.pos.len();
+                rejects.finish(zig, &mut rng, &mut extra);
+                for (&p, &x) in rejects.pos.iter().zip(&rejects.x) {
+                    piece[p] = x;
                 }
             }
         }
@@ -1177,6 +1453,47 @@ mod tests {
             .zip(&noise)
             .position(|(a, b)| a.to_bits() != b.to_bits());
         assert!(first.is_none(), "first difference at {first:?}");
+    }
+
+    /// Rows of `GROUPED_MAX_K < k ≤ BLOCK_ELEMENTS` (whole rows per block, row by row) and
+    /// rows of the grouped layout with a partial last group: the sampler is the kernel on
+    /// `gumbel_noise` of the same seed (rearranged from the grouped order for the latter).
+    /// Seen to fail with the rows of a partial group written from the wrong lanes.
+    #[test]
+    fn row_and_partial_group_paths_are_the_kernel() {
+        for (k, rows) in [(300, 7), (10, 1001), (3, 2)] {
+            let l: Vec<f64> = (0..k).map(|i| 2.0 * (i as f64 * 1.3).cos()).collect();
+            let m = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let centered: Vec<f64> = l.iter().map(|v| v - m).collect();
+            let tau = 0.6;
+            let mut batch = vec![0.0; rows * k];
+            concrete_rows(&mut seeded(33), &centered, 1.0 / tau, &mut batch);
+            // The sampler's blocks: whole groups, or whole rows; one extra-word buffer.
+            let (words, block_words) = if k <= GROUPED_MAX_K {
+                let group = LANES * k;
+                (rows.div_ceil(LANES) * group, (BLOCK_ELEMENTS / group) * group)
+            } else {
+                (rows * k, (BLOCK_ELEMENTS / k) * k)
+            };
+            let mut noise = vec![0.0; words];
+            let mut rng = seeded(33);
+            let mut block = NoiseBlock::new();
+            let mut extra = Words::new_empty();
+            let zeros = vec![0.0; BLOCK_ELEMENTS];
+            for chunk in noise.chunks_mut(block_words) {
+                let zig = GumbelZiggurat::get();
+                block.fill_scores(zig, &mut rng, &mut extra, &zeros, 1.0, chunk);
+            }
+            if k <= GROUPED_MAX_K {
+                noise = grouped_to_row_major(k, rows, &noise);
+            }
+            concrete_rows_from_noise(&centered, 1.0 / tau, &mut noise);
+            let first = batch
+                .iter()
+                .zip(&noise)
+                .position(|(a, b)| a.to_bits() != b.to_bits());
+            assert!(first.is_none(), "k = {k}: first difference at {first:?}");
+        }
     }
 
     /// The AVX2 build and the baseline build of the shifted path give the same bits (the same
@@ -1329,18 +1646,23 @@ mod tests {
         let alpha = 1e-6;
         let mut rng = seeded(7);
         let mut extra = Words::new_empty();
-        let mut next = || extra.next_word(&mut rng);
         let l0 = z.layers[0].lo;
         // A base-layer point just past R₀ goes to the right tail, one at the far end to the
-        // left tail.
+        // left tail: n rejected base-layer draws of each, finished together.
         let right_point = z.r0 + 0.5 * z.right_tail / z.y0;
         let left_point = l0 + z.layers[0].width * (1.0 - 1e-9);
-        let right: Vec<f64> = (0..n)
-            .map(|_| z.sample_slow(0, right_point, &mut next))
-            .collect();
-        let left: Vec<f64> = (0..n)
-            .map(|_| z.sample_slow(0, left_point, &mut next))
-            .collect();
+        let mut tails = |point: f64| {
+            let mut rejects = Rejects::new();
+            for i in 0..n {
+                rejects.pos.push(i);
+                rejects.layer.push(0);
+                rejects.x.push(point);
+            }
+            rejects.finish(z, &mut rng, &mut extra);
+            rejects.x
+        };
+        let right = tails(right_point);
+        let left = tails(left_point);
         assert!(right.iter().all(|&x| x > z.r0) && left.iter().all(|&x| x < l0));
         let s_r0 = z.right_tail;
         let f_l0 = gumbel_cdf(l0);
