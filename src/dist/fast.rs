@@ -147,9 +147,14 @@ const EXP_LOWER: f64 = -1100.0;
 /// The largest argument of [`exp_kernel`] (`e^709 = 8.2·10³⁰⁷`, below `f64::MAX`); larger
 /// arguments are clamped to it.
 pub const EXP_KERNEL_MAX: f64 = 709.0;
+/// The `2^(j/64)` table, aligned so that the AVX2 kernel's 16-byte loads of one `[hi, lo]`
+/// entry never cross a cache line.
+#[repr(C, align(64))]
+struct Exp2Table([[f64; 2]; 64]);
+
 /// `2^(j/64) = hi + lo`, `j = 0 … 63`: `hi` correctly rounded, `lo` the rounded remainder
 /// (computed with 60-digit decimal arithmetic).
-static EXP2_TABLE: [[f64; 2]; 64] = [
+static EXP2_TABLE: Exp2Table = Exp2Table([
     [1.0, 0.0],
     [1.0108892860517005, -1.5234778603368577e-17],
     [1.0218971486541166, 5.109225028973444e-17],
@@ -214,7 +219,7 @@ static EXP2_TABLE: [[f64; 2]; 64] = [
     [1.9360617934922943, 1.0332385960676326e-16],
     [1.9571441241754002, 8.960767791036668e-17],
     [1.978456026387951, 4.0388753109278167e-17],
-];
+]);
 
 /// `e^x` for `x ≤ 0` (including `-inf`, which gives exactly 0), branch-free (module doc).
 ///
@@ -262,7 +267,7 @@ pub fn exp_kernel(x: f64) -> f64 {
     // eʳ - 1 by its Taylor polynomial of degree 5 (remainder below 3.5·10⁻¹⁷ relative).
     let p = r + r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0))));
     let bits = shifted.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()); // n, two's complement
-    let [hi, lo] = EXP2_TABLE[(bits & 63) as usize];
+    let [hi, lo] = EXP2_TABLE.0[(bits & 63) as usize];
     let t = hi + (lo + hi * p); // 2^(j/64) · eʳ ∈ [0.99, 2.02)
     // ⌊n/64⌋ + 2046 ∈ [459, 3068], split into two biased exponents ⌊·/2⌋ and ⌈·/2⌉ in
     // [229, 1534]: two normal powers of two, so that subnormal results are rounded only once.
@@ -351,7 +356,15 @@ pub struct GumbelZiggurat {
     width: [f64; LAYERS],
     in_lo: [f64; LAYERS],
     in_hi: [f64; LAYERS],
+    /// The same four fields per layer, `[lo, width, in_lo, in_hi]`, one 32-byte row each (array
+    /// of structures), for the AVX2 kernel's whole-row loads.
+    rows: [LayerRow; LAYERS],
 }
+
+/// `[lo, width, in_lo, in_hi]` of one layer, aligned to its 32 bytes.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+struct LayerRow([f64; 4]);
 
 /// Standard Gumbel density `exp(-x - e^(-x))` (with `std`'s `exp`, for the tests).
 #[cfg(test)]
@@ -486,6 +499,7 @@ impl GumbelZiggurat {
             width: layers.map(|l| l.width),
             in_lo: layers.map(|l| l.in_lo),
             in_hi: layers.map(|l| l.in_hi),
+            rows: layers.map(|l| LayerRow([l.lo, l.width, l.in_lo, l.in_hi])),
             layers,
             y_bottom,
             y_top,
@@ -692,29 +706,47 @@ fn word_at(bytes: &[u8], i: usize) -> u64 {
 impl Rejects {
     /// Records every NaN entry of `values` (the fast pass's mark of a rejected draw), in
     /// order: entry `i` is block position `from + i`, whose word is `word_at(bytes, from + i)`.
-    /// Four entries are tested at a time (one vector compare and a bit mask; about 6 % of
-    /// the quads hold a rejected draw), then the bits of the mask one by one.
+    ///
+    /// Sixteen entries are tested at a time by their sum (vector adds: the entries are
+    /// `≥ 0` and at most `e^708`, so the sum is NaN exactly when an entry is; about 23 % of the
+    /// sixteens hold a rejected draw), then the entries of a NaN sixteen one by one.
     #[inline(always)]
     fn collect(&mut self, zig: &GumbelZiggurat, bytes: &[u8], from: usize, values: &[f64]) {
-        let mut quads = values.chunks_exact(4);
-        for (c, q) in quads.by_ref().enumerate() {
-            let mask = (q[0].is_nan() as u32)
-                | ((q[1].is_nan() as u32) << 1)
-                | ((q[2].is_nan() as u32) << 2)
-                | ((q[3].is_nan() as u32) << 3);
-            if mask != 0 {
-                for i in 0..4 {
-                    if mask & (1 << i) != 0 {
-                        let p = from + 4 * c + i;
+        let mut chunks = values.chunks_exact(16);
+        for (c, q) in chunks.by_ref().enumerate() {
+            let mut acc = [0.0_f64; 4];
+            for (l, a) in acc.iter_mut().enumerate() {
+                *a = (q[l] + q[l + 4]) + (q[l + 8] + q[l + 12]);
+            }
+            if ((acc[0] + acc[1]) + (acc[2] + acc[3])).is_nan() {
+                for (i, v) in q.iter().enumerate() {
+                    if v.is_nan() {
+                        let p = from + 16 * c + i;
                         self.push(zig, p, word_at(bytes, p));
                     }
                 }
             }
         }
-        let done = values.len() - quads.remainder().len();
-        for (i, v) in quads.remainder().iter().enumerate() {
+        let done = values.len() - chunks.remainder().len();
+        for (i, v) in chunks.remainder().iter().enumerate() {
             if v.is_nan() {
                 let p = from + done + i;
+                self.push(zig, p, word_at(bytes, p));
+            }
+        }
+    }
+}
+
+impl Rejects {
+    /// Records the rejected draws flagged in `masks` (bit `b` of `masks[m]`: entry `64m + b`,
+    /// whose word is `word_at(bytes, 64m + b)`), in order.
+    #[inline(always)]
+    fn collect_masks(&mut self, zig: &GumbelZiggurat, bytes: &[u8], masks: &[u64]) {
+        for (m, &mask) in masks.iter().enumerate() {
+            let mut bits = mask;
+            while bits != 0 {
+                let p = 64 * m + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
                 self.push(zig, p, word_at(bytes, p));
             }
         }
@@ -912,6 +944,10 @@ pub(crate) struct ShiftedJob<'a, R: Rng + ?Sized> {
     values: Vec<f64>,
     sums: Vec<f64>,
     rejects: Rejects,
+    /// The AVX2 kernel of the fast pass, if the CPU has AVX2 and [`dispatch`] chose it.
+    kernel: Option<avx2::Avx2>,
+    /// Its reject masks, one bit per entry of the block.
+    masks: Vec<u64>,
     k: usize,
     inv_temperature: f64,
 }
@@ -950,6 +986,8 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
             sums: Vec::new(),
             offset,
             rejects: Rejects::new(),
+            kernel: None,
+            masks: Vec::new(),
             k,
             inv_temperature,
         }
@@ -967,8 +1005,7 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
             for chunk in out.chunks_mut(block) {
                 let n = chunk.len();
                 self.rng.fill_bytes(&mut self.bytes[..8 * n]);
-                self.fill_exp(0, chunk);
-                self.fix_rejected(0, chunk);
+                self.fast_pass(0, chunk);
                 for row in chunk.chunks_exact_mut(k) {
                     let inv = 1.0 / row_sum(row);
                     for y in row.iter_mut() {
@@ -982,8 +1019,7 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
                 for (p, piece) in row.chunks_mut(BLOCK_ELEMENTS).enumerate() {
                     let n = piece.len();
                     self.rng.fill_bytes(&mut self.bytes[..8 * n]);
-                    self.fill_exp(p * BLOCK_ELEMENTS, piece);
-                    self.fix_rejected(p * BLOCK_ELEMENTS, piece);
+                    self.fast_pass(p * BLOCK_ELEMENTS, piece);
                     total += row_sum(piece);
                 }
                 let inv = 1.0 / total;
@@ -1012,41 +1048,41 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
             let gb = per_block.min(groups - first);
             let n = gb * group;
             self.rng.fill_bytes(&mut self.bytes[..8 * n]);
-            let values = &mut self.values[..n];
-            score_exp_loops(
-                self.zig,
-                &self.bytes[..8 * n],
-                &self.offset[..n],
-                self.inv_temperature,
-                values,
-            );
-            self.rejects.clear();
-            self.rejects.collect(self.zig, &self.bytes, 0, values);
-            if !self.rejects.pos.is_empty() {
-                self.rejects.finish(self.zig, &mut *self.rng, &mut self.extra);
-                for (&p, &x) in self.rejects.pos.iter().zip(&self.rejects.x) {
-                    values[p] = exp_kernel((self.offset[p] + x) * self.inv_temperature);
-                }
-            }
+            let mut values = std::mem::take(&mut self.values);
+            self.fast_pass(0, &mut values[..n]);
+            self.values = values;
+            let values = &self.values[..n];
             self.sums.clear();
             self.sums.resize(LANES * gb, 0.0);
             lane_sums(values, group, &mut self.sums);
+            for s in self.sums.iter_mut() {
+                *s = 1.0 / *s;
+            }
             let out_rows = &mut out[first * group..];
-            for (g, (vals, quad)) in values
-                .chunks_exact(group)
-                .zip(self.sums.chunks_exact(LANES))
-                .enumerate()
-            {
-                let inv = [1.0 / quad[0], 1.0 / quad[1], 1.0 / quad[2], 1.0 / quad[3]];
-                let dst = &mut out_rows[g * group..];
-                if dst.len() >= group {
-                    write_group(vals, inv, &mut dst[..group]);
-                } else {
-                    // The last, partial group: only its rows.
-                    for (l, row) in dst.chunks_exact_mut(k).enumerate() {
-                        for (i, y) in row.iter_mut().enumerate() {
-                            *y = vals[LANES * i + l] * inv[l];
-                        }
+            // Whole groups of this block, then (last block only) a partial one.
+            let whole = (out_rows.len() / group).min(gb);
+            let (vals, rest) = values.split_at(whole * group);
+            let (inv, inv_rest) = self.sums.split_at(LANES * whole);
+            match self.kernel {
+                Some(token) => {
+                    avx2::write_groups(token, k, vals, inv, &mut out_rows[..whole * group]);
+                }
+                None => {
+                    for ((v, i), d) in vals
+                        .chunks_exact(group)
+                        .zip(inv.chunks_exact(LANES))
+                        .zip(out_rows.chunks_exact_mut(group))
+                    {
+                        write_group(v, [i[0], i[1], i[2], i[3]], d);
+                    }
+                }
+            }
+            if whole < gb {
+                // The last, partial group: only its rows.
+                let dst = &mut out_rows[whole * group..];
+                for (l, row) in dst.chunks_exact_mut(k).enumerate() {
+                    for (i, y) in row.iter_mut().enumerate() {
+                        *y = rest[LANES * i + l] * inv_rest[l];
                     }
                 }
             }
@@ -1054,33 +1090,42 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
         }
     }
 
-    /// The fast pass: `out_i ← e^((offset_{from+i} + g_i)/τ)` with `g_i` the ziggurat point of
-    /// word `i`, or NaN where the point misses the fast-accept column. Straight-line code on
-    /// `f64` and `u64` (table lookups, compares and selects, no branch, no call): vectorised.
+    /// One block's draws (its words already in `bytes`): `out_i ← e^((offset_{from+i} +
+    /// g_i)/τ)` for the Gumbel noise `g_i` of word `i`. The fast pass ([`avx2::score_exp`]
+    /// where chosen, else [`score_exp_loops`]: the same bits) computes the ziggurat points and
+    /// the `exp` of those in their fast-accept columns; the others are finished together
+    /// ([`Rejects`], in word order, extra words from `extra`) and their `exp` written.
     #[inline(always)]
-    fn fill_exp(&self, from: usize, out: &mut [f64]) {
+    fn fast_pass(&mut self, from: usize, out: &mut [f64]) {
         let n = out.len();
-        score_exp_loops(
-            self.zig,
-            &self.bytes[..8 * n],
-            &self.offset[from..from + n],
-            self.inv_temperature,
-            out,
-        );
-    }
-
-    /// Finishes the rejected draws of `out` (its NaN entries, [`Rejects`]) and writes their
-    /// `e^score`; `out` starts at word 0 of the block and at entry `logit_from` of the tiled
-    /// logits.
-    fn fix_rejected(&mut self, logit_from: usize, out: &mut [f64]) {
+        let bytes = &self.bytes[..8 * n];
+        let offset = &self.offset[from..from + n];
         self.rejects.clear();
-        self.rejects.collect(self.zig, &self.bytes, 0, out);
+        match self.kernel {
+            Some(token) => {
+                avx2::score_exp(
+                    token,
+                    self.zig,
+                    bytes,
+                    offset,
+                    self.inv_temperature,
+                    out,
+                    &mut self.masks,
+                );
+                self.rejects.collect_masks(self.zig, bytes, &self.masks);
+            }
+            None => {
+                score_exp_loops(self.zig, bytes, offset, self.inv_temperature, out);
+                self.rejects.collect(self.zig, bytes, 0, out);
+            }
+        }
         if self.rejects.pos.is_empty() {
             return;
         }
-        self.rejects.finish(self.zig, &mut *self.rng, &mut self.extra);
+        self.rejects
+            .finish(self.zig, &mut *self.rng, &mut self.extra);
         for (&p, &x) in self.rejects.pos.iter().zip(&self.rejects.x) {
-            out[p] = exp_kernel((self.offset[logit_from + p] + x) * self.inv_temperature);
+            out[p] = exp_kernel((offset[p] + x) * self.inv_temperature);
         }
     }
 }
@@ -1154,6 +1199,298 @@ fn score_exp_loops(zig: &GumbelZiggurat, bytes: &[u8], offset: &[f64], inv: f64,
     }
 }
 
+/// The fast pass of the shifted path written with AVX2 intrinsics (`docs/performance.md`):
+/// the same IEEE operations as [`score_exp_loops`] in the same order (so the same bits,
+/// tested), with three differences in how they are fed. Each layer's `[lo, width, in_lo,
+/// in_hi]` comes from one 32-byte row per lane ([`LayerRow`]) transposed in registers, and each
+/// `2^(j/64)` as one 16-byte `[hi, lo]` load per lane, instead of LLVM's element-by-element
+/// emulation of sixteen and eight lookups; the score and the `exp` are one pass; and rejected
+/// draws are reported as a 4-bit mask per quad (`movmsk`), not as NaN to be searched for.
+/// This module and [`dispatch`] are the crate's only `unsafe` code.
+#[allow(unsafe_code)]
+mod avx2 {
+    #[cfg(target_arch = "x86_64")]
+    use super::{
+        EXP_KERNEL_MAX, EXP_LOWER, EXP2_TABLE, INV_LN2_64, LN2_64_HI, LN2_64_LO, ROUND_MAGIC,
+        TWO_M52, TWO52, TWO52_BITS,
+    };
+    use super::{GumbelZiggurat, exp_kernel, word_at};
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::*;
+
+    /// Proof that the CPU supports AVX2: only [`Avx2::detect`] makes one.
+    #[derive(Debug, Clone, Copy)]
+    pub(super) struct Avx2 {
+        _private: (),
+    }
+
+    impl Avx2 {
+        /// `Some` if the CPU supports AVX2 (`is_x86_feature_detected!`).
+        pub(super) fn detect() -> Option<Avx2> {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    return Some(Avx2 { _private: () });
+                }
+            }
+            None
+        }
+    }
+
+    /// `out_i ← e^((offset_i + g_i)·inv)` for the ziggurat point `g_i` of word `i` of `bytes`,
+    /// where it lies in its fast-accept column; elsewhere `out_i` is unspecified and bit
+    /// `i mod 64` of `masks[i / 64]` is set (`masks` is resized to `⌈n/64⌉`).
+    pub(super) fn score_exp(
+        token: Avx2,
+        zig: &GumbelZiggurat,
+        bytes: &[u8],
+        offset: &[f64],
+        inv: f64,
+        out: &mut [f64],
+        masks: &mut Vec<u64>,
+    ) {
+        let _ = token;
+        let n = out.len();
+        let (bytes, offset) = (&bytes[..8 * n], &offset[..n]);
+        masks.clear();
+        masks.resize(n.div_ceil(64), 0);
+        let quads = n / 4;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `token` exists only where the CPU supports AVX2 (`Avx2::detect`), which is
+        // all `kernel` requires; its slices are `32·quads` bytes and `4·quads` entries long,
+        // as its loads and stores assume.
+        unsafe {
+            kernel(
+                zig,
+                &bytes[..32 * quads],
+                &offset[..4 * quads],
+                inv,
+                &mut out[..4 * quads],
+                masks,
+            );
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = quads;
+        // The last n mod 4 entries as in `score_exp_loops`.
+        for i in 4 * quads..n {
+            let (j, x) = zig.layer_point(word_at(bytes, i));
+            if zig.inside(j, x) {
+                out[i] = exp_kernel((offset[i] + x) * inv);
+            } else {
+                masks[i / 64] |= 1 << (i % 64);
+            }
+        }
+    }
+
+    /// Whole groups to row-major output, as [`super::write_group`] for each (group `g`: values
+    /// `vals[4k·g ..]`, inverse row sums `inv[4g .. 4g + 4]`, rows `dst[4k·g ..]`), with
+    /// the data moved in registers: per four categories four loads, four products, eight
+    /// shuffles and four stores; the last `k mod 4` categories by pairs and singles. The same
+    /// products, so the same bits.
+    pub(super) fn write_groups(token: Avx2, k: usize, vals: &[f64], inv: &[f64], dst: &mut [f64]) {
+        let _ = token;
+        let groups = inv.len() / 4;
+        let (vals, dst) = (&vals[..4 * k * groups], &mut dst[..4 * k * groups]);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `token` proves AVX2; the lengths are those `groups_avx2` requires.
+        unsafe {
+            groups_avx2(k, vals, &inv[..4 * groups], dst);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        for ((v, i), d) in vals
+            .chunks_exact(4 * k)
+            .zip(inv.chunks_exact(4))
+            .zip(dst.chunks_exact_mut(4 * k))
+        {
+            super::write_group(v, [i[0], i[1], i[2], i[3]], d);
+        }
+    }
+
+    /// The groups of [`write_groups`].
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `vals.len() = dst.len() = k·inv.len()`, `inv.len()` a
+    /// multiple of 4, `k ≥ 1`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn groups_avx2(k: usize, vals: &[f64], inv: &[f64], dst: &mut [f64]) {
+        let groups = inv.len() / 4;
+        assert!(k >= 1 && vals.len() == 4 * k * groups && dst.len() == 4 * k * groups);
+        for g in 0..groups {
+            // SAFETY: group g's entries 4k·g .. 4k·(g + 1) of `vals` and `dst` and its four
+            // inverse sums are in bounds (checked above); every access below stays inside them.
+            unsafe {
+                let invv = _mm256_loadu_pd(inv.as_ptr().add(4 * g));
+                let src = vals.as_ptr().add(4 * k * g);
+                let d0 = dst.as_mut_ptr().add(4 * k * g);
+                let (d1, d2, d3) = (d0.add(k), d0.add(2 * k), d0.add(3 * k));
+                let product = |c: usize| _mm256_mul_pd(_mm256_loadu_pd(src.add(4 * c)), invv);
+                let mut c = 0;
+                while c + 4 <= k {
+                    let (p0, p1, p2, p3) =
+                        (product(c), product(c + 1), product(c + 2), product(c + 3));
+                    let a = _mm256_unpacklo_pd(p0, p1); // row 0: c, c+1 | row 2: c, c+1
+                    let b = _mm256_unpackhi_pd(p0, p1); // row 1 | row 3
+                    let e = _mm256_unpacklo_pd(p2, p3);
+                    let f = _mm256_unpackhi_pd(p2, p3);
+                    _mm256_storeu_pd(d0.add(c), _mm256_permute2f128_pd::<0x20>(a, e));
+                    _mm256_storeu_pd(d1.add(c), _mm256_permute2f128_pd::<0x20>(b, f));
+                    _mm256_storeu_pd(d2.add(c), _mm256_permute2f128_pd::<0x31>(a, e));
+                    _mm256_storeu_pd(d3.add(c), _mm256_permute2f128_pd::<0x31>(b, f));
+                    c += 4;
+                }
+                if c + 2 <= k {
+                    let (p0, p1) = (product(c), product(c + 1));
+                    let a = _mm256_unpacklo_pd(p0, p1);
+                    let b = _mm256_unpackhi_pd(p0, p1);
+                    _mm_storeu_pd(d0.add(c), _mm256_castpd256_pd128(a));
+                    _mm_storeu_pd(d1.add(c), _mm256_castpd256_pd128(b));
+                    _mm_storeu_pd(d2.add(c), _mm256_extractf128_pd::<1>(a));
+                    _mm_storeu_pd(d3.add(c), _mm256_extractf128_pd::<1>(b));
+                    c += 2;
+                }
+                if c < k {
+                    let p = product(c);
+                    let (low, high) = (_mm256_castpd256_pd128(p), _mm256_extractf128_pd::<1>(p));
+                    _mm_store_sd(d0.add(c), low);
+                    _mm_storeh_pd(d1.add(c), low);
+                    _mm_store_sd(d2.add(c), high);
+                    _mm_storeh_pd(d3.add(c), high);
+                }
+            }
+        }
+    }
+
+    /// The quads of [`score_exp`] (`bytes.len() = 32·q`, `offset.len() = out.len() = 4·q`,
+    /// `masks.len() ≥ ⌈q/16⌉`, zeroed) in two passes: the scores (and the masks), then the
+    /// `exp` in place. One fused pass measured slower: a quad's chain (word → row → point →
+    /// score → `exp` polynomial → scaling) is about 40 dependent operations, too long for
+    /// enough quads to be in flight; each pass's shorter chain overlaps across iterations.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn kernel(
+        zig: &GumbelZiggurat,
+        bytes: &[u8],
+        offset: &[f64],
+        inv: f64,
+        out: &mut [f64],
+        masks: &mut [u64],
+    ) {
+        let q = out.len() / 4;
+        assert!(bytes.len() == 32 * q && offset.len() == 4 * q && masks.len() >= q.div_ceil(16));
+        let low8 = _mm256_set1_epi64x(0xff);
+        let two52_bits = _mm256_set1_epi64x(TWO52_BITS as i64);
+        let two52 = _mm256_set1_pd(TWO52);
+        let two_m52 = _mm256_set1_pd(TWO_M52);
+        let invv = _mm256_set1_pd(inv);
+        let row = |lane: i64| {
+            let r = &zig.rows[(lane as usize) & 0xff];
+            // SAFETY: a LayerRow is four f64 aligned to 32 bytes.
+            unsafe { _mm256_load_pd(r.0.as_ptr()) }
+        };
+        // Sixteen quads (64 entries) per mask word, collected in a register.
+        for (c, mask_word) in masks[..q.div_ceil(16)].iter_mut().enumerate() {
+            let mut acc = 0_u64;
+            for tt in 0..16.min(q - 16 * c) {
+                let i = 4 * (16 * c + tt);
+                // SAFETY: bytes 8i .. 8i + 32 are in bounds (bytes.len() = 32·q).
+                let w = unsafe { _mm256_loadu_si256(bytes.as_ptr().add(8 * i).cast::<__m256i>()) };
+                // The layer rows, transposed: lo, width, in_lo, in_hi of the four lanes.
+                let j = _mm256_and_si256(w, low8);
+                let r0 = row(_mm256_extract_epi64::<0>(j));
+                let r1 = row(_mm256_extract_epi64::<1>(j));
+                let r2 = row(_mm256_extract_epi64::<2>(j));
+                let r3 = row(_mm256_extract_epi64::<3>(j));
+                let a01 = _mm256_unpacklo_pd(r0, r1); // lo0 lo1 | in_lo0 in_lo1
+                let b01 = _mm256_unpackhi_pd(r0, r1); // w0 w1 | in_hi0 in_hi1
+                let a23 = _mm256_unpacklo_pd(r2, r3);
+                let b23 = _mm256_unpackhi_pd(r2, r3);
+                let lo = _mm256_permute2f128_pd::<0x20>(a01, a23);
+                let in_lo = _mm256_permute2f128_pd::<0x31>(a01, a23);
+                let width = _mm256_permute2f128_pd::<0x20>(b01, b23);
+                let in_hi = _mm256_permute2f128_pd::<0x31>(b01, b23);
+                // u = (from_bits(2⁵² bits | w >> 12) - 2⁵²)·2⁻⁵²,  x = lo + u·width.
+                let ubits = _mm256_or_si256(_mm256_srli_epi64::<12>(w), two52_bits);
+                let u = _mm256_mul_pd(_mm256_sub_pd(_mm256_castsi256_pd(ubits), two52), two_m52);
+                let x = _mm256_add_pd(lo, _mm256_mul_pd(u, width));
+                let inside = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(x, in_lo),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(x, in_hi),
+                );
+                let m = (!_mm256_movemask_pd(inside) & 0xf) as u64;
+                acc |= m << (4 * tt);
+                // SAFETY: entries i .. i + 4 of `offset` and `out` are in bounds (4·q long).
+                unsafe {
+                    let off = _mm256_loadu_pd(offset.as_ptr().add(i));
+                    let s = _mm256_mul_pd(_mm256_add_pd(off, x), invv);
+                    _mm256_storeu_pd(out.as_mut_ptr().add(i), s);
+                }
+            }
+            *mask_word = acc;
+        }
+        let lower = _mm256_set1_pd(EXP_LOWER);
+        let upper = _mm256_set1_pd(EXP_KERNEL_MAX);
+        let inv_ln2 = _mm256_set1_pd(INV_LN2_64);
+        let magic = _mm256_set1_pd(ROUND_MAGIC);
+        let magic_bits = _mm256_set1_epi64x(ROUND_MAGIC.to_bits() as i64);
+        let ln2_hi = _mm256_set1_pd(LN2_64_HI);
+        let ln2_lo = _mm256_set1_pd(LN2_64_LO);
+        let (c2, c3, c4, c5) = (
+            _mm256_set1_pd(0.5),
+            _mm256_set1_pd(1.0 / 6.0),
+            _mm256_set1_pd(1.0 / 24.0),
+            _mm256_set1_pd(1.0 / 120.0),
+        );
+        let low6 = _mm256_set1_epi64x(63);
+        let bias = _mm256_set1_epi64x(2046 << 6);
+        let low12 = _mm256_set1_epi64x(0xfff);
+        let entry = |lane: i64| {
+            let e = &EXP2_TABLE.0[(lane as usize) & 63];
+            // SAFETY: an entry is two f64, 16-byte aligned (the table is 64-byte aligned).
+            unsafe { _mm_load_pd(e.as_ptr()) }
+        };
+        for t in 0..q {
+            let i = 4 * t;
+            // SAFETY: entries i .. i + 4 of `out` are in bounds.
+            let s = unsafe { _mm256_loadu_pd(out.as_ptr().add(i)) };
+            // exp_kernel(s), operation for operation.
+            let s = _mm256_min_pd(upper, _mm256_max_pd(lower, s));
+            let shifted = _mm256_add_pd(_mm256_mul_pd(s, inv_ln2), magic);
+            let nn = _mm256_sub_pd(shifted, magic);
+            let r = _mm256_sub_pd(
+                _mm256_sub_pd(s, _mm256_mul_pd(nn, ln2_hi)),
+                _mm256_mul_pd(nn, ln2_lo),
+            );
+            let h = _mm256_add_pd(c4, _mm256_mul_pd(r, c5));
+            let h = _mm256_add_pd(c3, _mm256_mul_pd(r, h));
+            let h = _mm256_add_pd(c2, _mm256_mul_pd(r, h));
+            let p = _mm256_add_pd(r, _mm256_mul_pd(_mm256_mul_pd(r, r), h));
+            let bits = _mm256_sub_epi64(_mm256_castpd_si256(shifted), magic_bits);
+            let k = _mm256_and_si256(bits, low6);
+            let e0 = entry(_mm256_extract_epi64::<0>(k));
+            let e1 = entry(_mm256_extract_epi64::<1>(k));
+            let e2 = entry(_mm256_extract_epi64::<2>(k));
+            let e3 = entry(_mm256_extract_epi64::<3>(k));
+            let e02 = _mm256_set_m128d(e2, e0); // hi0 lo0 | hi2 lo2
+            let e13 = _mm256_set_m128d(e3, e1);
+            let hi = _mm256_unpacklo_pd(e02, e13); // hi0 hi1 | hi2 hi3
+            let lo_t = _mm256_unpackhi_pd(e02, e13);
+            let tt = _mm256_add_pd(hi, _mm256_add_pd(lo_t, _mm256_mul_pd(hi, p)));
+            let ex = _mm256_and_si256(_mm256_srli_epi64::<6>(_mm256_add_epi64(bits, bias)), low12);
+            let ex1 = _mm256_srli_epi64::<1>(ex);
+            let ex2 = _mm256_sub_epi64(ex, ex1);
+            let f1 = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(ex1));
+            let f2 = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(ex2));
+            let y = _mm256_mul_pd(_mm256_mul_pd(tt, f1), f2);
+            // SAFETY: as the load above.
+            unsafe { _mm256_storeu_pd(out.as_mut_ptr().add(i), y) };
+        }
+    }
+}
+
 /// Runtime selection of the instruction set for the shifted path: the one place of the crate
 /// that needs `unsafe` (calling a `#[target_feature]` function).
 ///
@@ -1179,6 +1516,7 @@ mod dispatch {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") {
+                job.kernel = super::avx2::Avx2::detect();
                 // SAFETY: `shifted_rows_avx2` only requires the CPU to support AVX2, which
                 // was detected at run time on the line above.
                 unsafe { shifted_rows_avx2(job, out) };
@@ -1471,7 +1809,10 @@ mod tests {
             // The sampler's blocks: whole groups, or whole rows; one extra-word buffer.
             let (words, block_words) = if k <= GROUPED_MAX_K {
                 let group = LANES * k;
-                (rows.div_ceil(LANES) * group, (BLOCK_ELEMENTS / group) * group)
+                (
+                    rows.div_ceil(LANES) * group,
+                    (BLOCK_ELEMENTS / group) * group,
+                )
             } else {
                 (rows * k, (BLOCK_ELEMENTS / k) * k)
             };
