@@ -923,6 +923,11 @@ pub(crate) fn concrete_rows<R: Rng + ?Sized>(
     }
 }
 
+/// Outputs of at least this many entries (16 MiB) are written with streaming stores on the
+/// AVX2 path ([`avx2::stream_copy`]): far beyond the L2 caches, where writing through the
+/// cache would first read every line. Measured on the reference machine (`docs/performance.md`).
+pub const STREAM_MIN_ENTRIES: usize = 1 << 21;
+
 /// Rows per group of the grouped layout (module doc): one `f64` lane each.
 const LANES: usize = 4;
 
@@ -948,6 +953,9 @@ pub(crate) struct ShiftedJob<'a, R: Rng + ?Sized> {
     kernel: Option<avx2::Avx2>,
     /// Its reject masks, one bit per entry of the block.
     masks: Vec<u64>,
+    /// Whether whole groups go to the output through `stage` and streaming stores.
+    stream: bool,
+    stage: Vec<f64>,
     k: usize,
     inv_temperature: f64,
 }
@@ -988,6 +996,8 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
             rejects: Rejects::new(),
             kernel: None,
             masks: Vec::new(),
+            stream: false,
+            stage: Vec::new(),
             k,
             inv_temperature,
         }
@@ -1040,6 +1050,10 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
     fn run_grouped(&mut self, out: &mut [f64]) {
         let k = self.k;
         let group = LANES * k;
+        self.stream = self.kernel.is_some() && out.len() >= STREAM_MIN_ENTRIES;
+        if self.stream {
+            self.stage.resize(self.values.len(), 0.0);
+        }
         let rows = out.len() / k;
         let groups = rows.div_ceil(LANES);
         let per_block = BLOCK_ELEMENTS / group;
@@ -1064,6 +1078,11 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
             let (vals, rest) = values.split_at(whole * group);
             let (inv, inv_rest) = self.sums.split_at(LANES * whole);
             match self.kernel {
+                Some(token) if self.stream => {
+                    let stage = &mut self.stage[..whole * group];
+                    avx2::write_groups(token, k, vals, inv, stage);
+                    avx2::stream_copy(token, stage, &mut out_rows[..whole * group]);
+                }
                 Some(token) => {
                     avx2::write_groups(token, k, vals, inv, &mut out_rows[..whole * group]);
                 }
@@ -1087,6 +1106,9 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
                 }
             }
             first += gb;
+        }
+        if let (true, Some(token)) = (self.stream, self.kernel) {
+            avx2::fence(token);
         }
     }
 
@@ -1303,6 +1325,64 @@ mod avx2 {
             .zip(dst.chunks_exact_mut(4 * k))
         {
             super::write_group(v, [i[0], i[1], i[2], i[3]], d);
+        }
+    }
+
+    /// `dst ← src` with non-temporal (streaming) stores for the 32-byte-aligned part of `dst`:
+    /// the lines go to memory without being read first (no read-for-ownership) and without
+    /// evicting the working set; for outputs far larger than the caches (see
+    /// [`super::STREAM_MIN_ENTRIES`]). Call [`fence`] before the written data is handed on.
+    pub(super) fn stream_copy(token: Avx2, src: &[f64], dst: &mut [f64]) {
+        let _ = token;
+        let n = src.len().min(dst.len());
+        let misalign = (dst.as_ptr() as usize % 32) / 8;
+        let head = if misalign == 0 {
+            0
+        } else {
+            (4 - misalign).min(n)
+        };
+        dst[..head].copy_from_slice(&src[..head]);
+        let quads = (n - head) / 4;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `token` proves AVX2; dst[head ..] starts on a 32-byte boundary (f64 slices
+        // are 8-byte aligned, and `head` entries reach the next boundary), and the `quads`
+        // quads from `head` are in bounds of both slices.
+        unsafe {
+            stream_quads(
+                &src[head..head + 4 * quads],
+                &mut dst[head..head + 4 * quads],
+            );
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        dst[head..head + 4 * quads].copy_from_slice(&src[head..head + 4 * quads]);
+        let done = head + 4 * quads;
+        dst[done..n].copy_from_slice(&src[done..n]);
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2; `dst` starts on a 32-byte boundary; equal lengths, a
+    /// multiple of 4.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn stream_quads(src: &[f64], dst: &mut [f64]) {
+        assert!(src.len() == dst.len() && src.len() % 4 == 0);
+        assert!(dst.as_ptr() as usize % 32 == 0);
+        for i in (0..src.len()).step_by(4) {
+            // SAFETY: entries i .. i + 4 are in bounds; dst + i is 32-byte aligned.
+            unsafe {
+                let v = _mm256_loadu_pd(src.as_ptr().add(i));
+                _mm256_stream_pd(dst.as_mut_ptr().add(i), v);
+            }
+        }
+    }
+
+    /// Orders the streaming stores of [`stream_copy`] before every later store (`sfence`).
+    pub(super) fn fence(token: Avx2) {
+        let _ = token;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `sfence` (SSE) is available on every x86-64 CPU; it only orders stores.
+        unsafe {
+            _mm_sfence();
         }
     }
 
@@ -1885,6 +1965,34 @@ mod tests {
                 assert!(a.iter().all(|y| y.is_finite()));
             }
         }
+    }
+
+    /// Outputs of at least `STREAM_MIN_ENTRIES` go out through the staging buffer and
+    /// streaming stores on the AVX2 path: the same bits as the baseline build, also into a
+    /// slice that does not start on a 32-byte boundary and ends in a partial group. Seen to
+    /// fail with the streaming copy's last `n mod 4` entries not copied.
+    #[test]
+    fn streamed_output_agrees_bit_for_bit() {
+        let centered: Vec<f64> = (0..10).map(|i| 3.0 * (i as f64).sin() - 3.0).collect();
+        let tau = 0.5;
+        let rows = STREAM_MIN_ENTRIES / 10 + 3;
+        let mut a = vec![0.0; rows * 10 + 1];
+        let mut b = vec![0.0; rows * 10];
+        let mut rng = seeded(8);
+        dispatch::shifted_rows(
+            &mut ShiftedJob::new(&mut rng, &centered, 1.0 / tau),
+            &mut a[1..],
+        );
+        let mut rng = seeded(8);
+        dispatch::shifted_rows_baseline(
+            &mut ShiftedJob::new(&mut rng, &centered, 1.0 / tau),
+            &mut b,
+        );
+        let first = a[1..]
+            .iter()
+            .zip(&b)
+            .position(|(x, y)| x.to_bits() != y.to_bits());
+        assert!(first.is_none(), "first difference at {first:?}");
     }
 
     #[test]
