@@ -356,12 +356,14 @@ pub struct GumbelZiggurat {
     width: [f64; LAYERS],
     in_lo: [f64; LAYERS],
     in_hi: [f64; LAYERS],
-    /// The same four fields per layer, `[lo, width, in_lo, in_hi]`, one 32-byte row each (array
-    /// of structures), for the AVX2 kernel's whole-row loads.
+    /// The same four fields per layer, `[lo, width·2⁻⁵², in_lo, in_hi]`, one 32-byte row each
+    /// (array of structures), for the AVX2 kernel's whole-row loads. `(m·2⁻⁵²)·width` and
+    /// `m·(width·2⁻⁵²)` round the same exact product (scaling by a power of two is exact), so
+    /// the kernel saves a multiplication and keeps the bits.
     rows: [LayerRow; LAYERS],
 }
 
-/// `[lo, width, in_lo, in_hi]` of one layer, aligned to its 32 bytes.
+/// `[lo, width·2⁻⁵², in_lo, in_hi]` of one layer, aligned to its 32 bytes.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(32))]
 struct LayerRow([f64; 4]);
@@ -499,7 +501,7 @@ impl GumbelZiggurat {
             width: layers.map(|l| l.width),
             in_lo: layers.map(|l| l.in_lo),
             in_hi: layers.map(|l| l.in_hi),
-            rows: layers.map(|l| LayerRow([l.lo, l.width, l.in_lo, l.in_hi])),
+            rows: layers.map(|l| LayerRow([l.lo, l.width * TWO_M52, l.in_lo, l.in_hi])),
             layers,
             y_bottom,
             y_top,
@@ -1234,7 +1236,7 @@ mod avx2 {
     #[cfg(target_arch = "x86_64")]
     use super::{
         EXP_KERNEL_MAX, EXP_LOWER, EXP2_TABLE, INV_LN2_64, LN2_64_HI, LN2_64_LO, ROUND_MAGIC,
-        TWO_M52, TWO52, TWO52_BITS,
+        TWO52, TWO52_BITS,
     };
     use super::{GumbelZiggurat, exp_kernel, word_at};
     #[cfg(target_arch = "x86_64")]
@@ -1464,12 +1466,15 @@ mod avx2 {
         let low8 = _mm256_set1_epi64x(0xff);
         let two52_bits = _mm256_set1_epi64x(TWO52_BITS as i64);
         let two52 = _mm256_set1_pd(TWO52);
-        let two_m52 = _mm256_set1_pd(TWO_M52);
         let invv = _mm256_set1_pd(inv);
-        let row = |lane: i64| {
-            let r = &zig.rows[(lane as usize) & 0xff];
-            // SAFETY: a LayerRow is four f64 aligned to 32 bytes.
-            unsafe { _mm256_load_pd(r.0.as_ptr()) }
+        // Row addresses from byte offsets `32·j` formed in the vector (one shift for four
+        // lanes instead of one per lane).
+        let rows = zig.rows.as_ptr().cast::<u8>();
+        let row = |offset: i64| {
+            let offset = (offset as usize) & (0xff << 5);
+            // SAFETY: offset = 32·j with j < 256 (masked): row j of the 256 32-byte-aligned
+            // LayerRows, four f64.
+            unsafe { _mm256_load_pd(rows.add(offset).cast::<f64>()) }
         };
         // Sixteen quads (64 entries) per mask word, collected in a register.
         for (c, mask_word) in masks[..q.div_ceil(16)].iter_mut().enumerate() {
@@ -1479,7 +1484,7 @@ mod avx2 {
                 // SAFETY: bytes 8i .. 8i + 32 are in bounds (bytes.len() = 32·q).
                 let w = unsafe { _mm256_loadu_si256(bytes.as_ptr().add(8 * i).cast::<__m256i>()) };
                 // The layer rows, transposed: lo, width, in_lo, in_hi of the four lanes.
-                let j = _mm256_and_si256(w, low8);
+                let j = _mm256_slli_epi64::<5>(_mm256_and_si256(w, low8));
                 let r0 = row(_mm256_extract_epi64::<0>(j));
                 let r1 = row(_mm256_extract_epi64::<1>(j));
                 let r2 = row(_mm256_extract_epi64::<2>(j));
@@ -1492,10 +1497,10 @@ mod avx2 {
                 let in_lo = _mm256_permute2f128_pd::<0x31>(a01, a23);
                 let width = _mm256_permute2f128_pd::<0x20>(b01, b23);
                 let in_hi = _mm256_permute2f128_pd::<0x31>(b01, b23);
-                // u = (from_bits(2⁵² bits | w >> 12) - 2⁵²)·2⁻⁵²,  x = lo + u·width.
+                // m = from_bits(2⁵² bits | w >> 12) - 2⁵²,  x = lo + m·(width·2⁻⁵²).
                 let ubits = _mm256_or_si256(_mm256_srli_epi64::<12>(w), two52_bits);
-                let u = _mm256_mul_pd(_mm256_sub_pd(_mm256_castsi256_pd(ubits), two52), two_m52);
-                let x = _mm256_add_pd(lo, _mm256_mul_pd(u, width));
+                let m = _mm256_sub_pd(_mm256_castsi256_pd(ubits), two52);
+                let x = _mm256_add_pd(lo, _mm256_mul_pd(m, width));
                 let inside = _mm256_and_pd(
                     _mm256_cmp_pd::<_CMP_GE_OQ>(x, in_lo),
                     _mm256_cmp_pd::<_CMP_LE_OQ>(x, in_hi),
@@ -1527,10 +1532,12 @@ mod avx2 {
         let low6 = _mm256_set1_epi64x(63);
         let bias = _mm256_set1_epi64x(2046 << 6);
         let low12 = _mm256_set1_epi64x(0xfff);
-        let entry = |lane: i64| {
-            let e = &EXP2_TABLE.0[(lane as usize) & 63];
-            // SAFETY: an entry is two f64, 16-byte aligned (the table is 64-byte aligned).
-            unsafe { _mm_load_pd(e.as_ptr()) }
+        let table = EXP2_TABLE.0.as_ptr().cast::<u8>();
+        let entry = |offset: i64| {
+            let offset = (offset as usize) & (63 << 4);
+            // SAFETY: offset = 16·j with j < 64 (masked): entry j of the table, two f64,
+            // 16-byte aligned (the table is 64-byte aligned).
+            unsafe { _mm_load_pd(table.add(offset).cast::<f64>()) }
         };
         for t in 0..q {
             let i = 4 * t;
@@ -1549,7 +1556,7 @@ mod avx2 {
             let h = _mm256_add_pd(c2, _mm256_mul_pd(r, h));
             let p = _mm256_add_pd(r, _mm256_mul_pd(_mm256_mul_pd(r, r), h));
             let bits = _mm256_sub_epi64(_mm256_castpd_si256(shifted), magic_bits);
-            let k = _mm256_and_si256(bits, low6);
+            let k = _mm256_slli_epi64::<4>(_mm256_and_si256(bits, low6));
             let e0 = entry(_mm256_extract_epi64::<0>(k));
             let e1 = entry(_mm256_extract_epi64::<1>(k));
             let e2 = entry(_mm256_extract_epi64::<2>(k));
