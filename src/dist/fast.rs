@@ -7,14 +7,14 @@
 //! per element, three opaque `std` calls (`ln`, `ln` for the inverse-CDF noise `-ln(-ln u)`,
 //! `exp` for the softmax) plus a compensated log-sum-exp, one element at a time. The batch
 //! sampler ([`crate::dist::Concrete::sample_batch_into`]) removes both logarithms, needs no
-//! row maximum, and does the noise and the `exp` in one vectorised pass:
+//! row maximum, and does the noise and the `exp` in vectorised passes over blocks:
 //!
 //! ```text
 //! words    one 64-bit word per element, fill_bytes over a block (little endian)
 //! noise    g ~ Gumbel(0, 1) exactly, by a 256-layer ziggurat over the whole real line
 //!          fast path (98.4 % of draws): one multiply-add and two compares, no ln
 //! shift    σ = -NOISE_RANGE.0 = 3.8511: the row's largest logit has c + σ + g ≥ 0
-//! exp      e_i = exp_kernel((c_i + σ + g_i)/τ)        (two flat loops over an L1 block)
+//! exp      e_i = exp_kernel((c_i + σ + g_i)/τ)        (flat passes over an L1 block)
 //! row      y_i = e_i / Σ_row e          (softmax is shift invariant: the same law)
 //! ```
 //!
@@ -22,23 +22,32 @@
 //! [`uses_shifted_path`]): every score lies below `708 - ln k`, so no `e_i` and no row sum can
 //! overflow, and the largest-logit entry has `e ≥ 1`, so the sum is `≥ 1` and no entry that
 //! matters underflows. The row maximum pass of the usual softmax disappears.
-//! - Work is done in blocks of whole rows (about [`BLOCK_ELEMENTS`] elements: 8 KiB each of
-//!   words, output and logits, L1-resident). Per block: one `fill_bytes`; one flat,
-//!   branch-free loop computing the ziggurat point, its fast-accept test and the score,
-//!   writing NaN for the 1.6 % of rejected draws, and a second flat loop applying `exp` in
-//!   place (NaN stays NaN; two short loops ran about 8 % faster than one fused loop, whose
-//!   long dependency chain limited how many iterations overlap); then per row its sum (four
-//!   interleaved partial sums). A NaN sum sends the row to a cold fix-up that finishes its
-//!   rejected draws (wedge test, tails, redraw; words from a separate buffer of
-//!   [`WORD_BLOCK`] words) before the row is summed again and scaled by `1/sum`. Rows longer
-//!   than a block are done in pieces of a block, their sums added.
-//! - The two loops are straight-line code on `f64` and `u64` bit patterns (table lookups,
-//!   compares, selects; no branch, no call), written once and compiled twice: for the
-//!   baseline x86-64 target (SSE2) and with AVX2 enabled, chosen at run time
-//!   (`is_x86_feature_detected!`, the crate's one `unsafe` block, in `dispatch`). Without
-//!   FMA both builds execute the same IEEE operations, so their outputs are bit for bit
-//!   equal (tested): seeded results do not depend on the CPU.
-//!
+//! - **Grouped layout** (`k ≤` [`GROUPED_MAX_K`] `= 256`): rows are drawn four at a time,
+//!   word `4i + l` of a group of `4k` words feeding category `i` of the group's row `l`, so
+//!   that one 4-lane vector holds one category of four rows. Per block of whole groups (at
+//!   most [`BLOCK_ELEMENTS`] words: words, values and tiled logits 8 KiB each, L1-resident):
+//!   one `fill_bytes`; the fast pass (the ziggurat point, its fast-accept test, the score and
+//!   its `exp`); the rejected draws finished together ([`Rejects`]); the row sums lane by lane
+//!   (vector adds, category by category: no horizontal sum); one division per row; and the
+//!   scaled rows written in row-major order through 4 × 4 transposes. A last, partial group
+//!   draws a whole group's words and writes only its rows.
+//! - Longer rows go row by row (whole rows per block), or for `k > BLOCK_ELEMENTS` in pieces
+//!   of a block whose sums are added; the same fast pass and fix-up.
+//! - **Fast pass.** Portable form ([`score_exp_loops`]): two flat, branch-free loops (scores
+//!   with NaN for a rejected draw, then `exp` in place), which LLVM vectorises; the NaNs are
+//!   then found sixteen entries at a time. AVX2 form ([`avx2`], chosen at run time): the same
+//!   IEEE operations in the same order written with intrinsics, with each layer's four table
+//!   values loaded as one 32-byte row per lane and transposed in registers (LLVM emulates
+//!   the sixteen lookups element by element), and the rejected draws reported as bit masks
+//!   (`movmsk`). Both forms are also compiled into the rest of the path with and without
+//!   AVX2 ([`dispatch`]). Without FMA every build executes the same IEEE operations, so the
+//!   outputs are bit for bit equal (tested): seeded results do not depend on the CPU.
+//! - **Rejected draws** (1.6 %): collected per block in word order and finished in rounds
+//!   (tails and wedge heights, one flat loop for the wedge densities, redraws), with words
+//!   from a separate buffer of [`WORD_BLOCK`] words ([`Rejects`]).
+//! - Outputs of at least [`STREAM_MIN_ENTRIES`] entries are written with streaming stores on
+//!   the AVX2 path (staged per block, one `sfence` at the end).
+
 //! **Max-subtracted path** (smaller τ, or if the ziggurat tables failed to build): noise and
 //! scores per block, the row maxima, one flat [`exp_nonpos`] pass of `s - max s`, the row
 //! normalisation; not dispatched.
@@ -620,7 +629,13 @@ impl Rejects {
     /// Finishes every recorded draw (the struct doc), with words from `extra`.
     #[cold]
     #[inline(never)]
-    fn finish<R: Rng + ?Sized>(&mut self, zig: &GumbelZiggurat, rng: &mut R, extra: &mut Words) {
+    fn finish<R: Rng + ?Sized>(
+        &mut self,
+        zig: &GumbelZiggurat,
+        rng: &mut R,
+        extra: &mut Words,
+        kernel: Option<avx2::Avx2>,
+    ) {
         self.active.clear();
         self.active.extend(0..self.pos.len());
         for _ in 0..MAX_TRIES {
@@ -642,11 +657,26 @@ impl Rejects {
                         .push(zig.y_bottom[j] + u * (zig.y_top[j] - zig.y_bottom[j]));
                 }
             }
-            // The densities in one flat loop over contiguous points (vectorised).
+            // The densities `exp(-x - exp(-x))` over contiguous points, in flat loops (the
+            // AVX2 `exp` where chosen: the same bits as `density_fast`).
             self.density.clear();
             self.density.extend(self.wedge.iter().map(|&a| self.x[a]));
-            for d in self.density.iter_mut() {
-                *d = density_fast(*d);
+            match kernel {
+                Some(token) => {
+                    for d in self.density.iter_mut() {
+                        *d = -*d;
+                    }
+                    avx2::exp_in_place(token, &mut self.density);
+                    for (d, &a) in self.density.iter_mut().zip(&self.wedge) {
+                        *d = -self.x[a] - *d;
+                    }
+                    avx2::exp_in_place(token, &mut self.density);
+                }
+                None => {
+                    for d in self.density.iter_mut() {
+                        *d = density_fast(*d);
+                    }
+                }
             }
             self.next.clear();
             for ((&a, &y), &d) in self.wedge.iter().zip(&self.wedge_y).zip(&self.density) {
@@ -798,7 +828,7 @@ impl NoiseBlock {
         rejects.clear();
         rejects.collect(zig, bytes, 0, out);
         if !rejects.pos.is_empty() {
-            rejects.finish(zig, rng, extra);
+            rejects.finish(zig, rng, extra, None);
             for (&p, &g) in rejects.pos.iter().zip(&rejects.x) {
                 out[p] = (offset[p] + g) * scale;
             }
@@ -1147,9 +1177,24 @@ impl<'a, R: Rng + ?Sized> ShiftedJob<'a, R> {
             return;
         }
         self.rejects
-            .finish(self.zig, &mut *self.rng, &mut self.extra);
-        for (&p, &x) in self.rejects.pos.iter().zip(&self.rejects.x) {
-            out[p] = exp_kernel((offset[p] + x) * self.inv_temperature);
+            .finish(self.zig, &mut *self.rng, &mut self.extra, self.kernel);
+        let inv = self.inv_temperature;
+        match self.kernel {
+            Some(token) => {
+                // Their scores in place of the noise, then `exp` four at a time.
+                for (&p, x) in self.rejects.pos.iter().zip(self.rejects.x.iter_mut()) {
+                    *x = (offset[p] + *x) * inv;
+                }
+                avx2::exp_in_place(token, &mut self.rejects.x);
+                for (&p, &e) in self.rejects.pos.iter().zip(&self.rejects.x) {
+                    out[p] = e;
+                }
+            }
+            None => {
+                for (&p, &x) in self.rejects.pos.iter().zip(&self.rejects.x) {
+                    out[p] = exp_kernel((offset[p] + x) * inv);
+                }
+            }
         }
     }
 }
@@ -1303,6 +1348,22 @@ mod avx2 {
             } else {
                 masks[i / 64] |= 1 << (i % 64);
             }
+        }
+    }
+
+    /// `x ← exp_kernel(x)` for every entry (the same bits), four at a time with AVX2.
+    pub(super) fn exp_in_place(token: Avx2, xs: &mut [f64]) {
+        let _ = token;
+        let quads = xs.len() / 4;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `token` proves AVX2.
+        unsafe {
+            exp_quads(&mut xs[..4 * quads]);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let quads = 0;
+        for x in &mut xs[4 * quads..] {
+            *x = exp_kernel(*x);
         }
     }
 
@@ -1516,6 +1577,18 @@ mod avx2 {
             }
             *mask_word = acc;
         }
+        // SAFETY: AVX2 as for `kernel`; `out` holds 4·q entries.
+        unsafe { exp_quads(out) };
+    }
+
+    /// `x ← exp_kernel(x)` for the first `4·⌊n/4⌋` entries, operation for operation (the
+    /// same bits as [`exp_kernel`]).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn exp_quads(out: &mut [f64]) {
         let lower = _mm256_set1_pd(EXP_LOWER);
         let upper = _mm256_set1_pd(EXP_KERNEL_MAX);
         let inv_ln2 = _mm256_set1_pd(INV_LN2_64);
@@ -1539,7 +1612,7 @@ mod avx2 {
             // 16-byte aligned (the table is 64-byte aligned).
             unsafe { _mm_load_pd(table.add(offset).cast::<f64>()) }
         };
-        for t in 0..q {
+        for t in 0..out.len() / 4 {
             let i = 4 * t;
             // SAFETY: entries i .. i + 4 of `out` are in bounds.
             let s = unsafe { _mm256_loadu_pd(out.as_ptr().add(i)) };
@@ -1578,21 +1651,17 @@ mod avx2 {
     }
 }
 
-/// Runtime selection of the instruction set for the shifted path: the one place of the crate
-/// that needs `unsafe` (calling a `#[target_feature]` function).
+/// Runtime selection of the instruction set for the shifted path: with [`avx2`], the only
+/// `unsafe` code of the crate (calling a `#[target_feature]` function).
 ///
 /// The shifted path is written once ([`ShiftedJob::run`]) and compiled twice: for the
 /// baseline target (x86-64: SSE2) and, in [`dispatch::shifted_rows_avx2`], with AVX2
-/// enabled, which LLVM uses to process four `f64` lanes at a time. The AVX2 version runs
-/// only if the CPU reports AVX2 (`is_x86_feature_detected!`). FMA is deliberately not
-/// enabled: the two versions execute the same IEEE operations (no contraction, no
-/// reassociation), so their outputs are bit for bit the same (tested) and seeded results do
-/// not depend on the CPU. Measured gain on the reference machine (AMD EPYC, Zen 3, k = 10,
-/// τ = 0.5): the whole sampler executes 57.7 instead of 105 instructions per element
-/// (valgrind) and runs about 1.6 times faster than the same code compiled for SSE2 (best of
-/// 10 repetitions of 10⁷ elements, alternating runs: 12.3 to 16.9 ns against 20.1 to 27.9 ns
-/// on the loaded machine); the SSE2 build is slower than the previous SSE2 design, so the
-/// design is only worth it with the dispatch (`docs/performance.md`).
+/// enabled, which LLVM uses to process four `f64` lanes at a time; with AVX2 the job also
+/// gets the [`avx2`] kernels. The AVX2 version runs only if the CPU reports AVX2
+/// (`is_x86_feature_detected!`). FMA is deliberately not enabled: the two versions execute
+/// the same IEEE operations (no contraction, no reassociation), so their outputs are bit for
+/// bit the same (tested) and seeded results do not depend on the CPU. Measured figures:
+/// `docs/performance.md`.
 #[allow(unsafe_code)]
 mod dispatch {
     use super::ShiftedJob;
@@ -1865,7 +1934,7 @@ mod tests {
                     }
                 }
                 rejected += rejects.pos.len();
-                rejects.finish(zig, &mut rng, &mut extra);
+                rejects.finish(zig, &mut rng, &mut extra, None);
                 for (&p, &x) in rejects.pos.iter().zip(&rejects.x) {
                     piece[p] = x;
                 }
@@ -2114,7 +2183,7 @@ mod tests {
                 rejects.layer.push(0);
                 rejects.x.push(point);
             }
-            rejects.finish(z, &mut rng, &mut extra);
+            rejects.finish(z, &mut rng, &mut extra, None);
             rejects.x
         };
         let right = tails(right_point);
