@@ -47,7 +47,7 @@
 //!   from a separate buffer of [`WORD_BLOCK`] words ([`Rejects`]).
 //! - Outputs of at least [`STREAM_MIN_ENTRIES`] entries are written with streaming stores on
 //!   the AVX2 path (staged per block, one `sfence` at the end).
-
+//!
 //! **Max-subtracted path** (smaller τ, or if the ziggurat tables failed to build): noise and
 //! scores per block, the row maxima, one flat [`exp_nonpos`] pass of `s - max s`, the row
 //! normalisation; not dispatched.
