@@ -1950,12 +1950,18 @@ mod tests {
     }
 
     /// Rows of `GROUPED_MAX_K < k ≤ BLOCK_ELEMENTS` (whole rows per block, row by row) and
-    /// rows of the grouped layout with a partial last group: the sampler is the kernel on
+    /// rows of the grouped layout with a partial last group, including both sides of
+    /// `GROUPED_MAX_K` and `k = BLOCK_ELEMENTS`: the sampler is the kernel on
     /// `gumbel_noise` of the same seed (rearranged from the grouped order for the latter).
     /// Seen to fail with the rows of a partial group written from the wrong lanes.
     #[test]
     fn row_and_partial_group_paths_are_the_kernel() {
-        for (k, rows) in [(300, 7), (10, 1001), (3, 2)] {
+        let edges = [
+            (GROUPED_MAX_K, 9),
+            (GROUPED_MAX_K + 1, 9),
+            (BLOCK_ELEMENTS, 2),
+        ];
+        for (k, rows) in [(300, 7), (10, 1001), (3, 2)].into_iter().chain(edges) {
             let l: Vec<f64> = (0..k).map(|i| 2.0 * (i as f64 * 1.3).cos()).collect();
             let m = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let centered: Vec<f64> = l.iter().map(|v| v - m).collect();
