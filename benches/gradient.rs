@@ -10,7 +10,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gumbel_audit::dist::{Concrete, Logits};
+use gumbel_audit::distributions::{Concrete, Logits};
 use gumbel_audit::grad::{GumbelSoftmax, Objective, StraightThrough};
 use gumbel_audit::rng::seeded;
 

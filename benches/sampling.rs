@@ -9,9 +9,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gumbel_audit::dist::fast;
-use gumbel_audit::dist::uniform::open_uniform;
-use gumbel_audit::dist::{Categorical, Concrete, Gumbel, Logits};
+use gumbel_audit::distributions::fast;
+use gumbel_audit::distributions::uniform::open_uniform;
+use gumbel_audit::distributions::{Categorical, Concrete, Gumbel, Logits};
 use gumbel_audit::rng::seeded;
 
 /// Temperature of the Concrete benches: a generic value (τ = 1 would not exercise the

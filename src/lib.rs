@@ -5,10 +5,10 @@
 //!
 //! ## Crate map
 //! - [`audit`]: auditing an implementation through the [`audit::Target`] trait (protocol v1).
-//! - [`dist`]: the reference implementation (Gumbel noise, logits, categorical with Gumbel-Max
+//! - [`distributions`]: the reference implementation (Gumbel noise, logits, categorical with Gumbel-Max
 //!   and Gumbel-top-k, Concrete and ExpConcrete, binary Concrete, temperature schedules).
-//! - [`fixtures`]: the golden conformance vectors of `fixtures/`: checking the reference against
-//!   them, regenerating the Rust-generated ones.
+//! - [`golden`]: the checker of the golden conformance vectors in `fixtures/`: comparing the
+//!   reference with them, regenerating the Rust-generated ones.
 //! - [`plot`]: minimal SVG plots for studies and reports.
 //! - [`grad`]: gradient estimators (REINFORCE with baselines, Gumbel-Softmax, straight-through,
 //!   Gumbel-Rao) and their ground truth (exact discrete gradients and covariances, `k = 2`
@@ -38,8 +38,8 @@
 //! 6. **Distributional tests**: goodness of fit with stated false-alarm rate, sample size and
 //!    detectable discrepancy, each also run against a planted bug to show it can fail.
 //! 7. **Golden fixtures** against an independent high-precision oracle (`fixtures/`).
-// `deny`, not `forbid`: the exceptions are `dist::fast::dispatch` (runtime AVX2 selection for
-// the batch sampler) and `dist::fast::avx2` (its intrinsics kernels, reachable only through a
+// `deny`, not `forbid`: the exceptions are `distributions::fast::dispatch` (runtime AVX2 selection for
+// the batch sampler) and `distributions::fast::avx2` (its intrinsics kernels, reachable only through a
 // token made by CPU detection); measured gains and SAFETY comments there. Everything else
 // stays safe.
 #![deny(unsafe_code)]
@@ -49,9 +49,9 @@
 #![allow(clippy::wrong_self_convention)]
 
 pub mod audit;
-pub mod dist;
+pub mod distributions;
 pub mod error;
-pub mod fixtures;
+pub mod golden;
 pub mod grad;
 pub mod numeric;
 pub mod plot;
@@ -60,4 +60,7 @@ pub mod stats;
 pub mod study;
 pub mod tolerance;
 
+pub use distributions::{
+    BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TemperatureSchedule, TruncatedGumbel,
+};
 pub use error::Error;

@@ -23,7 +23,7 @@ use gumbel_audit::audit::adapter::{AdapterOptions, AdapterTarget};
 use gumbel_audit::audit::{
     Array, ArrayData, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
 };
-use gumbel_audit::dist::{BinaryConcrete, Concrete, Logits};
+use gumbel_audit::distributions::{BinaryConcrete, Concrete, Logits};
 use gumbel_audit::grad::objective::Objective;
 use gumbel_audit::grad::truth::TwoCategory;
 use gumbel_audit::rng::seeded;

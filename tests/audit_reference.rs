@@ -12,8 +12,8 @@ use gumbel_audit::audit::{
     Array, AuditOptions, AuditReport, Capabilities, Dtype, GradRequest, Level, Op, ReferenceTarget,
     Target, TargetError, Verdict, run_battery,
 };
-use gumbel_audit::dist::uniform::open_uniform;
-use gumbel_audit::dist::{Concrete, Gumbel, Logits};
+use gumbel_audit::distributions::uniform::open_uniform;
+use gumbel_audit::distributions::{Concrete, Gumbel, Logits};
 use gumbel_audit::grad::{Baseline, GradientEstimator, Objective, Reinforce};
 use gumbel_audit::numeric::{log_sum_exp, sigmoid};
 use gumbel_audit::rng::seeded;

@@ -10,7 +10,7 @@
 
 use std::process::{Command, Output};
 
-use gumbel_audit::dist::Logits;
+use gumbel_audit::distributions::Logits;
 use gumbel_audit::grad::Objective;
 use gumbel_audit::grad::truth::TwoCategory;
 

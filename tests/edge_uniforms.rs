@@ -1,6 +1,6 @@
 //! Fixed points with a constant mock RNG: every word all-zero bits or all-one bits.
 //!
-//! Those words give the edge uniforms `2⁻⁵³` and `1 - 2⁻⁵³` (module `dist::uniform`), the two
+//! Those words give the edge uniforms `2⁻⁵³` and `1 - 2⁻⁵³` (module `distributions::uniform`), the two
 //! ends of the noise range. Every sampler must stay finite there: a uniform of exactly 0 or 1
 //! would give infinite Gumbel noise and a NaN softmax (shared/design/MATH.md §1). With constant
 //! noise every category gets the same `g`, so a Concrete sample is `softmax(l/τ)` exactly; the
@@ -8,8 +8,10 @@
 
 use std::convert::Infallible;
 
-use gumbel_audit::dist::gumbel::{STANDARD_NOISE_MAX, STANDARD_NOISE_MIN};
-use gumbel_audit::dist::{BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TruncatedGumbel};
+use gumbel_audit::distributions::gumbel::{STANDARD_NOISE_MAX, STANDARD_NOISE_MIN};
+use gumbel_audit::distributions::{
+    BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TruncatedGumbel,
+};
 use rand::TryRng;
 
 /// An RNG whose every output is the same word (`rand_core` 0.10: implementing `TryRng` with

@@ -9,7 +9,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use gumbel_audit::Error;
-use gumbel_audit::dist::{
+use gumbel_audit::distributions::{
     BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TemperatureSchedule, TruncatedGumbel,
 };
 

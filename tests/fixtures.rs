@@ -4,7 +4,7 @@
 //!
 //! # What is checked
 //! - Every family of `fixtures/` agrees with the reference within its documented tolerance
-//!   (`gumbel_audit::fixtures::tolerance`); the oracle families come from mpmath at 50 digits
+//!   (`gumbel_audit::golden::tolerance`); the oracle families come from mpmath at 50 digits
 //!   (`scripts/fixtures-oracle/generate.py`), not from this code.
 //! - Every file validates against its schema (`fixtures/README.md`), and each schema rule is
 //!   enforced: a file that breaks it is reported as invalid, not as a mismatch.
@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gumbel_audit::fixtures::{
+use gumbel_audit::golden::{
     Family, FixtureError, check_dir, check_file, check_text, statistics_text, value_stability_text,
 };
 use serde_json::Value;
@@ -50,7 +50,7 @@ fn check_modified(
     family: Family,
     section: &str,
     f: impl Fn(&mut Value),
-) -> gumbel_audit::fixtures::FamilyCheck {
+) -> gumbel_audit::golden::FamilyCheck {
     let mut v = parsed(family);
     for case in v[section].as_array_mut().unwrap() {
         f(case);
@@ -215,7 +215,7 @@ fn schema_rules_are_enforced() {
 }
 
 /// Applies `f` to the combined statistics object and checks the result.
-fn check_statistics(f: impl Fn(&mut Value)) -> gumbel_audit::fixtures::FamilyCheck {
+fn check_statistics(f: impl Fn(&mut Value)) -> gumbel_audit::golden::FamilyCheck {
     let mut v = parsed(Family::Statistics);
     f(&mut v);
     check_text(Family::Statistics, &serde_json::to_string(&v).unwrap()).unwrap()

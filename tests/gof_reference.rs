@@ -13,9 +13,9 @@
 //! Every check runs at `α = 10⁻³` per p-value (split by Holm where one check has several); its
 //! doc states `n` and the smallest discrepancy it detects. One fixed seed per check.
 
-use gumbel_audit::dist::gumbel::STANDARD_NOISE_MAX;
-use gumbel_audit::dist::uniform::open_uniform;
-use gumbel_audit::dist::{BinaryConcrete, Categorical, Concrete, Gumbel, Logits};
+use gumbel_audit::distributions::gumbel::STANDARD_NOISE_MAX;
+use gumbel_audit::distributions::uniform::open_uniform;
+use gumbel_audit::distributions::{BinaryConcrete, Categorical, Concrete, Gumbel, Logits};
 use gumbel_audit::numeric::{argmax, log_sum_exp, sigmoid};
 use gumbel_audit::rng::{ChaCha8Rng, seeded};
 use gumbel_audit::stats::{
@@ -404,7 +404,7 @@ fn binary_concrete_follows_its_cdf() {
 }
 
 /// A second, independently written sampler (the batch sampler: ziggurat noise, own `exp`
-/// kernel, src/dist/fast.rs) agrees with `Concrete::sample` in distribution: energy test on
+/// kernel, src/distributions/fast.rs) agrees with `Concrete::sample` in distribution: energy test on
 /// 2000 rows per side (subsampled to 500), B = 1999 permutations (so p can go below α = 10⁻³),
 /// at α. Against the τ-on-logits bug fed through the same test, it rejects.
 #[test]

@@ -5,7 +5,7 @@
 //! here is statistical: every comparison is between two exact computations, so the tolerances
 //! are rounding bounds, stated at each use.
 
-use gumbel_audit::dist::Logits;
+use gumbel_audit::distributions::Logits;
 use gumbel_audit::grad::{Baseline, GradientEstimator, LeaveOneOut, Objective, Reinforce};
 use nalgebra::DMatrix;
 use proptest::prelude::*;

@@ -18,8 +18,8 @@
 //! With `δ = 1e-4`, `τ ≥ 0.25`, coefficients in `[-2, 2]` and `k ≤ 5`, the bound is below
 //! `3e-6`; the tests use the bound itself, computed per case, times 2 for safety of the `sup`s.
 
-use gumbel_audit::dist::gumbel::{Gumbel, TruncatedGumbel};
-use gumbel_audit::dist::{Concrete, Logits};
+use gumbel_audit::distributions::gumbel::{Gumbel, TruncatedGumbel};
+use gumbel_audit::distributions::{Concrete, Logits};
 use gumbel_audit::grad::{
     GradientEstimator, GumbelRao, GumbelSoftmax, Objective, ObjectiveKind, StraightThrough,
 };
@@ -88,7 +88,7 @@ fn concrete(l: &[f64], tau: f64) -> Concrete {
     Concrete::new(Logits::from_slice(l).unwrap(), tau).unwrap()
 }
 
-/// Central difference of `F(l) = f(y(l, g))` along `l_j`, from `Concrete::from_noise` (dist layer).
+/// Central difference of `F(l) = f(y(l, g))` along `l_j`, from `Concrete::from_noise` (distributions layer).
 fn fd_objective(l: &[f64], tau: f64, g: &[f64], f: &Objective, j: usize) -> f64 {
     let at = |sign: f64| {
         let mut lj = l.to_vec();
@@ -135,7 +135,7 @@ proptest! {
     fn straight_through_is_jacobian_times_hard_gradient((l, g, f, tau) in case()) {
         let st = StraightThrough::new(Logits::from_slice(&l).unwrap(), tau, f.clone()).unwrap();
         let row = st.row(&g).unwrap();
-        // h from the dist layer's hard sample, ∇f(h) from the objective.
+        // h from the distributions layer's hard sample, ∇f(h) from the objective.
         let h = concrete(&l, tau).hard_from_noise(&g).unwrap();
         let v = f.gradient(&h).unwrap();
         let sv: f64 = v.iter().map(|x| x.abs()).sum();

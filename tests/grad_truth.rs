@@ -10,8 +10,8 @@
 //! `∂/∂l_0 = ∂/∂a` (the gradient with respect to the scalar Bernoulli logit of category 0),
 //! and the scalar variance is `Cov[row][(0, 0)]`.
 
-use gumbel_audit::dist::Logits;
-use gumbel_audit::dist::uniform::open_uniform;
+use gumbel_audit::distributions::Logits;
+use gumbel_audit::distributions::uniform::open_uniform;
 use gumbel_audit::grad::truth::{TwoCategory, relaxed_gradient_monte_carlo};
 use gumbel_audit::grad::{GumbelRao, Objective};
 

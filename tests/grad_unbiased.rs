@@ -36,8 +36,8 @@ use grad_common::{
     Case, Support, bernstein_threshold, cases, column_means, k3_quadratic, norm, pick, project,
     tuples, unmasked,
 };
-use gumbel_audit::dist::Concrete;
-use gumbel_audit::dist::gumbel::Gumbel;
+use gumbel_audit::distributions::Concrete;
+use gumbel_audit::distributions::gumbel::Gumbel;
 use gumbel_audit::grad::truth::TwoCategory;
 use gumbel_audit::grad::{
     Baseline, GradientEstimator, GumbelSoftmax, LeaveOneOut, Objective, Reinforce, StraightThrough,
@@ -531,7 +531,7 @@ fn two_category_bias_exact() {
         (1.5, Objective::linear(vec![1.0, -2.0]).unwrap(), false),
     ];
     for (a, f, monotone) in cases {
-        let l = gumbel_audit::dist::Logits::new(vec![a, 0.0]).unwrap();
+        let l = gumbel_audit::distributions::Logits::new(vec![a, 0.0]).unwrap();
         let exact = f.exact_gradient(&l).unwrap()[0];
         for st in [false, true] {
             let bias = |tau: f64| {

@@ -37,7 +37,7 @@ use grad_common::{
     Case, TraceVariance, cases, column_means, k3_quadratic, project, trace_variance, unmasked,
     z_one_sided, z_two_sided,
 };
-use gumbel_audit::dist::Logits;
+use gumbel_audit::distributions::Logits;
 use gumbel_audit::grad::truth::TwoCategory;
 use gumbel_audit::grad::{
     GradientEstimator, GumbelRao, GumbelSoftmax, LeaveOneOut, Objective, StraightThrough,

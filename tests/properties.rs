@@ -1,4 +1,4 @@
-//! Property tests of the reference implementation (`src/dist`): invariances and identities that
+//! Property tests of the reference implementation (`src/distributions`): invariances and identities that
 //! hold for every input in the documented range.
 //!
 //! # Strategies
@@ -22,9 +22,11 @@
 //!
 //! No statistical test runs here (STYLE.md §8). 256 cases per property.
 
-use gumbel_audit::dist::gumbel::{STANDARD_NOISE_MAX, STANDARD_NOISE_MIN};
-use gumbel_audit::dist::uniform::{U_MAX, U_MIN};
-use gumbel_audit::dist::{BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TruncatedGumbel};
+use gumbel_audit::distributions::gumbel::{STANDARD_NOISE_MAX, STANDARD_NOISE_MIN};
+use gumbel_audit::distributions::uniform::{U_MAX, U_MIN};
+use gumbel_audit::distributions::{
+    BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TruncatedGumbel,
+};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};

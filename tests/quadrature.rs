@@ -40,7 +40,7 @@
 //! MATH.md's "about 0.675" reproduces at, e.g., `π = (0.3, 0.7)`, `τ = 0.5` (0.6747) and
 //! `π = (0.25, 0.75)`, `τ = 1` (0.6760).
 
-use gumbel_audit::dist::{Concrete, Logits};
+use gumbel_audit::distributions::{Concrete, Logits};
 
 const NEG_INF: f64 = f64::NEG_INFINITY;
 const TAUS: [f64; 4] = [0.1, 0.5, 1.0, 5.0];

@@ -14,8 +14,8 @@
 //! remaining mass) and at seeded random points with log-entries spread down to `-744`, for
 //! every combination of the extreme temperatures, logit patterns and sizes.
 
-use gumbel_audit::dist::gumbel::{STANDARD_NOISE_MAX, STANDARD_NOISE_MIN};
-use gumbel_audit::dist::{Categorical, Concrete, Gumbel, Logits};
+use gumbel_audit::distributions::gumbel::{STANDARD_NOISE_MAX, STANDARD_NOISE_MIN};
+use gumbel_audit::distributions::{Categorical, Concrete, Gumbel, Logits};
 use gumbel_audit::rng::seeded;
 use rand::Rng;
 

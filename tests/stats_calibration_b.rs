@@ -24,8 +24,8 @@
 //! # Seen to fail
 //! Each test's doc names the planted bugs that made it fail (planted, run, reverted).
 
-use gumbel_audit::dist::uniform::open_uniform;
-use gumbel_audit::dist::{Categorical, Logits};
+use gumbel_audit::distributions::uniform::open_uniform;
+use gumbel_audit::distributions::{Categorical, Logits};
 use gumbel_audit::rng::seeded;
 use gumbel_audit::stats::{
     Alternative, Coordinates, EnergyOptions, GofStatistic, binomial_test, clopper_pearson,

@@ -33,7 +33,7 @@
 //! 20000 KS p-values at n = 5, gave uniformity p-values 0.03 … 0.87, i.e. no sign of a fault),
 //! 0.79 / 0.81 (two-sample exact / asymptotic); false alarms 12, 8, 12, 8, 11, 9, 9, 12.
 
-use gumbel_audit::dist::Gumbel;
+use gumbel_audit::distributions::Gumbel;
 use gumbel_audit::rng::seeded;
 use gumbel_audit::stats::anderson_darling::anderson_darling_dist;
 use gumbel_audit::stats::ks::{

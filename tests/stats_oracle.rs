@@ -3,7 +3,7 @@
 //! as written by `scripts/scipy-oracle/run.sh`.
 //!
 //! Tolerances (relative error `|ours - scipy| / scipy` unless said otherwise), by regime; the
-//! constants live in `gumbel_audit::fixtures::tolerance` (`KS_*`, `AD_*`), shared with the
+//! constants live in `gumbel_audit::golden::tolerance` (`KS_*`, `AD_*`), shared with the
 //! `statistics` family of `gumbel-audit fixtures check`:
 //! - KS two-sided, every regime where both sides use the same formula (exact ends, Durbin,
 //!   Pomeranz, twice-Smirnov, Pelz-Good; Simard & L'Ecuyer's choice, as scipy's `kstwo`):
@@ -46,8 +46,8 @@
 
 use std::path::PathBuf;
 
-use gumbel_audit::dist::Gumbel;
-use gumbel_audit::fixtures::tolerance::{
+use gumbel_audit::distributions::Gumbel;
+use gumbel_audit::golden::tolerance::{
     AD_FINITE_N, AD_LIMIT, AD_MONTE_CARLO_SIGMAS, AD_STATISTIC, KS_CDF, KS_CDF_PELZ_GOOD,
     KS_CDF_SCIPY_SWITCH_N, KS_LIMIT, KS_ONE_SAMPLE_STATISTIC, KS_P_VALUE, KS_P_VALUE_FLOOR,
     KS_TWO_SAMPLE_EXACT, KS_TWO_SAMPLE_STATISTIC,

@@ -7,10 +7,10 @@
 //! through `chi2_sf` at scipy's `df = k - 1 - ddof`. Tolerances: statistics `1e-12` relative
 //! (sums of `k ≤ 20` terms, each a few roundings), p-values and `chi2.sf` `1e-10` relative
 //! (statrs's regularised incomplete gamma, ~1e-12 to 1e-11 here; scipy's cephes similar):
-//! `CHI2_STATISTIC` and `CHI2_P_VALUE` of `gumbel_audit::fixtures::tolerance`, shared with the
+//! `CHI2_STATISTIC` and `CHI2_P_VALUE` of `gumbel_audit::golden::tolerance`, shared with the
 //! `statistics` family of `gumbel-audit fixtures check`.
 
-use gumbel_audit::fixtures::tolerance::{CHI2_P_VALUE, CHI2_STATISTIC};
+use gumbel_audit::golden::tolerance::{CHI2_P_VALUE, CHI2_STATISTIC};
 use gumbel_audit::stats::{GofStatistic, chi2_sf, goodness_of_fit};
 use serde_json::Value;
 

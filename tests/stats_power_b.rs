@@ -8,8 +8,8 @@
 //! crate's open uniforms, next to the bug they plant.
 //! Run with `cargo test --release --test stats_power_b`: about 2 s.
 
-use gumbel_audit::dist::uniform::open_uniform;
-use gumbel_audit::dist::{Categorical, Concrete, Gumbel, Logits};
+use gumbel_audit::distributions::uniform::open_uniform;
+use gumbel_audit::distributions::{Categorical, Concrete, Gumbel, Logits};
 use gumbel_audit::rng::seeded;
 use gumbel_audit::stats::{
     Alternative, Coordinates, EnergyOptions, GofResult, binomial_test, chi2_detectable_w,

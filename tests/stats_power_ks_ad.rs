@@ -13,8 +13,8 @@
 //! `[1e-7, 0.999]`: `Δ = 1e-3`) is out of reach of KS/AD at this `n`; that is the job of the
 //! tail-count (binomial) check.
 
-use gumbel_audit::dist::Gumbel;
-use gumbel_audit::dist::uniform::open_uniform;
+use gumbel_audit::distributions::Gumbel;
+use gumbel_audit::distributions::uniform::open_uniform;
 use gumbel_audit::rng::seeded;
 use gumbel_audit::stats::anderson_darling::anderson_darling_dist;
 use gumbel_audit::stats::ks::{KsTwoSampleMethod, ks_one_sample, ks_two_sample_with};

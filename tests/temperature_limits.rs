@@ -10,8 +10,8 @@
 //! Each check is written once, over a sampler closure, and run on the reference and on planted
 //! bugs (realistic ones from the field) to show it fails on them at the same sample size.
 
-use gumbel_audit::dist::uniform::open_uniform;
-use gumbel_audit::dist::{Concrete, Gumbel, Logits};
+use gumbel_audit::distributions::uniform::open_uniform;
+use gumbel_audit::distributions::{Concrete, Gumbel, Logits};
 use gumbel_audit::numeric::log_sum_exp;
 use gumbel_audit::rng::{ChaCha8Rng, seeded};
 use statrs::distribution::{ContinuousCDF, Normal};

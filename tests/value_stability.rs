@@ -27,8 +27,10 @@
 // is more than the shortest representation clippy would like.
 #![allow(clippy::excessive_precision)]
 
-use gumbel_audit::dist::uniform::open_uniform;
-use gumbel_audit::dist::{BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TruncatedGumbel};
+use gumbel_audit::distributions::uniform::open_uniform;
+use gumbel_audit::distributions::{
+    BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TruncatedGumbel,
+};
 use gumbel_audit::rng::seeded;
 use rand::Rng;
 

@@ -67,7 +67,7 @@ use crate::audit::reference::ReferenceTarget;
 use crate::audit::target::{
     Array, ArrayData, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
 };
-use crate::dist::{BinaryConcrete, Concrete, Gumbel, Logits};
+use crate::distributions::{BinaryConcrete, Concrete, Gumbel, Logits};
 use crate::error::Error;
 use crate::grad::Objective;
 use crate::grad::truth::TwoCategory;

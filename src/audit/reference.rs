@@ -1,11 +1,11 @@
 //! The built-in reference as a [`Target`]: every op of protocol v1 and the estimators
 //! `reinforce`, `gumbel_softmax`, `straight_through` and `gumbel_rao`, computed by
-//! [`crate::dist`] and [`crate::grad`] from [`crate::rng::seeded`]`(S)`.
+//! [`crate::distributions`] and [`crate::grad`] from [`crate::rng::seeded`]`(S)`.
 //!
 //! # Formula
 //! ```text
 //! gumbel             g_j = -ln(-ln u_j),  u_j open uniforms           Gumbel::sample_into
-//! categorical        argmax_i (l_i + g_i), g from the ziggurat        dist::fast::gumbel_noise
+//! categorical        argmax_i (l_i + g_i), g from the ziggurat        distributions::fast::gumbel_noise
 //! relaxed_sample     softmax((l + g)/τ), hard: onehot(argmax(l + g))  Concrete::sample(_hard)
 //! relaxed_log_prob   Maddison et al. density per row of y             Concrete::ln_pdf
 //! binary_sample      σ((l + L)/τ)                                      BinaryConcrete::sample
@@ -13,7 +13,7 @@
 //! grad               n rows of the named estimator                    grad::GradientEstimator
 //! ```
 //!
-//! `categorical` takes its noise from the exact ziggurat of [`crate::dist::fast`] in blocks
+//! `categorical` takes its noise from the exact ziggurat of [`crate::distributions::fast`] in blocks
 //! (several times faster than the inverse CDF at k = 100, which keeps the standard audit of
 //! the reference within seconds); the other samplers are the sequential ones.
 //!
@@ -38,8 +38,8 @@
 use crate::audit::target::{
     Array, ArrayData, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
 };
-use crate::dist::fast::gumbel_noise;
-use crate::dist::{BinaryConcrete, Concrete, Gumbel, Logits};
+use crate::distributions::fast::gumbel_noise;
+use crate::distributions::{BinaryConcrete, Concrete, Gumbel, Logits};
 use crate::error::Error;
 use crate::grad::{
     Baseline, GradientEstimator, GumbelRao, GumbelSoftmax, Objective, Reinforce, StraightThrough,

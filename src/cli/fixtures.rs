@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use gumbel_audit::fixtures::{self, Family};
+use gumbel_audit::golden::{self, Family};
 
 /// What to do with the fixtures.
 #[derive(Debug, Subcommand)]
@@ -43,7 +43,7 @@ pub fn run(command: &FixturesCommand) -> Result<ExitCode, String> {
     match command {
         FixturesCommand::Regenerate(args) => {
             let mut text = String::new();
-            for path in fixtures::regenerate(&args.dir).map_err(|e| e.to_string())? {
+            for path in golden::regenerate(&args.dir).map_err(|e| e.to_string())? {
                 text.push_str(&format!("wrote {}\n", path.display()));
             }
             super::write_stdout(&text)?;
@@ -68,7 +68,7 @@ fn check(dir: &std::path::Path, verbose: bool) -> (String, ExitCode) {
     );
     let mut invalid = false;
     let mut failed = false;
-    for (family, result) in Family::ALL.iter().zip(fixtures::check_dir(dir)) {
+    for (family, result) in Family::ALL.iter().zip(golden::check_dir(dir)) {
         match result {
             Ok(c) => {
                 let _ = writeln!(

@@ -4,7 +4,7 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::Args;
-use gumbel_audit::dist::{Concrete, Logits};
+use gumbel_audit::distributions::{Concrete, Logits};
 use gumbel_audit::rng::seeded;
 
 use super::{fmt_f64, parse_list};

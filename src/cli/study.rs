@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use gumbel_audit::dist::Logits;
+use gumbel_audit::distributions::Logits;
 use gumbel_audit::grad::Objective;
 use gumbel_audit::plot::{Plot, Series, Style};
 use gumbel_audit::study::semi_supervised::{

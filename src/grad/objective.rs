@@ -39,7 +39,7 @@
 
 use nalgebra::DMatrix;
 
-use crate::dist::Logits;
+use crate::distributions::Logits;
 use crate::error::Error;
 use crate::numeric::sum;
 
@@ -57,7 +57,7 @@ pub enum ObjectiveKind {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// use gumbel_audit::grad::Objective;
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// // k = 2, π = (½, ½), f = (z₁ - 0.45)² + (z₂ - 0.55)².

@@ -34,7 +34,7 @@
 use nalgebra::DMatrix;
 use rand::Rng;
 
-use crate::dist::{Categorical, Logits};
+use crate::distributions::{Categorical, Logits};
 use crate::error::Error;
 use crate::grad::{ExactMoments, GradientEstimator, Objective};
 use crate::numeric::sum;
@@ -114,7 +114,7 @@ impl Score {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// use gumbel_audit::grad::{Baseline, Objective, Reinforce};
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let l = Logits::new(vec![0.0, 0.0])?;
@@ -215,7 +215,7 @@ pub const MAX_ENUMERATION: usize = 1_000_000;
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// use gumbel_audit::grad::{LeaveOneOut, Objective};
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let l = Logits::new(vec![0.0, 0.0])?;

@@ -41,9 +41,9 @@
 
 use rand::Rng;
 
-use crate::dist::gumbel::{Gumbel, TruncatedGumbel};
-use crate::dist::uniform::open_uniform;
-use crate::dist::{Concrete, Logits};
+use crate::distributions::gumbel::{Gumbel, TruncatedGumbel};
+use crate::distributions::uniform::open_uniform;
+use crate::distributions::{Concrete, Logits};
 use crate::error::Error;
 use crate::grad::{GradientEstimator, Objective};
 use crate::numeric::{argmax, log_sum_exp, sum};
@@ -107,7 +107,7 @@ impl Relaxed {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// use gumbel_audit::grad::{GumbelSoftmax, Objective};
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let gs = GumbelSoftmax::new(Logits::new(vec![0.0, 0.0])?, 0.5, Objective::linear(vec![1.0, 0.0])?)?;
@@ -182,7 +182,7 @@ impl GradientEstimator for GumbelSoftmax {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// use gumbel_audit::grad::{Objective, StraightThrough};
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let f = Objective::quadratic(vec![0.0, 0.0])?;
@@ -259,7 +259,7 @@ impl GradientEstimator for StraightThrough {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// use gumbel_audit::grad::{GumbelRao, Objective};
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let f = Objective::linear(vec![1.0, 0.0, -1.0])?;

@@ -44,7 +44,7 @@
 
 use nalgebra::DMatrix;
 
-use crate::dist::Logits;
+use crate::distributions::Logits;
 use crate::error::{Error, check_temperature};
 use crate::grad::quadrature::{Quadrature, real_line};
 use crate::grad::{GradientEstimator, GumbelSoftmax, Objective};
@@ -85,7 +85,7 @@ fn two_by_two(mean: f64, var: f64, error_estimate: f64) -> QuadratureMoments {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// use gumbel_audit::grad::{truth::TwoCategory, Objective};
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// // τ = 1, a = 0, linear f: ∇L_τ = (c_0 - c_1) E[σ'(L)] = (c_0 - c_1)/6.
@@ -335,7 +335,7 @@ pub struct MonteCarloMean {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// use gumbel_audit::grad::{truth::relaxed_gradient_monte_carlo, Objective};
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let l = Logits::new(vec![0.0, 0.5, -0.5])?;

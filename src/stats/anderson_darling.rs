@@ -57,7 +57,7 @@
 //! - T. W. Anderson, D. A. Darling, *A Test of Goodness of Fit*, JASA 49 (1954),
 //!   <https://doi.org/10.1080/01621459.1954.10501232>.
 
-use crate::dist::Gumbel;
+use crate::distributions::Gumbel;
 use crate::error::Error;
 
 /// A continuous distribution that can give `ln F(x)` and `ln S(x) = ln(1 - F(x))`, each
@@ -375,7 +375,7 @@ where
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Gumbel;
+/// use gumbel_audit::distributions::Gumbel;
 /// use gumbel_audit::stats::anderson_darling::anderson_darling_dist;
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let g = Gumbel::standard();

@@ -16,7 +16,7 @@
 
 use rand::Rng;
 
-use crate::dist::{Concrete, Logits};
+use crate::distributions::{Concrete, Logits};
 use crate::error::Error;
 use crate::rng::seeded;
 

@@ -66,7 +66,7 @@
 //! - E. Jang, S. Gu, B. Poole, ICLR 2017, <https://arxiv.org/abs/1611.01144>.
 //! - M. B. Paulus, C. J. Maddison, A. Krause, ICLR 2021, <https://arxiv.org/abs/2010.04838>.
 
-use crate::dist::Logits;
+use crate::distributions::Logits;
 use crate::error::Error;
 use crate::grad::{
     Baseline, GradientEstimator, GumbelRao, GumbelSoftmax, Objective, Reinforce, StraightThrough,
@@ -196,7 +196,7 @@ fn upper_normal_quantile(alpha: f64) -> Result<f64, Error> {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// use gumbel_audit::grad::{GumbelSoftmax, Objective};
 /// use gumbel_audit::study::variance::sampled_trace;
 /// # fn main() -> Result<(), gumbel_audit::Error> {
@@ -317,12 +317,12 @@ impl VarianceStudy {
     ///
     /// # Errors
     /// [`Error::WrongLength`] when `logits` and `objective` have different `k`; the temperature
-    /// rules of [`crate::dist::Concrete::new`] for each `τ`; [`Error::InvalidParameter`] for
+    /// rules of [`crate::distributions::Concrete::new`] for each `τ`; [`Error::InvalidParameter`] for
     /// `samples < 2` or `alpha` outside `(0, 1)`; [`Error::CountZero`] for `rao_draws = 0`.
     ///
     /// # Example
     /// ```
-    /// use gumbel_audit::dist::Logits;
+    /// use gumbel_audit::distributions::Logits;
     /// use gumbel_audit::grad::Objective;
     /// use gumbel_audit::study::variance::VarianceStudy;
     /// # fn main() -> Result<(), gumbel_audit::Error> {

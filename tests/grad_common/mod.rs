@@ -19,7 +19,7 @@
 //! `y = y(l, g)`, so it is bounded: `|1 - k' w_j| ≤ k' - 1`.)
 #![allow(dead_code)]
 
-use gumbel_audit::dist::{Concrete, Logits};
+use gumbel_audit::distributions::{Concrete, Logits};
 use gumbel_audit::grad::Objective;
 use gumbel_audit::stats::chi2_isf;
 use nalgebra::DMatrix;

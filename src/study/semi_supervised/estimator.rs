@@ -39,7 +39,7 @@
 use rand::Rng;
 
 use super::model::{Decoder, DecoderGrads, DecoderScratch, Encoder, EncoderGrads};
-use crate::dist::Gumbel;
+use crate::distributions::Gumbel;
 use crate::error::{Error, check_temperature};
 use crate::numeric::{argmax, log_sum_exp};
 

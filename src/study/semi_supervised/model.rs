@@ -34,7 +34,7 @@
 
 use rand::Rng;
 
-use crate::dist::uniform::open_uniform;
+use crate::distributions::uniform::open_uniform;
 use crate::error::Error;
 
 /// Standard deviation of the cluster means.

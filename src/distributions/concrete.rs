@@ -43,10 +43,10 @@
 use rand::Rng;
 use statrs::function::gamma::ln_gamma;
 
-use crate::dist::categorical::check_noise;
-use crate::dist::gumbel::standard_from_uniform;
-use crate::dist::logits::Logits;
-use crate::dist::uniform::open_uniform;
+use crate::distributions::categorical::check_noise;
+use crate::distributions::gumbel::standard_from_uniform;
+use crate::distributions::logits::Logits;
+use crate::distributions::uniform::open_uniform;
 use crate::error::{Error, check_temperature};
 use crate::numeric::{log_sum_exp, sum};
 use crate::tolerance;
@@ -55,7 +55,7 @@ use crate::tolerance;
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::{Concrete, Logits};
+/// use gumbel_audit::distributions::{Concrete, Logits};
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let c = Concrete::new(Logits::new(vec![0.0, -1.5, 2.0])?, 0.5)?;
 /// let y = c.from_noise(&[0.1, 0.2, -0.3])?;
@@ -344,7 +344,7 @@ impl Concrete {
 
 impl Concrete {
     /// `n` samples at once, written row-major into `out` (`out.len() = n·k`): the fast path
-    /// for large batches (design in [`crate::dist::fast`]; measured 8.5 to 10 ns per
+    /// for large batches (design in [`crate::distributions::fast`]; measured 8.5 to 10 ns per
     /// element at k = 10 on the reference machine under load, details and the command in
     /// `docs/performance.md`).
     ///
@@ -359,11 +359,11 @@ impl Concrete {
     /// # Numerical notes
     /// - **Noise construction**: not the inverse CDF `-ln(-ln u)` of [`Concrete::sample`] but
     ///   an exact ziggurat sampler of the standard Gumbel law
-    ///   ([`crate::dist::fast::GumbelZiggurat`]), whose range
-    ///   [`crate::dist::fast::NOISE_RANGE`] is wider than the inverse CDF's `[-3.6038,
+    ///   ([`crate::distributions::fast::GumbelZiggurat`]), whose range
+    ///   [`crate::distributions::fast::NOISE_RANGE`] is wider than the inverse CDF's `[-3.6038,
     ///   36.7368]`. It agrees in law with the reference noise (Kolmogorov-Smirnov tests in
-    ///   [`crate::dist::fast`]), and each row equals [`Concrete::from_noise`] on the same
-    ///   noise to within [`crate::dist::fast::BATCH_MAX_REL_ERROR`] relative per entry
+    ///   [`crate::distributions::fast`]), and each row equals [`Concrete::from_noise`] on the same
+    ///   noise to within [`crate::distributions::fast::BATCH_MAX_REL_ERROR`] relative per entry
     ///   (tested).
     /// - **RNG stream**: words are drawn in blocks with `Rng::fill_bytes` (little endian, one
     ///   64-bit word per entry, masked categories included, plus rare extra words for the
@@ -380,7 +380,7 @@ impl Concrete {
     ///
     /// # Example
     /// ```
-    /// use gumbel_audit::dist::{Concrete, Logits};
+    /// use gumbel_audit::distributions::{Concrete, Logits};
     /// # fn main() -> Result<(), gumbel_audit::Error> {
     /// let c = Concrete::new(Logits::new(vec![0.0, -1.5, 2.0, f64::NEG_INFINITY])?, 0.5)?;
     /// let mut rng = gumbel_audit::rng::seeded(1);
@@ -405,7 +405,12 @@ impl Concrete {
                 found: out.len(),
             });
         }
-        crate::dist::fast::concrete_rows(rng, self.logits.centered(), self.inv_temperature, out);
+        crate::distributions::fast::concrete_rows(
+            rng,
+            self.logits.centered(),
+            self.inv_temperature,
+            out,
+        );
         Ok(())
     }
 
@@ -415,7 +420,7 @@ impl Concrete {
     /// As `vec!`, when `n·k` entries cannot be allocated (`n·k` saturates at `usize::MAX`).
     pub fn sample_batch<R: Rng + ?Sized>(&self, rng: &mut R, n: usize) -> Vec<f64> {
         let mut out = vec![0.0; n.saturating_mul(self.len())];
-        crate::dist::fast::concrete_rows(
+        crate::distributions::fast::concrete_rows(
             rng,
             self.logits.centered(),
             self.inv_temperature,
@@ -520,11 +525,11 @@ mod tests {
 }
 
 /// Tests of the batch sampler ([`Concrete::sample_batch_into`]); the noise law and the
-/// kernels are tested in [`crate::dist::fast`].
+/// kernels are tested in [`crate::distributions::fast`].
 #[cfg(test)]
 mod batch_tests {
     use super::*;
-    use crate::dist::fast::{
+    use crate::distributions::fast::{
         BATCH_MAX_REL_ERROR, NOISE_RANGE, concrete_rows_from_noise, grouped_to_row_major,
         gumbel_noise, uses_shifted_path,
     };

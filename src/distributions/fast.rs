@@ -1,12 +1,12 @@
 //! Fast batch sampling: a ziggurat for Gumbel noise, a branch-free table `exp`, and the batch
-//! Concrete sampler built on them ([`crate::dist::Concrete::sample_batch_into`]).
+//! Concrete sampler built on them ([`crate::distributions::Concrete::sample_batch_into`]).
 //!
 //! # Design
 //! A Concrete row is `y = softmax((c + g)/τ)` with centred logits `c` (`max c = 0`) and
-//! standard Gumbel noise `g`. The sequential sampler ([`crate::dist::Concrete::sample`]) pays,
+//! standard Gumbel noise `g`. The sequential sampler ([`crate::distributions::Concrete::sample`]) pays,
 //! per element, three opaque `std` calls (`ln`, `ln` for the inverse-CDF noise `-ln(-ln u)`,
 //! `exp` for the softmax) plus a compensated log-sum-exp, one element at a time. The batch
-//! sampler ([`crate::dist::Concrete::sample_batch_into`]) removes both logarithms, needs no
+//! sampler ([`crate::distributions::Concrete::sample_batch_into`]) removes both logarithms, needs no
 //! row maximum, and does the noise and the `exp` in vectorised passes over blocks:
 //!
 //! ```text
@@ -82,7 +82,7 @@
 //!
 //! **Range**: the noise lies in [`NOISE_RANGE`] `= [-3.8511, 44.7082]` (the tail draws use
 //! open uniforms `u' ∈ [2⁻⁵³, 1 - 2⁻⁵³]`): wider than the inverse-CDF range
-//! `[-3.6038, 36.7368]` of [`crate::dist::Gumbel::sample`], because the tails are drawn
+//! `[-3.6038, 36.7368]` of [`crate::distributions::Gumbel::sample`], because the tails are drawn
 //! conditionally. Tested by Kolmogorov-Smirnov tests against the closed-form CDF, on the whole
 //! line and on each tail.
 //!
@@ -113,8 +113,8 @@ use std::sync::OnceLock;
 
 use rand::Rng;
 
-use crate::dist::gumbel::{neg_ln_uniform, standard_from_uniform};
-use crate::dist::uniform::open_uniform_from_bits;
+use crate::distributions::gumbel::{neg_ln_uniform, standard_from_uniform};
+use crate::distributions::uniform::open_uniform_from_bits;
 
 /// Elements per block of the batch sampler (rounded to whole rows): 8 KiB of words, 8 KiB of
 /// output and 8 KiB of tiled logits, which stay in L1 cache with the tables (2048 was
@@ -131,7 +131,7 @@ pub const WORD_BLOCK: usize = 512;
 pub const EXP_MAX_ULPS: u64 = 1;
 
 /// Largest relative difference between an entry of the batch kernel and
-/// [`crate::dist::Concrete::from_noise`] on the same noise, for entries above `1e-300`
+/// [`crate::distributions::Concrete::from_noise`] on the same noise, for entries above `1e-300`
 /// (tested over the documented range on both paths). `from_noise` subtracts `logsumexp(s)`
 /// from `s = (c + g)/τ`, rounded to an ulp of `|s| ≤ 4.5·10⁴` (`7.3·10⁻¹²` at `τ = 10⁻³`,
 /// noise up to 44.7). The max-subtracted path subtracts the row maximum exactly and divides
@@ -237,7 +237,7 @@ static EXP2_TABLE: Exp2Table = Exp2Table([
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::fast::exp_nonpos;
+/// use gumbel_audit::distributions::fast::exp_nonpos;
 /// assert_eq!(exp_nonpos(f64::NEG_INFINITY), 0.0); // a masked category
 /// assert_eq!(exp_nonpos(0.0), 1.0);
 /// let x = -3.25_f64;
@@ -257,7 +257,7 @@ pub fn exp_nonpos(x: f64) -> f64 {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::fast::exp_kernel;
+/// use gumbel_audit::distributions::fast::exp_kernel;
 /// assert_eq!(exp_kernel(f64::NEG_INFINITY), 0.0);
 /// let x = 700.5_f64;
 /// assert!((exp_kernel(x) - x.exp()).abs() <= f64::EPSILON * x.exp());
@@ -703,7 +703,7 @@ impl Rejects {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::fast::{NOISE_RANGE, gumbel_noise};
+/// use gumbel_audit::distributions::fast::{NOISE_RANGE, gumbel_noise};
 /// let mut g = vec![0.0; 10_000];
 /// gumbel_noise(&mut gumbel_audit::rng::seeded(1), &mut g);
 /// assert!(g.iter().all(|x| (NOISE_RANGE.0..=NOISE_RANGE.1).contains(x)));
@@ -2210,8 +2210,8 @@ mod tests {
     fn noise_range_holds_at_the_edge_uniforms() {
         let z = GumbelZiggurat::get();
         let l0 = z.layers[0].lo;
-        let right_max = -(-(-crate::dist::uniform::U_MIN * z.right_tail).ln_1p()).ln();
-        let left_min = -(z.exp_neg_l0 + neg_ln_uniform(crate::dist::uniform::U_MIN)).ln();
+        let right_max = -(-(-crate::distributions::uniform::U_MIN * z.right_tail).ln_1p()).ln();
+        let left_min = -(z.exp_neg_l0 + neg_ln_uniform(crate::distributions::uniform::U_MIN)).ln();
         assert!(
             right_max <= NOISE_RANGE.1 && right_max > NOISE_RANGE.1 - 0.01,
             "{right_max}"
@@ -2222,8 +2222,8 @@ mod tests {
         );
         assert!(l0 > NOISE_RANGE.0);
         // The inverse-CDF fallback stays inside too.
-        assert!(crate::dist::gumbel::STANDARD_NOISE_MIN > NOISE_RANGE.0);
-        assert!(crate::dist::gumbel::STANDARD_NOISE_MAX < NOISE_RANGE.1);
+        assert!(crate::distributions::gumbel::STANDARD_NOISE_MIN > NOISE_RANGE.0);
+        assert!(crate::distributions::gumbel::STANDARD_NOISE_MAX < NOISE_RANGE.1);
     }
 
     #[test]
@@ -2272,7 +2272,7 @@ mod tests {
         gumbel_noise(&mut ConstRng(0xff), &mut g);
         assert!(
             g.iter()
-                .all(|&x| x == crate::dist::gumbel::STANDARD_NOISE_MAX),
+                .all(|&x| x == crate::distributions::gumbel::STANDARD_NOISE_MAX),
             "{g:?}"
         );
     }

@@ -30,7 +30,7 @@
 
 use rand::Rng;
 
-use crate::dist::uniform::open_uniform;
+use crate::distributions::uniform::open_uniform;
 use crate::error::{Error, check_temperature};
 use crate::numeric::{logit, sigmoid};
 
@@ -38,7 +38,7 @@ use crate::numeric::{logit, sigmoid};
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::BinaryConcrete;
+/// use gumbel_audit::distributions::BinaryConcrete;
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let b = BinaryConcrete::new(0.4, 0.5)?;
 /// let x = b.quantile(0.3)?;

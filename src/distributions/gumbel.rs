@@ -10,7 +10,7 @@
 //! ln f(x) = -ln β - ζ - e^(-ζ)   ln_pdf
 //! Q(p) = μ - β ln(-ln p)         quantile
 //! ```
-//! Sampling: `g = Q(u)` for an open-interval uniform `u` (module [`crate::dist::uniform`]).
+//! Sampling: `g = Q(u)` for an open-interval uniform `u` (module [`crate::distributions::uniform`]).
 //!
 //! # Numerical notes
 //! - Range of the noise: `u ∈ [2⁻⁵³, 1 - 2⁻⁵³]`, so a standard draw lies in
@@ -30,7 +30,7 @@
 
 use rand::Rng;
 
-use crate::dist::uniform::{U_MAX, U_MIN, open_uniform};
+use crate::distributions::uniform::{U_MAX, U_MIN, open_uniform};
 use crate::error::Error;
 use crate::numeric::log_add_exp;
 
@@ -83,7 +83,7 @@ fn check_location(location: f64) -> Result<f64, Error> {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Gumbel;
+/// use gumbel_audit::distributions::Gumbel;
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let g = Gumbel::standard();
 /// let x = g.quantile(0.25)?;
@@ -236,7 +236,7 @@ impl Gumbel {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::TruncatedGumbel;
+/// use gumbel_audit::distributions::TruncatedGumbel;
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let t = TruncatedGumbel::new(2.0, 0.5)?;
 /// let x = t.from_uniform(0.999_999)?;

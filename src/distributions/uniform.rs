@@ -28,7 +28,7 @@ pub const U_MAX: f64 = 1.0 - U_MIN;
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::uniform::{open_uniform_from_bits, U_MAX, U_MIN};
+/// use gumbel_audit::distributions::uniform::{open_uniform_from_bits, U_MAX, U_MIN};
 /// assert_eq!(open_uniform_from_bits(0), U_MIN);
 /// assert_eq!(open_uniform_from_bits(u64::MAX), U_MAX);
 /// assert_eq!(open_uniform_from_bits(1 << 63), 0.5 + U_MIN);

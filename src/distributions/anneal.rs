@@ -18,7 +18,7 @@ use crate::error::{Error, check_temperature};
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::TemperatureSchedule;
+/// use gumbel_audit::distributions::TemperatureSchedule;
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let s = TemperatureSchedule::new(0.5, 1e-4, 1000)?;
 /// assert_eq!(s.temperature(0), 1.0);

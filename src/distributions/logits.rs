@@ -24,7 +24,7 @@ use crate::numeric::{argmax, log_sum_exp};
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::Logits;
+/// use gumbel_audit::distributions::Logits;
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let l = Logits::new(vec![0.0, (3.0f64).ln(), f64::NEG_INFINITY])?;
 /// assert!((l.probs()[1] - 0.75).abs() < 1e-15);

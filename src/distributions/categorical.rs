@@ -10,7 +10,7 @@
 //! ```
 //!
 //! # Numerical notes
-//! - Comparisons use the centred logits `l_i - max l` (module [`crate::dist::logits`]); masked
+//! - Comparisons use the centred logits `l_i - max l` (module [`crate::distributions::logits`]); masked
 //!   categories (`-inf`) never win, whatever their noise. Ties (probability 0 with continuous
 //!   noise, possible with hand-made noise) go to the lowest index.
 //! - The Plackett-Luce log-probability divides by the remaining mass computed as a log-sum-exp
@@ -26,9 +26,9 @@
 
 use rand::Rng;
 
-use crate::dist::gumbel::standard_from_uniform;
-use crate::dist::logits::Logits;
-use crate::dist::uniform::open_uniform;
+use crate::distributions::gumbel::standard_from_uniform;
+use crate::distributions::logits::Logits;
+use crate::distributions::uniform::open_uniform;
 use crate::error::Error;
 use crate::numeric::log_sum_exp;
 
@@ -50,7 +50,7 @@ pub(crate) fn check_noise(noise: &[f64], k: usize) -> Result<(), Error> {
 ///
 /// # Example
 /// ```
-/// use gumbel_audit::dist::{Categorical, Logits};
+/// use gumbel_audit::distributions::{Categorical, Logits};
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// let c = Categorical::new(Logits::new(vec![0.0, 1.0, f64::NEG_INFINITY])?);
 /// assert_eq!(c.gumbel_max(&[0.3, -0.2, 50.0])?, 1); // masked category 2 never wins
