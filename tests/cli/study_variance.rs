@@ -8,20 +8,15 @@
 //! `(r, -r)` with `r = ∂/∂a`, so the CLI's gradients are `2×` MATH's per coordinate, its
 //! `bias_norm = √2 · 2 |bias_MATH|`, and its `variance = tr Cov = 2 Var r = 8 Var_MATH`.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use gumbel_audit::distributions::Logits;
 use gumbel_audit::grad::Objective;
 use gumbel_audit::grad::truth::TwoCategory;
 
-const HEADER: &str = "estimator,tau,bias_norm,variance,mse,variance_ci_low,variance_ci_high";
+use crate::common::binary::{run, temp_dir};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gumbel-audit"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+const HEADER: &str = "estimator,tau,bias_norm,variance,mse,variance_ci_low,variance_ci_high";
 
 /// One parsed CSV row: name, τ (None for an empty cell) and the five numbers.
 #[derive(Debug)]
@@ -339,7 +334,7 @@ fn bad_input_exits_2_with_the_rule() {
 
 #[test]
 fn out_writes_csv_and_svg() {
-    let dir = std::env::temp_dir().join(format!("gumbel-audit-variance-{}", std::process::id()));
+    let dir = temp_dir("variance");
     let out = run(&[
         "study",
         "variance",

@@ -28,6 +28,8 @@ use gumbel_audit::golden::{
 };
 use serde_json::Value;
 
+use crate::common::binary;
+
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
@@ -206,8 +208,7 @@ fn schema_rules_are_enforced() {
     let mut v = stats;
     v["anderson_darling"]["finite_n"] = Value::Array(vec![]);
     invalid(Family::Statistics, &v, "empty section");
-    let no_stats =
-        std::env::temp_dir().join(format!("gumbel-audit-nostats-{}", std::process::id()));
+    let no_stats = binary::temp_dir("nostats");
     assert!(matches!(
         check_file(&no_stats, Family::Statistics),
         Err(FixtureError::Unreadable { .. })
@@ -398,7 +399,7 @@ fn value_stability_file_is_what_regenerate_writes() {
 
 #[test]
 fn cli_exit_codes() {
-    let bin = env!("CARGO_BIN_EXE_gumbel-audit");
+    let bin = binary::BIN;
     let out = Command::new(bin)
         .args(["fixtures", "check", "--dir"])
         .arg(dir())
@@ -410,7 +411,7 @@ fn cli_exit_codes() {
         assert!(stdout.contains(family.name()), "{stdout}");
     }
     // A copy with one perturbed value: exit 1; with one broken file: exit 2.
-    let tmp = std::env::temp_dir().join(format!("gumbel-audit-fixtures-{}", std::process::id()));
+    let tmp = binary::temp_dir("fixtures");
     std::fs::create_dir_all(&tmp).unwrap();
     for family in Family::ALL {
         if family == Family::Statistics {

@@ -1,4 +1,4 @@
-//! Helpers shared by tests/grad_unbiased.rs and tests/grad_variance.rs: the test cases, exact
+//! Helpers shared by the modules of the grad binary (unbiased.rs, variance.rs): the test cases, exact
 //! enumeration of the REINFORCE row distribution, an independent estimator of the relaxed
 //! gradient (the Concrete score function), trace-variance estimates with a kurtosis-aware
 //! standard error, and critical values.
@@ -17,8 +17,6 @@
 //! needs only the density, not the reparameterisation, so it is an estimator of `∇L_τ`
 //! independent of the pathwise code under test. (`l_i - τ ln y_i = -g_i + const` at
 //! `y = y(l, g)`, so it is bounded: `|1 - k' w_j| ≤ k' - 1`.)
-#![allow(dead_code)]
-
 use gumbel_audit::distributions::{Concrete, Logits};
 use gumbel_audit::grad::Objective;
 use gumbel_audit::stats::chi2_isf;

@@ -22,18 +22,16 @@
 //!
 //! "Variance" is the trace of the row covariance, `V = tr Cov[ĝ] = E ||ĝ - E ĝ||²` (what
 //! `study variance` reports); for k = 2 it is twice the scalar variance of `∂/∂a`. Sampled
-//! variances come with the kurtosis-aware standard error of tests/grad_common:
+//! variances come with the kurtosis-aware standard error of tests/grad/support.rs:
 //! `se(ln V̂) = sd(||ĝ - ḡ||²) / (√n V̂)`, and comparisons are intervals on log ratios
 //! (delta method, normal critical values). REINFORCE's variance is exact.
 //!
-//! Cases (tests/grad_common): k = 2 MATH `l = (0, 0)`, `f = quadratic(0.45, 0.55)`; k = 3
+//! Cases (tests/grad/support.rs): k = 2 MATH `l = (0, 0)`, `f = quadratic(0.45, 0.55)`; k = 3
 //! `l = (0.5, -0.3, 0.1)` with `f = linear(1, -1, 0.5)` or `f = quadratic(0.2, 0.5, 0.3)`;
 //! k = 5 `l = (1, 0.2, -0.5, -1.2, 0.3)`, `f = quadratic(0.1, 0.4, -0.3, 0.8, 0.2)`; k = 4
 //! masked `l = (0.2, -inf, -0.4, 0.9)`, `f = linear(2, 5, -1, 0.5)`.
 
-mod grad_common;
-
-use grad_common::{
+use crate::support::{
     Case, TraceVariance, cases, column_means, k3_quadratic, project, trace_variance, unmasked,
     z_one_sided, z_two_sided,
 };
