@@ -2,7 +2,7 @@
 //!
 //! Those words give the edge uniforms `2⁻⁵³` and `1 - 2⁻⁵³` (module `distributions::uniform`), the two
 //! ends of the noise range. Every sampler must stay finite there: a uniform of exactly 0 or 1
-//! would give infinite Gumbel noise and a NaN softmax (shared/design/MATH.md §1). With constant
+//! would give infinite Gumbel noise and a NaN softmax (docs/design/math.md §1). With constant
 //! noise every category gets the same `g`, so a Concrete sample is `softmax(l/τ)` exactly; the
 //! extreme cases below use `|l| = 10⁴`, `-inf` masks and `τ ∈ {10⁻³, 10³}`.
 
@@ -56,7 +56,7 @@ fn extreme_logits() -> Vec<Vec<f64>> {
 /// STANDARD_NOISE_MAX}`, so the largest score is `g/τ` after centring, and the log-sum-exp is
 /// known to about `ε(|g|/τ + ln k)`; that error is a relative error of every `y_i`, so of
 /// `Σ y`. The exponentials and the naive sum add `(k + 2)ε`. Factor 4 for safety (the same
-/// bound as `simplex_sum_tol` in tests/properties.rs).
+/// bound as `simplex_sum_tol` in tests/distributions/properties.rs).
 fn sum_tol(k: usize, tau: f64) -> f64 {
     4.0 * f64::EPSILON * (k as f64 + STANDARD_NOISE_MAX / tau + (k as f64).ln() + 2.0)
 }

@@ -273,7 +273,7 @@ proptest! {
         close(ea, eb, tol, "ln p_exp")?;
     }
 
-    /// MATH.md §2 fact 1 with shared noise, at every τ: the Gumbel-Max index is a maximiser of
+    /// docs/design/math.md §2 fact 1 with shared noise, at every τ: the Gumbel-Max index is a maximiser of
     /// `y` and of `ln y`, and when `ln y` has a unique maximiser it is that index. Exact: `ln y`
     /// is a monotone (non-decreasing, rounding included) function of `z = l - max l + g`, the
     /// quantity Gumbel-Max compares, so rounding can merge values into ties but never reorder
@@ -300,7 +300,7 @@ proptest! {
         }
     }
 
-    /// MATH.md §2 fact 8: for fixed noise, `max_i y_i` is non-increasing in `τ`
+    /// docs/design/math.md §2 fact 8: for fixed noise, `max_i y_i` is non-increasing in `τ`
     /// (`max y = 1/Σ_j exp((z_j - z_max)/τ)` and every term grows with `τ`). Tolerance: the
     /// rounding of each `max y`, [`simplex_sum_tol`] at each temperature.
     #[test]
@@ -317,7 +317,7 @@ proptest! {
         prop_assert!(ma >= mb - tol, "max y at τ = {}: {}, at τ = {}: {}", lo, ma, hi, mb);
     }
 
-    /// `ln p(y) = ln p_exp(ln y) - Σ_i ln y_i` (MATH.md §1), sums over unmasked categories.
+    /// `ln p(y) = ln p_exp(ln y) - Σ_i ln y_i` (docs/design/math.md §1), sums over unmasked categories.
     /// Tolerance `8ε·S` ([`density_scale`]).
     #[test]
     fn density_equals_exp_density_minus_log_jacobian(

@@ -66,7 +66,7 @@ fn logit_patterns(k: usize) -> Vec<(&'static str, Vec<f64>)> {
     ]
 }
 
-/// `|Σ y - 1|` tolerance, as in tests/properties.rs: the log-sum-exp is known to
+/// `|Σ y - 1|` tolerance, as in tests/distributions/properties.rs: the log-sum-exp is known to
 /// `ε(36.74/τ + ln k)`, a relative error of every `y_i`; plus `(k + 2)ε` for the exponentials
 /// and the naive sum. Factor 4 for safety.
 fn sum_tol(k: usize, tau: f64) -> f64 {

@@ -14,7 +14,7 @@
 //!   a 1e-9·scale change of a quadrature value (ten times its 1e-10 tolerance).
 //! - The `statistics` family (the scipy oracle files `fixtures/stats/*.json`, which carry no
 //!   schema header) validates against its documented structure and passes with the tolerances
-//!   of `tests/stats_oracle*.rs`; a stored p-value moved by a relative 1e-9 fails it.
+//!   of `tests/stats/oracle_*.rs`; a stored p-value moved by a relative 1e-9 fails it.
 //! - `value_stability.json` is what `gumbel-audit fixtures regenerate` writes now (on the
 //!   platform that wrote it), and the CLI's exit codes: 0 pass, 1 mismatch, 2 invalid file.
 //!
@@ -223,7 +223,7 @@ fn check_statistics(f: impl Fn(&mut Value)) -> gumbel_audit::golden::FamilyCheck
 }
 
 /// The scipy oracle files agree with `crate::stats` under the tolerances of
-/// `tests/stats_oracle*.rs` (shared through `fixtures::tolerance`), every section counted.
+/// `tests/stats/oracle_*.rs` (shared through `golden::tolerance`), every section counted.
 #[test]
 fn statistics_family_passes() {
     let c = check_file(&dir(), Family::Statistics).unwrap();

@@ -130,7 +130,7 @@ proptest! {
     }
 }
 
-/// MATH.md §3 [derived]: for k = 2, REINFORCE with baseline `b = π_1 f(e_0) + π_0 f(e_1)` (the
+/// docs/design/math.md §3 [derived]: for k = 2, REINFORCE with baseline `b = π_1 f(e_0) + π_0 f(e_1)` (the
 /// `(1-θ) f(1) + θ f(0)` of MATH with `θ = π_0`, category 0 playing `b = 1`) has zero
 /// variance. Both rows equal `π_0 π_1 (f_0 - f_1)(1, -1)`, so the closed form must give 0 up to
 /// rounding of terms of size ~1 (1e-15).
@@ -151,7 +151,7 @@ fn two_category_optimal_baseline_has_zero_variance() {
     }
 }
 
-/// MATH.md §3 cross-check, k = 2 as a Bernoulli with logit 0 and `f(b) = (b - 0.45)²`.
+/// docs/design/math.md §3 cross-check, k = 2 as a Bernoulli with logit 0 and `f(b) = (b - 0.45)²`.
 ///
 /// Parameterisation: logits `(a, 0)` with category 0 as `b = 1`, so `∂/∂a = ∂/∂l_0` (row entry
 /// 0). The protocol objective `quadratic:0.45,0.55` is `(y_0 - 0.45)² + (y_1 - 0.55)² =

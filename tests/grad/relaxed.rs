@@ -123,8 +123,8 @@ proptest! {
 
     /// Gumbel-Rao with m = 1 under the exact coupling: the conditional uniforms are the
     /// conditional CDFs of the original `z` (`u_d = F_Gumbel(logsumexp l)(z_d)`,
-    /// `u_i = F_TruncGumbel(l_i, z_d)(z_i)`), which are iid U(0,1) given `argmax z = d` (MATH
-    /// fact 4 and 5), and map back to `z` exactly. So the Gumbel-Rao row must equal the
+    /// `u_i = F_TruncGumbel(l_i, z_d)(z_i)`), which are iid U(0,1) given `argmax z = d` (docs/design/math.md
+    /// §2 facts 4 and 5), and map back to `z` exactly. So the Gumbel-Rao row must equal the
     /// straight-through row of the same `z`, up to the CDF round trip: `z` is recovered to
     /// `≲ ε e^{M - l_i}` ≤ 1e-16·e^{15}` absolute on these ranges, so the row to
     /// `≲ 1e-9/τ² · max|∇f(h)|`; the tolerance is 1e-8 of `max|∇f(h)|/τ²`.

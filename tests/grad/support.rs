@@ -12,7 +12,7 @@
 //! score row          (f(y) - b)(1 - k' w)   unbiased for ∇_l E f(y), any constant b
 //! Bernstein          P(|Ȳ - EY| ≥ t) ≤ 2 exp(-n t² / (2σ² + 2Mt/3)),  |Y - EY| ≤ M
 //! ```
-//! The score row follows from the Concrete log density (MATH.md §1, with `ln π_i = l_i -
+//! The score row follows from the Concrete log density (docs/design/math.md §1, with `ln π_i = l_i -
 //! logsumexp l`): `ln p = Σ_i l_i - k' logsumexp_i(l_i - τ ln y_i) + (terms free of l)`. It
 //! needs only the density, not the reparameterisation, so it is an estimator of `∇L_τ`
 //! independent of the pathwise code under test. (`l_i - τ ln y_i = -g_i + const` at

@@ -1,7 +1,7 @@
 //! Unbiasedness and bias of the gradient estimators, by sampling (issue 4, "Tests"):
 //! REINFORCE with each baseline is unbiased for `∇L` and its sample covariance is the exact
 //! one; Gumbel-Softmax is unbiased for the relaxed gradient `∇L_τ` (k ≥ 3; k = 2 is in
-//! tests/grad_truth.rs) and biased for `∇L`; the bias of Gumbel-Softmax and straight-through
+//! tests/grad/truth.rs) and biased for `∇L`; the bias of Gumbel-Softmax and straight-through
 //! measured against τ.
 //!
 //! Kind (lib.rs "Notes on testing"): distributional tests, each with its false-alarm rate α,
@@ -20,7 +20,7 @@
 //! quadrature Jacobian y_0 y_1 / √τ (truth.rs)    two_category_bias_exact
 //! ```
 //!
-//! Cases (tests/grad/support.rs): k = 2 `l = (0, 0)`, `f = quadratic(0.45, 0.55)` (MATH §3);
+//! Cases (tests/grad/support.rs): k = 2 `l = (0, 0)`, `f = quadratic(0.45, 0.55)` (docs/design/math.md §3);
 //! k = 3 `l = (0.5, -0.3, 0.1)`, `f = linear(1, -1, 0.5)`; k = 5
 //! `l = (1, 0.2, -0.5, -1.2, 0.3)`, `f = quadratic(0.1, 0.4, -0.3, 0.8, 0.2)`; k = 4 with a
 //! masked category `l = (0.2, -inf, -0.4, 0.9)`, `f = linear(2, 5, -1, 0.5)`; and k = 3
@@ -53,7 +53,7 @@ struct Variant {
     mean: Vec<f64>,
     /// Covariance of the row, by enumerating `support`.
     covariance: DMatrix<f64>,
-    /// The row's exact distribution, rows written here from MATH §3 (not the library's rows).
+    /// The row's exact distribution, rows written here from docs/design/math.md §3 (not the library's rows).
     support: Support,
 }
 
@@ -209,7 +209,7 @@ fn reinforce_is_unbiased_with_every_baseline() {
 /// For each pair `i ≤ j` of unmasked coordinates, `Y = (ĝ_i - μ_i)(ĝ_j - μ_j)` (centred at the
 /// exact mean `μ = ∇L`) has mean `Σ_ij`, the exact covariance; `Σ_ij`, the variance `σ²` of
 /// `Y` and its range `M = max |Y - Σ_ij|` are computed exactly by enumerating the row's
-/// support (rows written in this file from MATH §3, not taken from the library). Bernstein's
+/// support (rows written in this file from docs/design/math.md §3, not taken from the library). Bernstein's
 /// inequality bounds the false-alarm rate of `|Ȳ - Σ_ij| ≥ t` by α without any normal
 /// approximation. n = 40 000 rows per pair; α = 1e-4 family-wise, Bonferroni over the 120
 /// entries (8.3e-7 each). Smallest discrepancy detected with probability ≥ 0.999: `t_α + t'`,
@@ -293,7 +293,7 @@ fn concrete_score_rows(c: &Case, tau: f64, b: f64, n: usize, seed: u64) -> DMatr
     out
 }
 
-/// The relaxed cases for k ≥ 3 (k = 2 is in tests/grad_truth.rs against quadrature).
+/// The relaxed cases for k ≥ 3 (k = 2 is in tests/grad/truth.rs against quadrature).
 fn relaxed_cases() -> Vec<Case> {
     let mut v: Vec<Case> = cases().into_iter().skip(1).collect();
     v.push(k3_quadratic());

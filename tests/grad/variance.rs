@@ -1,4 +1,4 @@
-//! Variance claims about the gradient estimators (issue 4, "Tests"; MATH.md §3), each stated
+//! Variance claims about the gradient estimators (issue 4, "Tests"; docs/design/math.md §3), each stated
 //! with its estimator, baseline, τ, objective and logits.
 //!
 //! Kind (lib.rs "Notes on testing"): exact values (k = 2 quadrature, REINFORCE closed forms)
@@ -78,7 +78,7 @@ fn beta(p: u32, q: u32) -> f64 {
 /// ```
 /// (substitute `L = τ s` in `E r² = ∫ τ p(τs - a) r(s)² ds`: `p(τs - a) → p(a) = π_0 π_1`, and
 /// `u = σ(s)` turns `σ(s)² σ(-s)² ds` into `u(1-u) du`; `τ (E r)² → 0`). For MATH's case this is
-/// 4 × 0.00875 (the protocol objective is twice MATH's `f`); tests/grad_truth.rs checks that
+/// 4 × 0.00875 (the protocol objective is twice MATH's `f`); tests/grad/truth.rs checks that
 /// case, this test the general formula on three others: `a = 1.5, f = linear(1, -2)`;
 /// `a = -0.8, f = quadratic(0.2, 0.9)`; `a = 2.5, f = quadratic(-0.3, 1.1)`.
 /// Quadrature (error ≤ 1e-10/τ) against the closed form: the relative gap must shrink by a
@@ -188,7 +188,7 @@ fn gumbel_softmax_variance_grows_like_inverse_tau() {
     }
 }
 
-/// Claim (b), exact, k = 2 (MATH §3 case: logits `(0, 0)`, `f = quadratic(0.45, 0.55)`):
+/// Claim (b), exact, k = 2 (docs/design/math.md §3 case: logits `(0, 0)`, `f = quadratic(0.45, 0.55)`):
 /// Gumbel-Softmax pathwise variance is below REINFORCE without a baseline for τ ∈ {1, 0.5} and
 /// above it for τ ∈ {0.2, 0.1}; the crossing temperature, found by bisection on the quadrature,
 /// lies in (0.45, 0.47) (measured 0.4590). Both sides are exact (quadrature error ≤ 1e-10;
@@ -237,7 +237,7 @@ fn gumbel_softmax_against_reinforce_exact() {
 /// k4 masked linear   0.2    1.248             0.9646         GS above
 /// ```
 /// So "Gumbel-Softmax has lower variance than REINFORCE" holds at moderate τ and fails at
-/// small τ, in every case (MATH §3: the comparison is conditional). Resolution: the interval
+/// small τ, in every case (docs/design/math.md §3: the comparison is conditional). Resolution: the interval
 /// half-width `z · se(ln V̂)` (z = 4.31) is 0.011 to 0.045 in log units, i.e. a claim is
 /// decided whenever the true ratio is outside about `[0.96, 1.05]`.
 #[test]
@@ -271,7 +271,7 @@ fn gumbel_softmax_against_reinforce_sampled() {
 }
 
 /// Claim (c): Gumbel-Rao's variance is affine in `1/m` with a mean that does not depend on
-/// `m` (MATH §3, law of total variance: `V(m) = tr Cov(E[ĝ_ST | d]) + E tr Cov(ĝ_ST | d) / m`).
+/// `m` (docs/design/math.md §3, law of total variance: `V(m) = tr Cov(E[ĝ_ST | d]) + E tr Cov(ĝ_ST | d) / m`).
 /// Cases k = 3 linear and k = 5 quadratic at τ = 0.5, m ∈ {1, 2, 4, 8, 16}, n = 50 000 rows
 /// per m, independent seeds. α = 1e-4 in total, Bonferroni over 14 tests (7.1e-6 each):
 /// - mean: two-sample Hotelling T² of Gumbel-Rao(m) rows against 50 000 straight-through rows
@@ -389,7 +389,7 @@ fn optimal_baseline(c: &Case) -> f64 {
 /// ```
 /// The optimal constant baseline is checked to be a minimum (exact variance larger at
 /// `b* ± 0.05`). Also exact, k = 2 MATH case: the baseline `π_1 f(e_0) + π_0 f(e_1)` gives
-/// REINFORCE zero variance (tests/grad_reinforce.rs), below Gumbel-Softmax's positive variance
+/// REINFORCE zero variance (tests/grad/reinforce.rs), below Gumbel-Softmax's positive variance
 /// at every τ ∈ {2, 1, 0.5, 0.1} (quadrature). Resolution: half-width (z = 4.21) 0.007 to
 /// 0.011 in log units.
 #[test]

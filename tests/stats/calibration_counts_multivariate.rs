@@ -19,7 +19,7 @@
 //!
 //! Each check is wrong on a correct implementation with probability ≤ 1e-3; the file has 28
 //! of them, so a false failure has probability ≤ 2.8%, fixed by the seeds (no re-rolling).
-//! Run with `cargo test --release --test stats_calibration_b`: 6-9 s on 2 shared cores.
+//! Run with `cargo test --release --test stats calibration_counts_multivariate::`: 6-9 s on 2 shared cores.
 //!
 //! # Seen to fail
 //! Each test's doc names the planted bugs that made it fail (planted, run, reverted).
@@ -261,7 +261,7 @@ fn gaussian_rows<R: Rng + ?Sized>(rng: &mut R, n: usize, mu: [f64; 3]) -> Vec<[f
 /// exact F null), two samples (n₁ = 15, n₂ = 25), and gradient-like rows `e_c - π` with
 /// c ~ Categorical(0.4, 0.3, 0.2, 0.1) from the crate's sampler (rows sum to zero; n = 200,
 /// `DropLast`; the F null is asymptotic there). α = 0.01. Detectable effect: a mean shift of
-/// Mahalanobis length Δ has noncentrality n Δ² (tests/stats_power_b.rs).
+/// Mahalanobis length Δ has noncentrality n Δ² (tests/stats/power_counts_multivariate.rs).
 /// Seen to fail: the asymptotic χ²_p p-value in place of the F one (Gaussian one-sample rate
 /// 153/4000); the F scale `(n - p)/(p(n - 1))` replaced by `1/p` (uniformity, D = 0.038).
 /// Measured: the gradient-like case runs at 0.0140 for nominal 0.01 at n = 200 (40 000
@@ -322,7 +322,7 @@ fn hotelling_is_calibrated() {
 /// Energy two-sample test on two correct samples of correlated Gaussian rows (d = 3, 30 per
 /// side, B = 99 permutations), 4000 seeds. The permutation p-value takes values in multiples
 /// of 1/100 and is exactly valid: P(p ≤ 0.01) = 0.01 (no ties with continuous data).
-/// Detectable effect: tests/stats_power_b.rs.
+/// Detectable effect: tests/stats/power_counts_multivariate.rs.
 /// Seen to fail: the RNG re-created from the seed for every permutation (all permuted
 /// statistics equal): rate 2002/4000. Not caught: dropping the `+1` of the p-value (it moves
 /// p by ~1/B only).

@@ -6,7 +6,7 @@
 //! discrepancy it detects (from the closed-form power calculations of `gumbel_audit::stats`
 //! where one exists, otherwise measured). The buggy samplers are written here, from the
 //! crate's open uniforms, next to the bug they plant.
-//! Run with `cargo test --release --test stats_power_b`: about 2 s.
+//! Run with `cargo test --release --test stats power_counts_multivariate::`: about 2 s.
 
 use gumbel_audit::distributions::uniform::open_uniform;
 use gumbel_audit::distributions::{Categorical, Concrete, Gumbel, Logits};
