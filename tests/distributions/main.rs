@@ -14,5 +14,6 @@ mod gof_reference;
 mod properties;
 mod quadrature;
 mod range;
+mod simplex;
 mod temperature_limits;
 mod value_stability;

@@ -37,6 +37,8 @@ use proptest::test_runner::TestCaseError;
 use crate::common::regressions;
 use crate::common::strategies::{logits_wide, noise_wide, temperature_wide};
 
+use crate::simplex::simplex_sum_tol;
+
 const EPS: f64 = f64::EPSILON;
 const NEG_INF: f64 = f64::NEG_INFINITY;
 
@@ -100,17 +102,6 @@ fn max_abs_finite(l: &[f64]) -> f64 {
     l.iter()
         .filter(|v| v.is_finite())
         .fold(0.0, |a, v| a.max(v.abs()))
-}
-
-/// Tolerance on `|Σ y - 1|` for a sample computed from noise in the samplers' range.
-///
-/// `y_i = exp(s_i - lse(s))` with `s_i = (l_i - max l + g_i)/τ`. The largest score is
-/// `max_i(l_i - max l + g_i)/τ ∈ [STANDARD_NOISE_MIN, STANDARD_NOISE_MAX]/τ`, so `lse(s)` is
-/// known to an absolute error of about `ε(36.74/τ + ln k)`; that error enters every `ln y_i`
-/// and becomes a relative error of `y_i`, so of `Σ y` (`Σ y = 1`). The exponentials add `ε`
-/// each and the test's naive summation `k ε`. Factor 4 for safety.
-fn simplex_sum_tol(k: usize, tau: f64) -> f64 {
-    4.0 * EPS * (k as f64 + STANDARD_NOISE_MAX / tau + (k as f64).ln() + 2.0)
 }
 
 /// `logit(v) = ln v - ln(1 - v)`, written out here.

@@ -141,6 +141,12 @@ pub fn bernstein_threshold(n: f64, sigma2: f64, range: f64, alpha: f64) -> f64 {
     (b + (b * b + 8.0 * n * sigma2 * l).sqrt()) / (2.0 * n)
 }
 
+/// `∫_0^1 u^p (1-u)^q du = p! q! / (p+q+1)!`.
+pub fn beta(p: u32, q: u32) -> f64 {
+    let fact = |n: u32| (1..=n).map(f64::from).product::<f64>();
+    fact(p) * fact(q) / fact(p + q + 1)
+}
+
 /// The exact distribution of a row: `(probability, row)` over the support.
 pub type Support = Vec<(f64, Vec<f64>)>;
 

@@ -15,18 +15,14 @@ use gumbel_audit::distributions::uniform::open_uniform;
 use gumbel_audit::grad::truth::{TwoCategory, relaxed_gradient_monte_carlo};
 use gumbel_audit::grad::{GumbelRao, Objective};
 
+use crate::support::beta;
+
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
 fn truth(a: f64, tau: f64, f: &Objective) -> TwoCategory {
     TwoCategory::new(&Logits::new(vec![a, 0.0]).unwrap(), tau, f).unwrap()
-}
-
-/// `∫_0^1 u^p (1-u)^q du = p! q! / (p+q+1)!`.
-fn beta(p: u32, q: u32) -> f64 {
-    let fact = |n: u32| (1..=n).map(f64::from).product::<f64>();
-    fact(p) * fact(q) / fact(p + q + 1)
 }
 
 /// At `τ = 1`, `a = 0`, `u = y_0 = σ(L)` is uniform on (0, 1) and the rows are polynomials in

@@ -32,8 +32,8 @@
 //! masked `l = (0.2, -inf, -0.4, 0.9)`, `f = linear(2, 5, -1, 0.5)`.
 
 use crate::support::{
-    Case, TraceVariance, cases, column_means, k3_quadratic, project, trace_variance, unmasked,
-    z_one_sided, z_two_sided,
+    Case, TraceVariance, beta, cases, column_means, k3_quadratic, project, trace_variance,
+    unmasked, z_one_sided, z_two_sided,
 };
 use gumbel_audit::distributions::Logits;
 use gumbel_audit::grad::truth::TwoCategory;
@@ -61,12 +61,6 @@ fn reinforce_variance(c: &Case, b: f64) -> f64 {
         .reinforce_covariance(&c.logits, b)
         .unwrap()
         .trace()
-}
-
-/// `∫_0^1 u^p (1-u)^q du = p! q! / (p+q+1)!`.
-fn beta(p: u32, q: u32) -> f64 {
-    let fact = |n: u32| (1..=n).map(f64::from).product::<f64>();
-    fact(p) * fact(q) / fact(p + q + 1)
 }
 
 /// Claim (a), exact: Gumbel-Softmax pathwise (no baseline), k = 2 with logits `(a, 0)`:

@@ -32,8 +32,9 @@ use gumbel_audit::stats::{
     dkwm_critical_value, dkwm_test, energy_test, goodness_of_fit, holm, hotelling_one_sample,
     hotelling_two_sample,
 };
-use rand::Rng;
 use statrs::distribution::{Binomial, Discrete};
+
+use crate::gaussian::gaussian_rows;
 
 const ALPHA: f64 = 0.01;
 const CHECK_LEVEL: f64 = 1e-3;
@@ -234,27 +235,6 @@ fn binomial_test_is_calibrated_on_a_rare_cell() {
         check_rate(&name, &p_values, size);
         check_super_uniform(&name, &p_values);
     }
-}
-
-/// A standard normal by Box-Muller from the crate's open uniforms.
-fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u = open_uniform(rng);
-    let v = open_uniform(rng);
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
-/// Correlated Gaussian rows: mean `mu`, covariance L Lᵀ with L = [[1,0,0],[0.5,1,0],[-0.3,0.2,0.5]].
-fn gaussian_rows<R: Rng + ?Sized>(rng: &mut R, n: usize, mu: [f64; 3]) -> Vec<[f64; 3]> {
-    (0..n)
-        .map(|_| {
-            let z = [normal(rng), normal(rng), normal(rng)];
-            [
-                mu[0] + z[0],
-                mu[1] + 0.5 * z[0] + z[1],
-                mu[2] - 0.3 * z[0] + 0.2 * z[1] + 0.5 * z[2],
-            ]
-        })
-        .collect()
 }
 
 /// Hotelling T², 4000 seeds per case: one sample on correlated Gaussian rows (p = 3, n = 20,

@@ -10,6 +10,7 @@ mod common;
 
 mod calibration_counts_multivariate;
 mod calibration_ks_ad;
+mod gaussian;
 mod oracle_chi2;
 mod oracle_ks_ad;
 mod power_counts_multivariate;
