@@ -1,5 +1,5 @@
 //! The `k = 2` relaxed ground truth (quadrature) against closed forms, an independent rule,
-//! finite differences of the relaxed objective, and the cross-check figures of MATH.md §3; the
+//! finite differences of the relaxed objective, and the cross-check figures of docs/design/math.md §3; the
 //! Gumbel-Rao conditional expectation; the Monte Carlo ground truth for larger `k`.
 //!
 //! Kinds (lib.rs "Notes on testing"): exact values and quadrature; two distributional tests
@@ -15,18 +15,14 @@ use gumbel_audit::distributions::uniform::open_uniform;
 use gumbel_audit::grad::truth::{TwoCategory, relaxed_gradient_monte_carlo};
 use gumbel_audit::grad::{GumbelRao, Objective};
 
+use crate::support::beta;
+
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
 fn truth(a: f64, tau: f64, f: &Objective) -> TwoCategory {
     TwoCategory::new(&Logits::new(vec![a, 0.0]).unwrap(), tau, f).unwrap()
-}
-
-/// `∫_0^1 u^p (1-u)^q du = p! q! / (p+q+1)!`.
-fn beta(p: u32, q: u32) -> f64 {
-    let fact = |n: u32| (1..=n).map(f64::from).product::<f64>();
-    fact(p) * fact(q) / fact(p + q + 1)
 }
 
 /// At `τ = 1`, `a = 0`, `u = y_0 = σ(L)` is uniform on (0, 1) and the rows are polynomials in
@@ -188,7 +184,7 @@ fn relaxed_gradient_is_derivative_of_relaxed_objective() {
     }
 }
 
-/// MATH.md §3 cross-check figures, k = 2 as a Bernoulli with logit 0 and `f(b) = (b - 0.45)²`,
+/// docs/design/math.md §3 cross-check figures, k = 2 as a Bernoulli with logit 0 and `f(b) = (b - 0.45)²`,
 /// reproduced by quadrature. Parameterisation: `∂/∂a` with `a` the scalar Bernoulli logit
 /// (row entry 0 of the 2-vector gradient; MATH's figures are in this parameterisation: the
 /// exact gradient 0.025 is `½ (f(1) - f(0))`). The protocol objective `quadratic:0.45,0.55` is
@@ -212,7 +208,7 @@ fn math_cross_check_pathwise() {
     }
 }
 
-/// MATH.md §3: `τ·Var → 0.00875` and the pathwise mean → the exact gradient 0.025 as τ → 0.
+/// docs/design/math.md §3: `τ·Var → 0.00875` and the pathwise mean → the exact gradient 0.025 as τ → 0.
 /// The limit is `∫_0^1 (u - 0.45)² u (1 - u) du = B(3,1) - 0.9 B(2,1) + 0.2025 B(1,1)` (substitute
 /// `L = τ s`, `p(τ s) → ¼`, `u = σ(s)`). The remainder is O(τ): the test requires that it
 /// shrinks by a factor between 5 and 20 per decade of τ and is below 2e-6 at τ = 1e-4.

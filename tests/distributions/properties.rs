@@ -2,15 +2,19 @@
 //! hold for every input in the documented range.
 //!
 //! # Strategies
-//! Free functions with bounded ranges (STYLE.md §9), never `any::<f64>()`:
-//! - [`logits`]: `k` logits, mostly in `[-10, 10]`, some anywhere in `[-10⁴, 10⁴]`, some exactly
-//!   `±10⁴`, some `-inf` (masked); at least one is finite.
-//! - [`temperature`]: log-uniform over `[10⁻³, 10³]`.
-//! - [`noise`]: `k` standard Gumbel values inside the range the samplers can produce,
+//! Bounded ranges (STYLE.md §9), never `any::<f64>()`. The shared ones are in
+//! `tests/common/strategies.rs`, used here with their wide ranges:
+//! - `logits_wide`: `k` logits, mostly in `[-10, 10]`, some anywhere in `[-10⁴, 10⁴]`, some
+//!   exactly `±10⁴`, some `-inf` (masked); at least one is finite.
+//! - `temperature_wide`: log-uniform over `[10⁻³, 10³]`.
+//! - `noise_wide`: `k` standard Gumbel values inside the range the samplers can produce,
 //!   `[STANDARD_NOISE_MIN, STANDARD_NOISE_MAX]`: mostly `-ln(-ln u)` of a uniform `u` (computed
-//!   here, not by the library), some uniform over the range, some exactly at either end.
+//!   there, not by the library), some uniform over the range, some exactly at either end.
+//!
+//! Defined here (used only here):
 //! - [`simplex_point`]: interior points of the simplex of the unmasked categories, entries down
 //!   to about `e⁻⁷⁰⁰`.
+//! - [`probability`]: probabilities with both tails resolved.
 //!
 //! # Tolerances
 //! Every comparison that is not exact states its tolerance as a multiple of the machine epsilon
@@ -22,14 +26,18 @@
 //!
 //! No statistical test runs here (STYLE.md §8). 256 cases per property.
 
-use gumbel_audit::distributions::gumbel::{STANDARD_NOISE_MAX, STANDARD_NOISE_MIN};
-use gumbel_audit::distributions::uniform::{U_MAX, U_MIN};
+use gumbel_audit::distributions::gumbel::STANDARD_NOISE_MAX;
 use gumbel_audit::distributions::{
     BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TruncatedGumbel,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{FileFailurePersistence, TestCaseError};
+use proptest::test_runner::TestCaseError;
+
+use crate::common::regressions;
+use crate::common::strategies::{logits_wide, noise_wide, temperature_wide};
+
+use crate::simplex::simplex_sum_tol;
 
 const EPS: f64 = f64::EPSILON;
 const NEG_INF: f64 = f64::NEG_INFINITY;
@@ -38,67 +46,13 @@ const NEG_INF: f64 = f64::NEG_INFINITY;
 // Strategies
 // ---------------------------------------------------------------------------------------------
 
-/// One logit: mostly moderate, sometimes anywhere in `[-10⁴, 10⁴]`, at either end, or masked.
-fn logit_value() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        6 => -10.0..10.0f64,
-        2 => -1e4..=1e4f64,
-        1 => Just(1e4),
-        1 => Just(-1e4),
-        2 => Just(NEG_INF),
-    ]
-}
-
-/// `k` logits (`k` drawn from `k_range`) with at least one finite entry.
-fn logits(k_range: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Vec<f64>> {
-    (
-        prop::collection::vec(logit_value(), k_range),
-        any::<Index>(),
-        -1e4..=1e4f64,
-    )
-        .prop_map(|(mut v, i, finite)| {
-            if v.iter().all(|x| *x == NEG_INF) {
-                let j = i.index(v.len());
-                v[j] = finite;
-            }
-            v
-        })
-}
-
-/// A temperature, log-uniform over `[10⁻³, 10³]`.
-fn temperature() -> impl Strategy<Value = f64> {
-    (-3.0..=3.0f64).prop_map(|e| 10f64.powf(e))
-}
-
-/// A standard Gumbel value from a uniform, `-ln(-ln u)` written out here (independent of the
-/// library's transform), clamped to the samplers' range.
-fn gumbel_of(u: f64) -> f64 {
-    let e = if u > 0.5 { -(u - 1.0).ln_1p() } else { -u.ln() };
-    (-e.ln()).clamp(STANDARD_NOISE_MIN, STANDARD_NOISE_MAX)
-}
-
-/// One noise value inside `[STANDARD_NOISE_MIN, STANDARD_NOISE_MAX]`.
-fn noise_value() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        6 => (U_MIN..U_MAX).prop_map(gumbel_of),
-        2 => STANDARD_NOISE_MIN..=STANDARD_NOISE_MAX,
-        1 => Just(STANDARD_NOISE_MIN),
-        1 => Just(STANDARD_NOISE_MAX),
-    ]
-}
-
-/// `k` noise values.
-fn noise(k: usize) -> impl Strategy<Value = Vec<f64>> {
-    prop::collection::vec(noise_value(), k)
-}
-
 /// Logits, a temperature and one noise vector of the same length.
 fn concrete_case(
     k_range: std::ops::RangeInclusive<usize>,
 ) -> impl Strategy<Value = (Vec<f64>, f64, Vec<f64>)> {
-    logits(k_range).prop_flat_map(|l| {
+    logits_wide(k_range).prop_flat_map(|l| {
         let k = l.len();
-        (Just(l), temperature(), noise(k))
+        (Just(l), temperature_wide(), noise_wide(k))
     })
 }
 
@@ -148,17 +102,6 @@ fn max_abs_finite(l: &[f64]) -> f64 {
     l.iter()
         .filter(|v| v.is_finite())
         .fold(0.0, |a, v| a.max(v.abs()))
-}
-
-/// Tolerance on `|Σ y - 1|` for a sample computed from noise in the samplers' range.
-///
-/// `y_i = exp(s_i - lse(s))` with `s_i = (l_i - max l + g_i)/τ`. The largest score is
-/// `max_i(l_i - max l + g_i)/τ ∈ [STANDARD_NOISE_MIN, STANDARD_NOISE_MAX]/τ`, so `lse(s)` is
-/// known to an absolute error of about `ε(36.74/τ + ln k)`; that error enters every `ln y_i`
-/// and becomes a relative error of `y_i`, so of `Σ y` (`Σ y = 1`). The exponentials add `ε`
-/// each and the test's naive summation `k ε`. Factor 4 for safety.
-fn simplex_sum_tol(k: usize, tau: f64) -> f64 {
-    4.0 * EPS * (k as f64 + STANDARD_NOISE_MAX / tau + (k as f64).ln() + 2.0)
 }
 
 /// `logit(v) = ln v - ln(1 - v)`, written out here.
@@ -236,10 +179,10 @@ proptest! {
     // Failures are persisted in proptest-regressions/ at the package root (committed).
     #![proptest_config(ProptestConfig {
         cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/properties.txt",
-        ))),
-        ..ProptestConfig::default()
+        ..regressions::config(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/proptest-regressions/distributions/properties.txt"
+        ))
     })]
 
     /// Samples from noise lie on the simplex: finite, in `[0, 1]`, masked entries exactly 0,
@@ -301,8 +244,8 @@ proptest! {
     /// ([`density_scale`]).
     #[test]
     fn shift_invariance_of_density(
-        ((l, tau), (y, x)) in logits(1..=20)
-            .prop_flat_map(|l| (Just(l.clone()), temperature()))
+        ((l, tau), (y, x)) in logits_wide(1..=20)
+            .prop_flat_map(|l| (Just(l.clone()), temperature_wide()))
             .prop_flat_map(|(l, t)| (Just((l.clone(), t)), simplex_point(l))),
         shift in -1e4..=1e4f64,
     ) {
@@ -321,7 +264,7 @@ proptest! {
         close(ea, eb, tol, "ln p_exp")?;
     }
 
-    /// MATH.md §2 fact 1 with shared noise, at every τ: the Gumbel-Max index is a maximiser of
+    /// docs/design/math.md §2 fact 1 with shared noise, at every τ: the Gumbel-Max index is a maximiser of
     /// `y` and of `ln y`, and when `ln y` has a unique maximiser it is that index. Exact: `ln y`
     /// is a monotone (non-decreasing, rounding included) function of `z = l - max l + g`, the
     /// quantity Gumbel-Max compares, so rounding can merge values into ties but never reorder
@@ -348,13 +291,13 @@ proptest! {
         }
     }
 
-    /// MATH.md §2 fact 8: for fixed noise, `max_i y_i` is non-increasing in `τ`
+    /// docs/design/math.md §2 fact 8: for fixed noise, `max_i y_i` is non-increasing in `τ`
     /// (`max y = 1/Σ_j exp((z_j - z_max)/τ)` and every term grows with `τ`). Tolerance: the
     /// rounding of each `max y`, [`simplex_sum_tol`] at each temperature.
     #[test]
     fn max_is_non_increasing_in_temperature(
         (l, t1, g) in concrete_case(1..=30),
-        t2 in temperature(),
+        t2 in temperature_wide(),
     ) {
         let (lo, hi) = if t1 <= t2 { (t1, t2) } else { (t2, t1) };
         let a = concrete(&l, lo).from_noise(&g).unwrap();
@@ -365,12 +308,12 @@ proptest! {
         prop_assert!(ma >= mb - tol, "max y at τ = {}: {}, at τ = {}: {}", lo, ma, hi, mb);
     }
 
-    /// `ln p(y) = ln p_exp(ln y) - Σ_i ln y_i` (MATH.md §1), sums over unmasked categories.
+    /// `ln p(y) = ln p_exp(ln y) - Σ_i ln y_i` (docs/design/math.md §1), sums over unmasked categories.
     /// Tolerance `8ε·S` ([`density_scale`]).
     #[test]
     fn density_equals_exp_density_minus_log_jacobian(
-        ((l, tau), (y, x)) in logits(1..=20)
-            .prop_flat_map(|l| (Just(l.clone()), temperature()))
+        ((l, tau), (y, x)) in logits_wide(1..=20)
+            .prop_flat_map(|l| (Just(l.clone()), temperature_wide()))
             .prop_flat_map(|(l, t)| (Just((l.clone(), t)), simplex_point(l))),
     ) {
         let c = concrete(&l, tau);
@@ -397,12 +340,12 @@ proptest! {
     #[test]
     fn binary_concrete_is_two_category_concrete(
         l in prop_oneof![3 => -20.0..20.0f64, 1 => -1e4..=1e4f64],
-        tau in temperature(),
+        tau in temperature_wide(),
         x in prop_oneof![
             3 => (-36.0..36.0f64).prop_map(|t| 1.0 / (1.0 + (-t).exp())),
             1 => (1.0..300.0f64).prop_map(|e| 10f64.powf(-e)),
         ],
-        g in noise(2),
+        g in noise_wide(2),
     ) {
         let b = BinaryConcrete::new(l, tau).unwrap();
         let c = concrete(&[l, 0.0], tau);
@@ -515,7 +458,7 @@ proptest! {
     #[test]
     fn binary_concrete_quantile_cdf_identity(
         l in prop_oneof![3 => -20.0..20.0f64, 1 => -1e4..=1e4f64],
-        tau in temperature(),
+        tau in temperature_wide(),
         p in probability(),
         x in prop_oneof![
             3 => (-36.0..36.0f64).prop_map(|t| 1.0 / (1.0 + (-t).exp())),
@@ -568,7 +511,7 @@ proptest! {
     /// Exact.
     #[test]
     fn top_k_starts_with_gumbel_max(
-        (l, g) in logits(1..=40).prop_flat_map(|l| { let k = l.len(); (Just(l), noise(k)) }),
+        (l, g) in logits_wide(1..=40).prop_flat_map(|l| { let k = l.len(); (Just(l), noise_wide(k)) }),
         mi in any::<Index>(),
     ) {
         let c = categorical(&l);
@@ -626,7 +569,7 @@ proptest! {
     /// `Categorical::sample(rng)` is Gumbel-Max of `k` draws of `Gumbel::standard().sample` from
     /// an identically seeded RNG (one noise value per category, masked ones included). Exact.
     #[test]
-    fn categorical_sample_is_gumbel_max_of_rng_noise(l in logits(1..=40), seed in any::<u64>()) {
+    fn categorical_sample_is_gumbel_max_of_rng_noise(l in logits_wide(1..=40), seed in any::<u64>()) {
         let c = categorical(&l);
         let mut a = gumbel_audit::rng::seeded(seed);
         let mut b = gumbel_audit::rng::seeded(seed);

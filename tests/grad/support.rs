@@ -1,4 +1,4 @@
-//! Helpers shared by tests/grad_unbiased.rs and tests/grad_variance.rs: the test cases, exact
+//! Helpers shared by the modules of the grad binary (unbiased.rs, variance.rs): the test cases, exact
 //! enumeration of the REINFORCE row distribution, an independent estimator of the relaxed
 //! gradient (the Concrete score function), trace-variance estimates with a kurtosis-aware
 //! standard error, and critical values.
@@ -12,13 +12,11 @@
 //! score row          (f(y) - b)(1 - k' w)   unbiased for ∇_l E f(y), any constant b
 //! Bernstein          P(|Ȳ - EY| ≥ t) ≤ 2 exp(-n t² / (2σ² + 2Mt/3)),  |Y - EY| ≤ M
 //! ```
-//! The score row follows from the Concrete log density (MATH.md §1, with `ln π_i = l_i -
+//! The score row follows from the Concrete log density (docs/design/math.md §1, with `ln π_i = l_i -
 //! logsumexp l`): `ln p = Σ_i l_i - k' logsumexp_i(l_i - τ ln y_i) + (terms free of l)`. It
 //! needs only the density, not the reparameterisation, so it is an estimator of `∇L_τ`
 //! independent of the pathwise code under test. (`l_i - τ ln y_i = -g_i + const` at
 //! `y = y(l, g)`, so it is bounded: `|1 - k' w_j| ≤ k' - 1`.)
-#![allow(dead_code)]
-
 use gumbel_audit::distributions::{Concrete, Logits};
 use gumbel_audit::grad::Objective;
 use gumbel_audit::stats::chi2_isf;
@@ -141,6 +139,12 @@ pub fn bernstein_threshold(n: f64, sigma2: f64, range: f64, alpha: f64) -> f64 {
     let l = (2.0 / alpha).ln();
     let b = 2.0 * range * l / 3.0;
     (b + (b * b + 8.0 * n * sigma2 * l).sqrt()) / (2.0 * n)
+}
+
+/// `∫_0^1 u^p (1-u)^q du = p! q! / (p+q+1)!`.
+pub fn beta(p: u32, q: u32) -> f64 {
+    let fact = |n: u32| (1..=n).map(f64::from).product::<f64>();
+    fact(p) * fact(q) / fact(p + q + 1)
 }
 
 /// The exact distribution of a row: `(probability, row)` over the support.

@@ -423,7 +423,7 @@ fn scalar_distribution_rules() {
 
 /// A sweep of hostile values (NaN, ±inf, ±0, the smallest subnormal, ±1e308) through every
 /// fallible entry point, in every argument position: each call returns (Ok or Err) instead of
-/// panicking. Finiteness of the results over the documented range is tests/range.rs's job.
+/// panicking. Finiteness of the results over the documented range is tests/distributions/range.rs's job.
 #[test]
 fn nothing_panics_on_hostile_values() {
     let hostile = [

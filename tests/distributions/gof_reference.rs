@@ -1,4 +1,4 @@
-//! Goodness of fit of the reference samplers against exact laws (issue 3, MATH.md §2), and the
+//! Goodness of fit of the reference samplers against exact laws (issue 3, docs/design/math.md §2), and the
 //! power of each check against four realistic planted bugs at the same sample size.
 //!
 //! Each check is written once, over an [`Impl`] (how noise is made, what the sampler is given as
@@ -215,7 +215,7 @@ fn top_k_check(imp: Impl) -> f64 {
 
 const CONCRETE_LOGITS: [f64; 3] = [1.0, 0.0, -1.0];
 
-/// Argmax of relaxed samples against π at τ ∈ {0.01, 0.1, 1, 10} (MATH §2 fact 1), n = 2·10⁵
+/// Argmax of relaxed samples against π at τ ∈ {0.01, 0.1, 1, 10} (docs/design/math.md §2 fact 1), n = 2·10⁵
 /// each, chi-squared, Holm at α over the four. df = 2: detectable w ≈ 0.015 at power 0.999
 /// (at α; Holm's first step uses α/4, a little less power).
 fn concrete_argmax_check(imp: Impl) -> f64 {
@@ -237,7 +237,7 @@ fn concrete_argmax_check(imp: Impl) -> f64 {
         .fold(1.0, f64::min)
 }
 
-/// Pairwise log-ratios (MATH §2 fact 2): `ln(y_0/y_1) ~ Logistic((l_0 - l_1)/τ, 1/τ)` and
+/// Pairwise log-ratios (docs/design/math.md §2 fact 2): `ln(y_0/y_1) ~ Logistic((l_0 - l_1)/τ, 1/τ)` and
 /// `ln(y_0/y_2) ~ Logistic((l_0 - l_2)/τ, 1/τ)`, τ ∈ {0.1, 1}, KS with n = 10⁵ each (computed in
 /// log space, so nothing underflows), Holm at α over the four. Detects a CDF discrepancy of
 /// ≈ 0.0126 (DKWM at α/4, power 0.999).
@@ -265,7 +265,7 @@ fn log_ratio_check(imp: Impl) -> f64 {
         .fold(1.0, f64::min)
 }
 
-/// Max of `l + g` (MATH §2 fact 4): Gumbel(logsumexp l), independent of the argmax. n = 3·10⁵
+/// Max of `l + g` (docs/design/math.md §2 fact 4): Gumbel(logsumexp l), independent of the argmax. n = 3·10⁵
 /// draws of `z`; KS of all maxima against Gumbel(lse l), and KS of the maxima within each argmax
 /// group against the same law (independence: each conditional law equals the marginal); Holm at
 /// α over the four. Detects a CDF discrepancy of ≈ 0.0073 overall and 0.009-0.025 per group

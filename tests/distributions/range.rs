@@ -19,6 +19,8 @@ use gumbel_audit::distributions::{Categorical, Concrete, Gumbel, Logits};
 use gumbel_audit::rng::seeded;
 use rand::Rng;
 
+use crate::simplex::simplex_sum_tol;
+
 const NEG_INF: f64 = f64::NEG_INFINITY;
 const TAUS: [f64; 4] = [1e-3, 1e-2, 1.0, 1e3];
 const SIZES: [usize; 4] = [1, 2, 1000, 100_000];
@@ -66,12 +68,9 @@ fn logit_patterns(k: usize) -> Vec<(&'static str, Vec<f64>)> {
     ]
 }
 
-/// `|Σ y - 1|` tolerance, as in tests/properties.rs: the log-sum-exp is known to
-/// `ε(36.74/τ + ln k)`, a relative error of every `y_i`; plus `(k + 2)ε` for the exponentials
-/// and the naive sum. Factor 4 for safety.
-fn sum_tol(k: usize, tau: f64) -> f64 {
-    4.0 * f64::EPSILON * (k as f64 + STANDARD_NOISE_MAX / tau + (k as f64).ln() + 2.0)
-}
+// `|Σ y - 1|` tolerance: `simplex_sum_tol` (simplex.rs): the log-sum-exp is known to
+// `ε(36.74/τ + ln k)`, a relative error of every `y_i`; plus `(k + 2)ε` for the exponentials
+// and the naive sum. Factor 4 for safety.
 
 fn check_sample(y: &[f64], l: &[f64], tau: f64, case: &str) {
     assert_eq!(y.len(), l.len(), "{case}");
@@ -86,7 +85,7 @@ fn check_sample(y: &[f64], l: &[f64], tau: f64, case: &str) {
     }
     let s: f64 = y.iter().sum();
     assert!(
-        (s - 1.0).abs() <= sum_tol(l.len(), tau),
+        (s - 1.0).abs() <= simplex_sum_tol(l.len(), tau),
         "{case}: Σ y - 1 = {:e}",
         s - 1.0
     );

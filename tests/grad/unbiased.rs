@@ -1,7 +1,7 @@
 //! Unbiasedness and bias of the gradient estimators, by sampling (issue 4, "Tests"):
 //! REINFORCE with each baseline is unbiased for `∇L` and its sample covariance is the exact
 //! one; Gumbel-Softmax is unbiased for the relaxed gradient `∇L_τ` (k ≥ 3; k = 2 is in
-//! tests/grad_truth.rs) and biased for `∇L`; the bias of Gumbel-Softmax and straight-through
+//! tests/grad/truth.rs) and biased for `∇L`; the bias of Gumbel-Softmax and straight-through
 //! measured against τ.
 //!
 //! Kind (lib.rs "Notes on testing"): distributional tests, each with its false-alarm rate α,
@@ -20,7 +20,7 @@
 //! quadrature Jacobian y_0 y_1 / √τ (truth.rs)    two_category_bias_exact
 //! ```
 //!
-//! Cases (tests/grad_common): k = 2 `l = (0, 0)`, `f = quadratic(0.45, 0.55)` (MATH §3);
+//! Cases (tests/grad/support.rs): k = 2 `l = (0, 0)`, `f = quadratic(0.45, 0.55)` (docs/design/math.md §3);
 //! k = 3 `l = (0.5, -0.3, 0.1)`, `f = linear(1, -1, 0.5)`; k = 5
 //! `l = (1, 0.2, -0.5, -1.2, 0.3)`, `f = quadratic(0.1, 0.4, -0.3, 0.8, 0.2)`; k = 4 with a
 //! masked category `l = (0.2, -inf, -0.4, 0.9)`, `f = linear(2, 5, -1, 0.5)`; and k = 3
@@ -30,11 +30,9 @@
 //! restricts rows to the unmasked coordinates and then drops the last one
 //! (`Coordinates::DropLast`, stats/hotelling.rs: the test does not depend on which one).
 
-mod grad_common;
-
-use grad_common::{
-    Case, Support, bernstein_threshold, cases, column_means, k3_quadratic, norm, pick, project,
-    tuples, unmasked,
+use crate::support::{
+    self, Case, Support, bernstein_threshold, cases, column_means, k3_quadratic, norm, pick,
+    project, tuples, unmasked,
 };
 use gumbel_audit::distributions::Concrete;
 use gumbel_audit::distributions::gumbel::Gumbel;
@@ -55,7 +53,7 @@ struct Variant {
     mean: Vec<f64>,
     /// Covariance of the row, by enumerating `support`.
     covariance: DMatrix<f64>,
-    /// The row's exact distribution, rows written here from MATH §3 (not the library's rows).
+    /// The row's exact distribution, rows written here from docs/design/math.md §3 (not the library's rows).
     support: Support,
 }
 
@@ -211,7 +209,7 @@ fn reinforce_is_unbiased_with_every_baseline() {
 /// For each pair `i ≤ j` of unmasked coordinates, `Y = (ĝ_i - μ_i)(ĝ_j - μ_j)` (centred at the
 /// exact mean `μ = ∇L`) has mean `Σ_ij`, the exact covariance; `Σ_ij`, the variance `σ²` of
 /// `Y` and its range `M = max |Y - Σ_ij|` are computed exactly by enumerating the row's
-/// support (rows written in this file from MATH §3, not taken from the library). Bernstein's
+/// support (rows written in this file from docs/design/math.md §3, not taken from the library). Bernstein's
 /// inequality bounds the false-alarm rate of `|Ȳ - Σ_ij| ≥ t` by α without any normal
 /// approximation. n = 40 000 rows per pair; α = 1e-4 family-wise, Bonferroni over the 120
 /// entries (8.3e-7 each). Smallest discrepancy detected with probability ≥ 0.999: `t_α + t'`,
@@ -278,7 +276,7 @@ fn reinforce_sample_covariance_is_exact() {
     }
 }
 
-/// `n` rows of the Concrete score-function estimator (tests/grad_common) from seeded noise.
+/// `n` rows of the Concrete score-function estimator (tests/grad/support.rs) from seeded noise.
 fn concrete_score_rows(c: &Case, tau: f64, b: f64, n: usize, seed: u64) -> DMatrix<f64> {
     let concrete = Concrete::new(c.logits.clone(), tau).unwrap();
     let k = c.logits.len();
@@ -287,7 +285,7 @@ fn concrete_score_rows(c: &Case, tau: f64, b: f64, n: usize, seed: u64) -> DMatr
     let mut out = DMatrix::zeros(n, k);
     for r in 0..n {
         Gumbel::standard().sample_into(&mut rng, &mut g);
-        let row = grad_common::concrete_score_row(&concrete, &c.objective, b, &g);
+        let row = support::concrete_score_row(&concrete, &c.objective, b, &g);
         for (j, v) in row.into_iter().enumerate() {
             out[(r, j)] = v;
         }
@@ -295,7 +293,7 @@ fn concrete_score_rows(c: &Case, tau: f64, b: f64, n: usize, seed: u64) -> DMatr
     out
 }
 
-/// The relaxed cases for k ≥ 3 (k = 2 is in tests/grad_truth.rs against quadrature).
+/// The relaxed cases for k ≥ 3 (k = 2 is in tests/grad/truth.rs against quadrature).
 fn relaxed_cases() -> Vec<Case> {
     let mut v: Vec<Case> = cases().into_iter().skip(1).collect();
     v.push(k3_quadratic());
@@ -307,7 +305,7 @@ fn relaxed_cases() -> Vec<Case> {
 /// Ground truth for k ≥ 3 is itself a Monte Carlo estimate. It cannot be
 /// `truth::relaxed_gradient_monte_carlo`: that function averages the very Gumbel-Softmax rows
 /// under test, so it shares every bug of them. The truth here is the Concrete score-function
-/// estimator `(f(y) - L)(1 - k' softmax(l - τ ln y))` (tests/grad_common), built from the
+/// estimator `(f(y) - L)(1 - k' softmax(l - τ ln y))` (tests/grad/support.rs), built from the
 /// Concrete density alone and unbiased for `∇L_τ`. Its standard error enters the test through
 /// a two-sample Hotelling T² (Gumbel-Softmax rows vs score rows, independent seeds,
 /// n₁ = n₂ = 50 000, which makes the test robust to the unequal covariances).

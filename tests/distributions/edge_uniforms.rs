@@ -2,7 +2,7 @@
 //!
 //! Those words give the edge uniforms `2⁻⁵³` and `1 - 2⁻⁵³` (module `distributions::uniform`), the two
 //! ends of the noise range. Every sampler must stay finite there: a uniform of exactly 0 or 1
-//! would give infinite Gumbel noise and a NaN softmax (shared/design/MATH.md §1). With constant
+//! would give infinite Gumbel noise and a NaN softmax (docs/design/math.md §1). With constant
 //! noise every category gets the same `g`, so a Concrete sample is `softmax(l/τ)` exactly; the
 //! extreme cases below use `|l| = 10⁴`, `-inf` masks and `τ ∈ {10⁻³, 10³}`.
 
@@ -13,6 +13,8 @@ use gumbel_audit::distributions::{
     BinaryConcrete, Categorical, Concrete, Gumbel, Logits, TruncatedGumbel,
 };
 use rand::TryRng;
+
+use crate::simplex::simplex_sum_tol;
 
 /// An RNG whose every output is the same word (`rand_core` 0.10: implementing `TryRng` with
 /// `Error = Infallible` gives `rand::Rng` by the blanket impl).
@@ -52,14 +54,11 @@ fn extreme_logits() -> Vec<Vec<f64>> {
     ]
 }
 
-/// Sum tolerance for these samples: all noise equal to `g ∈ {STANDARD_NOISE_MIN,
-/// STANDARD_NOISE_MAX}`, so the largest score is `g/τ` after centring, and the log-sum-exp is
-/// known to about `ε(|g|/τ + ln k)`; that error is a relative error of every `y_i`, so of
-/// `Σ y`. The exponentials and the naive sum add `(k + 2)ε`. Factor 4 for safety (the same
-/// bound as `simplex_sum_tol` in tests/properties.rs).
-fn sum_tol(k: usize, tau: f64) -> f64 {
-    4.0 * f64::EPSILON * (k as f64 + STANDARD_NOISE_MAX / tau + (k as f64).ln() + 2.0)
-}
+// Sum tolerance for these samples, `simplex_sum_tol` (simplex.rs): all noise equal to
+// `g ∈ {STANDARD_NOISE_MIN, STANDARD_NOISE_MAX}`, so the largest score is `g/τ` after centring,
+// and the log-sum-exp is known to about `ε(|g|/τ + ln k)`; that error is a relative error of
+// every `y_i`, so of `Σ y`. The exponentials and the naive sum add `(k + 2)ε`. Factor 4 for
+// safety.
 
 #[test]
 fn gumbel_noise_at_the_edge_uniforms_is_finite_and_at_the_range_ends() {
@@ -106,7 +105,7 @@ fn concrete_samples_at_the_edge_uniforms_are_on_the_simplex() {
                 }
                 let s: f64 = y.iter().sum();
                 assert!(
-                    (s - 1.0).abs() <= sum_tol(l.len(), tau),
+                    (s - 1.0).abs() <= simplex_sum_tol(l.len(), tau),
                     "{case}: Σ y = {s}"
                 );
                 // Equal noise everywhere: y is softmax(l/τ), whose argmax is the largest logit.

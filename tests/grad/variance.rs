@@ -1,4 +1,4 @@
-//! Variance claims about the gradient estimators (issue 4, "Tests"; MATH.md §3), each stated
+//! Variance claims about the gradient estimators (issue 4, "Tests"; docs/design/math.md §3), each stated
 //! with its estimator, baseline, τ, objective and logits.
 //!
 //! Kind (lib.rs "Notes on testing"): exact values (k = 2 quadrature, REINFORCE closed forms)
@@ -22,20 +22,18 @@
 //!
 //! "Variance" is the trace of the row covariance, `V = tr Cov[ĝ] = E ||ĝ - E ĝ||²` (what
 //! `study variance` reports); for k = 2 it is twice the scalar variance of `∂/∂a`. Sampled
-//! variances come with the kurtosis-aware standard error of tests/grad_common:
+//! variances come with the kurtosis-aware standard error of tests/grad/support.rs:
 //! `se(ln V̂) = sd(||ĝ - ḡ||²) / (√n V̂)`, and comparisons are intervals on log ratios
 //! (delta method, normal critical values). REINFORCE's variance is exact.
 //!
-//! Cases (tests/grad_common): k = 2 MATH `l = (0, 0)`, `f = quadratic(0.45, 0.55)`; k = 3
+//! Cases (tests/grad/support.rs): k = 2 MATH `l = (0, 0)`, `f = quadratic(0.45, 0.55)`; k = 3
 //! `l = (0.5, -0.3, 0.1)` with `f = linear(1, -1, 0.5)` or `f = quadratic(0.2, 0.5, 0.3)`;
 //! k = 5 `l = (1, 0.2, -0.5, -1.2, 0.3)`, `f = quadratic(0.1, 0.4, -0.3, 0.8, 0.2)`; k = 4
 //! masked `l = (0.2, -inf, -0.4, 0.9)`, `f = linear(2, 5, -1, 0.5)`.
 
-mod grad_common;
-
-use grad_common::{
-    Case, TraceVariance, cases, column_means, k3_quadratic, project, trace_variance, unmasked,
-    z_one_sided, z_two_sided,
+use crate::support::{
+    Case, TraceVariance, beta, cases, column_means, k3_quadratic, project, trace_variance,
+    unmasked, z_one_sided, z_two_sided,
 };
 use gumbel_audit::distributions::Logits;
 use gumbel_audit::grad::truth::TwoCategory;
@@ -65,12 +63,6 @@ fn reinforce_variance(c: &Case, b: f64) -> f64 {
         .trace()
 }
 
-/// `∫_0^1 u^p (1-u)^q du = p! q! / (p+q+1)!`.
-fn beta(p: u32, q: u32) -> f64 {
-    let fact = |n: u32| (1..=n).map(f64::from).product::<f64>();
-    fact(p) * fact(q) / fact(p + q + 1)
-}
-
 /// Claim (a), exact: Gumbel-Softmax pathwise (no baseline), k = 2 with logits `(a, 0)`:
 /// `τ · Var(∂/∂a)` converges as τ → 0 to
 /// ```text
@@ -80,7 +72,7 @@ fn beta(p: u32, q: u32) -> f64 {
 /// ```
 /// (substitute `L = τ s` in `E r² = ∫ τ p(τs - a) r(s)² ds`: `p(τs - a) → p(a) = π_0 π_1`, and
 /// `u = σ(s)` turns `σ(s)² σ(-s)² ds` into `u(1-u) du`; `τ (E r)² → 0`). For MATH's case this is
-/// 4 × 0.00875 (the protocol objective is twice MATH's `f`); tests/grad_truth.rs checks that
+/// 4 × 0.00875 (the protocol objective is twice MATH's `f`); tests/grad/truth.rs checks that
 /// case, this test the general formula on three others: `a = 1.5, f = linear(1, -2)`;
 /// `a = -0.8, f = quadratic(0.2, 0.9)`; `a = 2.5, f = quadratic(-0.3, 1.1)`.
 /// Quadrature (error ≤ 1e-10/τ) against the closed form: the relative gap must shrink by a
@@ -190,7 +182,7 @@ fn gumbel_softmax_variance_grows_like_inverse_tau() {
     }
 }
 
-/// Claim (b), exact, k = 2 (MATH §3 case: logits `(0, 0)`, `f = quadratic(0.45, 0.55)`):
+/// Claim (b), exact, k = 2 (docs/design/math.md §3 case: logits `(0, 0)`, `f = quadratic(0.45, 0.55)`):
 /// Gumbel-Softmax pathwise variance is below REINFORCE without a baseline for τ ∈ {1, 0.5} and
 /// above it for τ ∈ {0.2, 0.1}; the crossing temperature, found by bisection on the quadrature,
 /// lies in (0.45, 0.47) (measured 0.4590). Both sides are exact (quadrature error ≤ 1e-10;
@@ -239,7 +231,7 @@ fn gumbel_softmax_against_reinforce_exact() {
 /// k4 masked linear   0.2    1.248             0.9646         GS above
 /// ```
 /// So "Gumbel-Softmax has lower variance than REINFORCE" holds at moderate τ and fails at
-/// small τ, in every case (MATH §3: the comparison is conditional). Resolution: the interval
+/// small τ, in every case (docs/design/math.md §3: the comparison is conditional). Resolution: the interval
 /// half-width `z · se(ln V̂)` (z = 4.31) is 0.011 to 0.045 in log units, i.e. a claim is
 /// decided whenever the true ratio is outside about `[0.96, 1.05]`.
 #[test]
@@ -273,7 +265,7 @@ fn gumbel_softmax_against_reinforce_sampled() {
 }
 
 /// Claim (c): Gumbel-Rao's variance is affine in `1/m` with a mean that does not depend on
-/// `m` (MATH §3, law of total variance: `V(m) = tr Cov(E[ĝ_ST | d]) + E tr Cov(ĝ_ST | d) / m`).
+/// `m` (docs/design/math.md §3, law of total variance: `V(m) = tr Cov(E[ĝ_ST | d]) + E tr Cov(ĝ_ST | d) / m`).
 /// Cases k = 3 linear and k = 5 quadratic at τ = 0.5, m ∈ {1, 2, 4, 8, 16}, n = 50 000 rows
 /// per m, independent seeds. α = 1e-4 in total, Bonferroni over 14 tests (7.1e-6 each):
 /// - mean: two-sample Hotelling T² of Gumbel-Rao(m) rows against 50 000 straight-through rows
@@ -391,7 +383,7 @@ fn optimal_baseline(c: &Case) -> f64 {
 /// ```
 /// The optimal constant baseline is checked to be a minimum (exact variance larger at
 /// `b* ± 0.05`). Also exact, k = 2 MATH case: the baseline `π_1 f(e_0) + π_0 f(e_1)` gives
-/// REINFORCE zero variance (tests/grad_reinforce.rs), below Gumbel-Softmax's positive variance
+/// REINFORCE zero variance (tests/grad/reinforce.rs), below Gumbel-Softmax's positive variance
 /// at every τ ∈ {2, 1, 0.5, 0.1} (quadrature). Resolution: half-width (z = 4.21) 0.007 to
 /// 0.011 in log units.
 #[test]

@@ -6,7 +6,7 @@
 //! discrepancy it detects (from the closed-form power calculations of `gumbel_audit::stats`
 //! where one exists, otherwise measured). The buggy samplers are written here, from the
 //! crate's open uniforms, next to the bug they plant.
-//! Run with `cargo test --release --test stats_power_b`: about 2 s.
+//! Run with `cargo test --release --test stats power_counts_multivariate::`: about 2 s.
 
 use gumbel_audit::distributions::uniform::open_uniform;
 use gumbel_audit::distributions::{Categorical, Concrete, Gumbel, Logits};
@@ -18,6 +18,8 @@ use gumbel_audit::stats::{
 };
 use rand::Rng;
 use statrs::distribution::{Binomial, Discrete};
+
+use crate::gaussian::gaussian_rows;
 
 /// Standard Gumbel noise `-ln(-ln u)`, the correct transform.
 fn gumbel<R: Rng + ?Sized>(rng: &mut R) -> f64 {
@@ -155,26 +157,6 @@ fn binomial_detects_clamped_uniforms_in_a_rare_cell() {
     let c = counts_of(&cat, n as usize, 23);
     let r = binomial_test(c[1], n, p, Alternative::TwoSided).unwrap();
     assert!(r.p_value > alpha, "crate sampler: {c:?}, p = {}", r.p_value);
-}
-
-fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u = open_uniform(rng);
-    let v = open_uniform(rng);
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
-/// Rows `μ + L z` with `L = [[1,0,0],[0.5,1,0],[-0.3,0.2,0.5]]`, `z ~ N(0, I)`.
-fn gaussian_rows<R: Rng + ?Sized>(rng: &mut R, n: usize, mu: [f64; 3]) -> Vec<[f64; 3]> {
-    (0..n)
-        .map(|_| {
-            let z = [normal(rng), normal(rng), normal(rng)];
-            [
-                mu[0] + z[0],
-                mu[1] + 0.5 * z[0] + z[1],
-                mu[2] - 0.3 * z[0] + 0.2 * z[1] + 0.5 * z[2],
-            ]
-        })
-        .collect()
 }
 
 /// Hotelling one-sample T² against a biased mean. α = 1e-3, n = 500, p = 3.

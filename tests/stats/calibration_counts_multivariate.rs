@@ -19,7 +19,7 @@
 //!
 //! Each check is wrong on a correct implementation with probability ≤ 1e-3; the file has 28
 //! of them, so a false failure has probability ≤ 2.8%, fixed by the seeds (no re-rolling).
-//! Run with `cargo test --release --test stats_calibration_b`: 6-9 s on 2 shared cores.
+//! Run with `cargo test --release --test stats calibration_counts_multivariate::`: 6-9 s on 2 shared cores.
 //!
 //! # Seen to fail
 //! Each test's doc names the planted bugs that made it fail (planted, run, reverted).
@@ -32,8 +32,9 @@ use gumbel_audit::stats::{
     dkwm_critical_value, dkwm_test, energy_test, goodness_of_fit, holm, hotelling_one_sample,
     hotelling_two_sample,
 };
-use rand::Rng;
 use statrs::distribution::{Binomial, Discrete};
+
+use crate::gaussian::gaussian_rows;
 
 const ALPHA: f64 = 0.01;
 const CHECK_LEVEL: f64 = 1e-3;
@@ -236,32 +237,11 @@ fn binomial_test_is_calibrated_on_a_rare_cell() {
     }
 }
 
-/// A standard normal by Box-Muller from the crate's open uniforms.
-fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u = open_uniform(rng);
-    let v = open_uniform(rng);
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
-/// Correlated Gaussian rows: mean `mu`, covariance L Lᵀ with L = [[1,0,0],[0.5,1,0],[-0.3,0.2,0.5]].
-fn gaussian_rows<R: Rng + ?Sized>(rng: &mut R, n: usize, mu: [f64; 3]) -> Vec<[f64; 3]> {
-    (0..n)
-        .map(|_| {
-            let z = [normal(rng), normal(rng), normal(rng)];
-            [
-                mu[0] + z[0],
-                mu[1] + 0.5 * z[0] + z[1],
-                mu[2] - 0.3 * z[0] + 0.2 * z[1] + 0.5 * z[2],
-            ]
-        })
-        .collect()
-}
-
 /// Hotelling T², 4000 seeds per case: one sample on correlated Gaussian rows (p = 3, n = 20,
 /// exact F null), two samples (n₁ = 15, n₂ = 25), and gradient-like rows `e_c - π` with
 /// c ~ Categorical(0.4, 0.3, 0.2, 0.1) from the crate's sampler (rows sum to zero; n = 200,
 /// `DropLast`; the F null is asymptotic there). α = 0.01. Detectable effect: a mean shift of
-/// Mahalanobis length Δ has noncentrality n Δ² (tests/stats_power_b.rs).
+/// Mahalanobis length Δ has noncentrality n Δ² (tests/stats/power_counts_multivariate.rs).
 /// Seen to fail: the asymptotic χ²_p p-value in place of the F one (Gaussian one-sample rate
 /// 153/4000); the F scale `(n - p)/(p(n - 1))` replaced by `1/p` (uniformity, D = 0.038).
 /// Measured: the gradient-like case runs at 0.0140 for nominal 0.01 at n = 200 (40 000
@@ -322,7 +302,7 @@ fn hotelling_is_calibrated() {
 /// Energy two-sample test on two correct samples of correlated Gaussian rows (d = 3, 30 per
 /// side, B = 99 permutations), 4000 seeds. The permutation p-value takes values in multiples
 /// of 1/100 and is exactly valid: P(p ≤ 0.01) = 0.01 (no ties with continuous data).
-/// Detectable effect: tests/stats_power_b.rs.
+/// Detectable effect: tests/stats/power_counts_multivariate.rs.
 /// Seen to fail: the RNG re-created from the seed for every permutation (all permuted
 /// statistics equal): rate 2002/4000. Not caught: dropping the `+1` of the p-value (it moves
 /// p by ~1/B only).

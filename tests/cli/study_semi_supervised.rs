@@ -10,7 +10,7 @@
 //! tests check it against closed forms) from the decoder's forward pass only. The exact `U` is
 //! written out here from its definition. Neither uses the estimators' code.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use gumbel_audit::grad::quadrature::real_line;
 use gumbel_audit::numeric::{log_sum_exp, sigmoid};
@@ -19,6 +19,8 @@ use gumbel_audit::study::semi_supervised::{
     DecoderScratch, Estimator, Gradients, Model, SemiSupervisedStudy, Setup, Workspace,
     estimator_error,
 };
+
+use crate::common::binary;
 
 /// `H(softmax a)`.
 fn entropy(a: &[f64]) -> f64 {
@@ -222,7 +224,7 @@ const SMALL: [&str; 10] = [
 ];
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gumbel-audit"))
+    binary::command()
         .args(["study", "semi-supervised"])
         .args(args)
         .output()
@@ -279,7 +281,7 @@ fn cli_rejects_bad_input_with_exit_2() {
 
 #[test]
 fn cli_writes_csv_and_svg_with_the_paper_points() {
-    let dir = std::env::temp_dir().join(format!("gumbel-audit-semisup-{}", std::process::id()));
+    let dir = binary::temp_dir("semisup");
     let mut args = vec!["--classes", "2", "--out", dir.to_str().unwrap()];
     args.extend(SMALL);
     let out = run(&args);

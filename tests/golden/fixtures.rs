@@ -14,7 +14,7 @@
 //!   a 1e-9·scale change of a quadrature value (ten times its 1e-10 tolerance).
 //! - The `statistics` family (the scipy oracle files `fixtures/stats/*.json`, which carry no
 //!   schema header) validates against its documented structure and passes with the tolerances
-//!   of `tests/stats_oracle*.rs`; a stored p-value moved by a relative 1e-9 fails it.
+//!   of `tests/stats/oracle_*.rs`; a stored p-value moved by a relative 1e-9 fails it.
 //! - `value_stability.json` is what `gumbel-audit fixtures regenerate` writes now (on the
 //!   platform that wrote it), and the CLI's exit codes: 0 pass, 1 mismatch, 2 invalid file.
 //!
@@ -27,6 +27,8 @@ use gumbel_audit::golden::{
     Family, FixtureError, check_dir, check_file, check_text, statistics_text, value_stability_text,
 };
 use serde_json::Value;
+
+use crate::common::binary;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -206,8 +208,7 @@ fn schema_rules_are_enforced() {
     let mut v = stats;
     v["anderson_darling"]["finite_n"] = Value::Array(vec![]);
     invalid(Family::Statistics, &v, "empty section");
-    let no_stats =
-        std::env::temp_dir().join(format!("gumbel-audit-nostats-{}", std::process::id()));
+    let no_stats = binary::temp_dir("nostats");
     assert!(matches!(
         check_file(&no_stats, Family::Statistics),
         Err(FixtureError::Unreadable { .. })
@@ -222,7 +223,7 @@ fn check_statistics(f: impl Fn(&mut Value)) -> gumbel_audit::golden::FamilyCheck
 }
 
 /// The scipy oracle files agree with `crate::stats` under the tolerances of
-/// `tests/stats_oracle*.rs` (shared through `fixtures::tolerance`), every section counted.
+/// `tests/stats/oracle_*.rs` (shared through `golden::tolerance`), every section counted.
 #[test]
 fn statistics_family_passes() {
     let c = check_file(&dir(), Family::Statistics).unwrap();
@@ -398,7 +399,7 @@ fn value_stability_file_is_what_regenerate_writes() {
 
 #[test]
 fn cli_exit_codes() {
-    let bin = env!("CARGO_BIN_EXE_gumbel-audit");
+    let bin = binary::BIN;
     let out = Command::new(bin)
         .args(["fixtures", "check", "--dir"])
         .arg(dir())
@@ -410,7 +411,7 @@ fn cli_exit_codes() {
         assert!(stdout.contains(family.name()), "{stdout}");
     }
     // A copy with one perturbed value: exit 1; with one broken file: exit 2.
-    let tmp = std::env::temp_dir().join(format!("gumbel-audit-fixtures-{}", std::process::id()));
+    let tmp = binary::temp_dir("fixtures");
     std::fs::create_dir_all(&tmp).unwrap();
     for family in Family::ALL {
         if family == Family::Statistics {

@@ -1,7 +1,7 @@
 //! Power of the KS and Anderson-Darling tests: on samples from realistic planted bugs of a
 //! Gumbel noise sampler, each test must reject the standard Gumbel null.
 //!
-//! Every case: sample size `n = 1000` (the calibrated size of tests/stats_calibration_ks_ad.rs),
+//! Every case: sample size `n = 1000` (the calibrated size of tests/stats/calibration_ks_ad.rs),
 //! level `α = 0.01` (false-alarm rate verified there), one fixed seed. The effect is the
 //! Kolmogorov distance `Δ = sup |F_bug - F|`, computed in the test on a grid (step 1e-3).
 //! At `n = 1000` the KS test rejects when `D ≥ d₀.₀₁ ≈ 0.0515`, and `D ≥ Δ - |ECDF error at

@@ -1,4 +1,4 @@
-//! Quantitative limits of Gumbel-Softmax in the temperature (shared/design/MATH.md §2, facts 6, 7).
+//! Quantitative limits of Gumbel-Softmax in the temperature (docs/design/math.md §2, facts 6, 7).
 //!
 //! - `τ → 0`: `E[1 - max y] = ln2 · τ · (1 - Σπ²) + o(τ)`, so `W₁(Concrete_τ, Categorical) ≤
 //!   2 E[1 - max y]` goes to zero at rate `τ`: the quantitative form of "becomes the categorical".

@@ -10,26 +10,8 @@ use gumbel_audit::grad::{Baseline, GradientEstimator, LeaveOneOut, Objective, Re
 use nalgebra::DMatrix;
 use proptest::prelude::*;
 
-/// Logits in `[-3, 3]`, with category `masked` (if `< k`) set to `-inf`.
-fn logits(k: usize) -> impl Strategy<Value = Vec<f64>> {
-    (prop::collection::vec(-3.0..3.0f64, k), 0..2 * k).prop_map(move |(mut v, masked)| {
-        if masked < k && k > 1 {
-            v[masked] = f64::NEG_INFINITY;
-        }
-        v
-    })
-}
-
-/// A linear or quadratic objective with coefficients in `[-2, 2]`.
-fn objective(k: usize) -> impl Strategy<Value = Objective> {
-    (prop::bool::ANY, prop::collection::vec(-2.0..2.0f64, k)).prop_map(|(lin, c)| {
-        if lin {
-            Objective::linear(c).unwrap()
-        } else {
-            Objective::quadratic(c).unwrap()
-        }
-    })
-}
+use crate::common::regressions;
+use crate::common::strategies::{logits_masked, objective};
 
 /// A baseline: none, or a constant in `[-5, 5]`.
 fn baseline() -> impl Strategy<Value = Baseline> {
@@ -71,11 +53,16 @@ fn row_scale(f: &Objective, b: f64) -> f64 {
 }
 
 proptest! {
+    #![proptest_config(regressions::config(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/proptest-regressions/grad/reinforce.txt"
+    )))]
+
     /// E ĝ = Σ_z π_z ĝ(z) equals ∂L/∂l_j = π_j (f_j - L), to 1e-12 absolute: both are sums of
     /// ≤ 6 terms of size ≤ 29 (|f| ≤ (1+2)² + 5·2²), rounding ~1e-14.
     #[test]
     fn enumerated_mean_is_exact_gradient(
-        (l, f) in (2usize..=6).prop_flat_map(|k| (logits(k), objective(k))),
+        (l, f) in (2usize..=6).prop_flat_map(|k| (logits_masked(k), objective(k))),
         b in baseline(),
     ) {
         let lg = Logits::new(l).unwrap();
@@ -91,7 +78,7 @@ proptest! {
     /// mean's outer product, to 1e-12 relative to the squared row scale (terms ≤ 34², k ≤ 6).
     #[test]
     fn closed_form_covariance_is_enumeration(
-        (l, f) in (2usize..=6).prop_flat_map(|k| (logits(k), objective(k))),
+        (l, f) in (2usize..=6).prop_flat_map(|k| (logits_masked(k), objective(k))),
         b in baseline(),
     ) {
         let lg = Logits::new(l).unwrap();
@@ -109,7 +96,7 @@ proptest! {
     /// and `|1 - Σ π| ≤ k·ε`, so the bound is `8 k ε |w|` with `|w| ≤ row scale`.
     #[test]
     fn rows_sum_to_zero(
-        (l, f) in (2usize..=6).prop_flat_map(|k| (logits(k), objective(k))),
+        (l, f) in (2usize..=6).prop_flat_map(|k| (logits_masked(k), objective(k))),
         b in baseline(),
         seed in 0u64..1000,
     ) {
@@ -130,7 +117,7 @@ proptest! {
     /// (sums of ≤ 4⁴ = 256 products of size ≤ 60, rounding ~1e-13).
     #[test]
     fn leave_one_out_exact_mean_is_exact_gradient(
-        (l, f) in (2usize..=4).prop_flat_map(|k| (logits(k), objective(k))),
+        (l, f) in (2usize..=4).prop_flat_map(|k| (logits_masked(k), objective(k))),
         m in 2usize..=4,
     ) {
         let lg = Logits::new(l).unwrap();
@@ -143,7 +130,7 @@ proptest! {
     }
 }
 
-/// MATH.md §3 [derived]: for k = 2, REINFORCE with baseline `b = π_1 f(e_0) + π_0 f(e_1)` (the
+/// docs/design/math.md §3 [derived]: for k = 2, REINFORCE with baseline `b = π_1 f(e_0) + π_0 f(e_1)` (the
 /// `(1-θ) f(1) + θ f(0)` of MATH with `θ = π_0`, category 0 playing `b = 1`) has zero
 /// variance. Both rows equal `π_0 π_1 (f_0 - f_1)(1, -1)`, so the closed form must give 0 up to
 /// rounding of terms of size ~1 (1e-15).
@@ -164,7 +151,7 @@ fn two_category_optimal_baseline_has_zero_variance() {
     }
 }
 
-/// MATH.md §3 cross-check, k = 2 as a Bernoulli with logit 0 and `f(b) = (b - 0.45)²`.
+/// docs/design/math.md §3 cross-check, k = 2 as a Bernoulli with logit 0 and `f(b) = (b - 0.45)²`.
 ///
 /// Parameterisation: logits `(a, 0)` with category 0 as `b = 1`, so `∂/∂a = ∂/∂l_0` (row entry
 /// 0). The protocol objective `quadratic:0.45,0.55` is `(y_0 - 0.45)² + (y_1 - 0.55)² =

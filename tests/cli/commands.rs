@@ -1,13 +1,8 @@
 //! The command line: output shape, exit codes, and the library's messages on bad input.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gumbel-audit"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use crate::common::binary::{run, temp_dir};
 
 fn rows(out: &Output) -> Vec<Vec<f64>> {
     String::from_utf8(out.stdout.clone())
@@ -152,7 +147,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn study_temperature_prints_csv_and_writes_plot() {
-    let dir = std::env::temp_dir().join(format!("gumbel-audit-study-{}", std::process::id()));
+    let dir = temp_dir("study");
     let out = run(&[
         "study",
         "temperature",

@@ -1,27 +1,22 @@
 //! `gumbel-audit study variance`: the CSV's shape, the exact REINFORCE rows, the sampled rows
-//! against the `k = 2` quadrature truth (and through it MATH.md §3's figures), bad input, and the
+//! against the `k = 2` quadrature truth (and through it docs/design/math.md §3's figures), bad input, and the
 //! files written by `--out`.
 //!
-//! Scale between MATH.md §3 and the CLI: MATH's `k = 2` figures are for the Bernoulli logit
+//! Scale between docs/design/math.md §3 and the CLI: MATH's `k = 2` figures are for the Bernoulli logit
 //! `a = l_0 - l_1` and `f_MATH(b) = (b - 0.45)²`. The protocol's quadratic with target
 //! `(0.45, 0.55)` is `f = (y_0 - 0.45)² + (y_1 - 0.55)² = 2 f_MATH(y_0)`, and every row is
 //! `(r, -r)` with `r = ∂/∂a`, so the CLI's gradients are `2×` MATH's per coordinate, its
 //! `bias_norm = √2 · 2 |bias_MATH|`, and its `variance = tr Cov = 2 Var r = 8 Var_MATH`.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use gumbel_audit::distributions::Logits;
 use gumbel_audit::grad::Objective;
 use gumbel_audit::grad::truth::TwoCategory;
 
-const HEADER: &str = "estimator,tau,bias_norm,variance,mse,variance_ci_low,variance_ci_high";
+use crate::common::binary::{run, temp_dir};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gumbel-audit"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+const HEADER: &str = "estimator,tau,bias_norm,variance,mse,variance_ci_low,variance_ci_high";
 
 /// One parsed CSV row: name, τ (None for an empty cell) and the five numbers.
 #[derive(Debug)]
@@ -141,7 +136,7 @@ fn header_row_counts_and_internal_consistency() {
 }
 
 /// `tr Cov` of REINFORCE without a baseline by enumerating the drawn category `z`:
-/// `Σ_z π_z f_z² ‖e_z - π‖² - ‖∇L‖²`, with `∇L_j = π_j (f_j - L)` (MATH.md §3), all computed here.
+/// `Σ_z π_z f_z² ‖e_z - π‖² - ‖∇L‖²`, with `∇L_j = π_j (f_j - L)` (docs/design/math.md §3), all computed here.
 fn reinforce_trace_by_enumeration(logits: &[f64], vertex: &[f64]) -> f64 {
     let z: f64 = logits.iter().map(|l| l.exp()).sum();
     let p: Vec<f64> = logits.iter().map(|l| l.exp() / z).collect();
@@ -214,7 +209,7 @@ fn truth(name: &str, tau: f64) -> (f64, f64) {
     (2.0 * m.scalar_variance(), bias)
 }
 
-/// MATH.md §3's Gumbel-Softmax figures (scalar logit, `f_MATH`) are the quadrature truth divided
+/// docs/design/math.md §3's Gumbel-Softmax figures (scalar logit, `f_MATH`) are the quadrature truth divided
 /// by the factor 8 (variance) and `2√2` (bias): mean / variance 0.0248 / 0.0862 (τ = 0.1),
 /// 0.0215 / 0.0142 (τ = 0.5), 0.0167 / 0.0048 (τ = 1), against the exact gradient 0.025.
 #[test]
@@ -339,7 +334,7 @@ fn bad_input_exits_2_with_the_rule() {
 
 #[test]
 fn out_writes_csv_and_svg() {
-    let dir = std::env::temp_dir().join(format!("gumbel-audit-variance-{}", std::process::id()));
+    let dir = temp_dir("variance");
     let out = run(&[
         "study",
         "variance",

@@ -1,5 +1,5 @@
 //! The Concrete density integrates to 1: quadrature for k = 2 and k = 3, `τ ∈ {0.1, 0.5, 1, 5}`,
-//! several logits (one with a masked category); and the ExpConcrete convention of MATH.md §1.
+//! several logits (one with a masked category); and the ExpConcrete convention of docs/design/math.md §1.
 //!
 //! # Coordinates
 //! In `y` the density has integrable singularities at the boundary of the simplex for small `τ`
@@ -10,7 +10,7 @@
 //! |∂(y_1 … y_{k-1}) / ∂(t_1 … t_{k-1})| = Π_{i=1..k} y_i
 //! q(t) = p(y(t)) · Π_{i=1..k} y_i   (= p_exp(ln y), the raw ExpConcrete formula)
 //! ```
-//! `q` is smooth: `t_i = (z_i - z_k)/τ` is Logistic(`(l_i - l_k)/τ`, `1/τ`) (MATH.md §2 fact 2),
+//! `q` is smooth: `t_i = (z_i - z_k)/τ` is Logistic(`(l_i - l_k)/τ`, `1/τ`) (docs/design/math.md §2 fact 2),
 //! so `q` decays like `e^(-τ|t_i|)` and is analytic in a strip of half-width about `π/τ`. The
 //! trapezoid rule on a uniform grid is then exponentially accurate: error about
 //! `exp(-2π·(π/τ)/h)`, `≈ 1e-17` at the step `h = 1/(4τ)` used here.
@@ -28,7 +28,7 @@
 //! are compensated. Any error of the formula (a wrong constant, a wrong power of `τ`, a wrong
 //! exponent) is of order `1e-3` or more.
 //!
-//! # The ExpConcrete convention (MATH.md §1, [derived])
+//! # The ExpConcrete convention (docs/design/math.md §1, [derived])
 //! The raw ExpConcrete formula `p_exp(x)` at `x = ln y` is the density `q` above, so it *is*
 //! normalised in the log-ratio coordinates. In the chart `x_1 … x_{k-1}` (`x_i = ln y_i`, `x_k`
 //! determined) the Jacobian of `y = e^x` is `Π_{i<k} y_i`, so the normalised density there is
@@ -37,7 +37,7 @@
 //! symmetry). For k = 2 the test integrates directly in the chart coordinate `x₁ = ln y₁`
 //! (substituting `x₁ = -e^s`), checks `∫ p_exp/y₂ dx₁ = 1`, and checks `∫ p_exp dx₁ = E[y₂]`
 //! against an independent quadrature of `E[σ((l₂ - l₁ + L)/τ)]` over the logistic noise `L`.
-//! MATH.md's "about 0.675" reproduces at, e.g., `π = (0.3, 0.7)`, `τ = 0.5` (0.6747) and
+//! docs/design/math.md's "about 0.675" reproduces at, e.g., `π = (0.3, 0.7)`, `τ = 0.5` (0.6747) and
 //! `π = (0.25, 0.75)`, `τ = 1` (0.6760).
 
 use gumbel_audit::distributions::{Concrete, Logits};
@@ -309,7 +309,7 @@ fn exp_concrete_is_normalised_only_after_dividing_by_the_last_coordinate() {
             }
         }
     }
-    // MATH.md §1's "about 0.675", at the parameters where it reproduces.
+    // docs/design/math.md §1's "about 0.675", at the parameters where it reproduces.
     let (raw, _) = chart_integrals(0.3_f64.ln(), 0.7_f64.ln(), 0.5);
     assert!((raw.fine - 0.675).abs() < 5e-4, "{}", raw.fine);
     let (raw, _) = chart_integrals(0.25_f64.ln(), 0.75_f64.ln(), 1.0);
