@@ -58,6 +58,7 @@
 
 pub mod estimator;
 pub mod model;
+pub mod report;
 
 use std::time::{Duration, Instant};
 
