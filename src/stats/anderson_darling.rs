@@ -61,6 +61,7 @@ use crate::error::Error;
 /// The null's interface (defined in [`crate::numeric`], so that the samplers can implement it
 /// without this layer knowing them).
 pub use crate::numeric::LnCdfSf;
+use crate::tolerance::GAUSS_LEGENDRE_NEWTON_STEP;
 
 /// Result of an Anderson-Darling test.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -178,7 +179,7 @@ fn gauss_legendre_16() -> ([f64; 16], [f64; 16]) {
             dp = N as f64 * (t * p1 - p0) / (t * t - 1.0);
             let step = p1 / dp;
             t -= step;
-            if step.abs() < 1e-16 {
+            if step.abs() < GAUSS_LEGENDRE_NEWTON_STEP {
                 break;
             }
         }

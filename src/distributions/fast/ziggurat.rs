@@ -44,6 +44,7 @@ use std::sync::OnceLock;
 use super::exp::exp_kernel;
 use crate::distributions::gumbel::neg_ln_uniform;
 use crate::distributions::uniform::open_uniform_from_bits;
+use crate::tolerance::{ZIGGURAT_ACCEPT_MARGIN, ZIGGURAT_BISECTION};
 
 /// The range of the noise the ziggurat can produce (module doc), rounded outwards.
 pub const NOISE_RANGE: (f64, f64) = (-3.8511, 44.7082);
@@ -191,7 +192,7 @@ impl GumbelZiggurat {
                 Err(true) => hi = mid,
                 Err(false) => lo = mid,
             }
-            if hi - lo <= f64::EPSILON * hi {
+            if hi - lo <= ZIGGURAT_BISECTION * hi {
                 break;
             }
         }
@@ -221,7 +222,7 @@ impl GumbelZiggurat {
             let (il, ir) = sets[j];
             // A margin of a few ulps keeps the fast-accept column strictly under f despite the
             // rounding of the level set; points in the margin go to the (exact) wedge test.
-            let margin = 1e-14;
+            let margin = ZIGGURAT_ACCEPT_MARGIN;
             layers[j] = Layer {
                 lo: l,
                 width: r - l,
