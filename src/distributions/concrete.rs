@@ -22,7 +22,7 @@
 //! `ExpRelaxedOneHotCategorical.log_prob` and PyTorch's `ExpRelaxedCategorical.log_prob`
 //! compute it. It is **not** a normalised density in the chart `x_1 … x_{k-1}`: that density is
 //! `p_exp(x) / y_k` (the Jacobian of `y = e^x` restricted to the simplex is `Π_{i<k} y_i`; for
-//! k = 2 the raw formula integrates to about 0.675, shared/design/MATH.md §1). Ratios of
+//! k = 2 the raw formula integrates to about 0.675, docs/design/math.md §1). Ratios of
 //! densities and KL divergences are unaffected; integrate or goodness-of-fit test
 //! `ln p_exp(x) - x_k`.
 //!

@@ -267,7 +267,7 @@ impl LnCdfSf for Gumbel {
 /// x(u) = μ - ln(-ln u + e^(μ-M))                 sampler (inverse CDF)
 ///      = -ln(e^(-g) + e^(-M)),  g = μ - ln(-ln u) ~ Gumbel(μ)
 /// ```
-/// the form of shared/design/MATH.md §2 fact 5, used by Gumbel-Rao, REBAR and RELAX.
+/// the form of docs/design/math.md §2 fact 5, used by Gumbel-Rao, REBAR and RELAX.
 ///
 /// # Numerical notes
 /// Everything is in log space: `ln(-ln u + e^(μ-M))` is a `log_add_exp`, and the CDF uses

@@ -71,7 +71,7 @@ use crate::error::Error;
 use crate::rng::seeded;
 
 /// The paper's measured speedups of one training step, `(k, speedup)` (Jang et al. 2017,
-/// §4.3; MATH.md §3).
+/// §4.3; docs/design/math.md §3).
 pub const PAPER_SPEEDUPS: [(f64, f64); 2] = [(10.0, 2.0), (100.0, 9.9)];
 
 /// Floor of the duration of one calibration step (100 ns, below any real step), so that a
