@@ -13,9 +13,11 @@
 //! - [`grad`]: gradient estimators (REINFORCE with baselines, Gumbel-Softmax, straight-through,
 //!   Gumbel-Rao) and their ground truth (exact discrete gradients and covariances, `k = 2`
 //!   quadrature of the relaxed objective).
-//! - [`numeric`]: compensated sums and log-space kernels shared by every layer.
+//! - [`numeric`]: compensated sums, log-space kernels and the log-CDF interface
+//!   ([`numeric::LnCdfSf`]) shared by every layer.
 //! - [`stats`]: statistical tests with stated error rates, each returning a result struct.
-//! - [`study`]: the computations behind `gumbel-audit study …` (rows and plots as data).
+//! - [`study`]: the computations behind `gumbel-audit study …` and their presentation (rows,
+//!   CSV text and plots as data; the CLI writes them).
 //! - [`rng`]: the named portable RNG (`ChaCha8Rng`) behind every seeded entry point.
 //! - [`tolerance`]: the library's tolerances, each with its reason.
 //! - [`error`]: the error type; every variant names the rule that was broken.

@@ -1,4 +1,5 @@
-//! Small numerical kernels shared by every layer: compensated sums and log-space arithmetic.
+//! Small numerical kernels shared by every layer: compensated sums, log-space arithmetic, and
+//! the log-CDF interface ([`LnCdfSf`]) through which the goodness-of-fit tests read a null.
 //!
 //! # Numerical notes
 //! - Sums use Neumaier's compensated summation, so the error of a sum of `k` terms is about one
