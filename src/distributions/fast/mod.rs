@@ -61,7 +61,7 @@
 //! # Files
 //! | file | concept |
 //! |---|---|
-//! | `mod.rs` | the entry points ([`concrete_rows`] chooses the path, [`uses_shifted_path`]) and the block size |
+//! | `mod.rs` | the entry points (`concrete_rows` chooses the path, [`uses_shifted_path`]) and the block size |
 //! | `exp.rs` | the branch-free table `exp` ([`exp_kernel`], [`exp_nonpos`]) |
 //! | `words.rs` | RNG bytes to little-endian words, the slow path's word buffer |
 //! | `ziggurat.rs` | the ziggurat's tables ([`GumbelZiggurat`]) and the point of a word |

@@ -14,7 +14,7 @@ use crate::distributions::uniform::open_uniform_from_bits;
 
 /// Fills `out` with standard Gumbel noise from the ziggurat (module doc), drawing words from
 /// `rng` with `fill_bytes` (one word per entry, in blocks of [`BLOCK_ELEMENTS`], plus the
-/// words of the rare slow path, in blocks of [`WORD_BLOCK`]).
+/// words of the rare slow path, in blocks of [`WORD_BLOCK`](super::WORD_BLOCK)).
 ///
 /// # Example
 /// ```

@@ -74,7 +74,7 @@ pub const STREAM_MIN_ENTRIES: usize = 1 << 21;
 /// Rows per group of the grouped layout (module doc): one `f64` lane each.
 pub(super) const LANES: usize = 4;
 
-/// Largest `k` that the shifted path processes in groups of [`LANES`] rows (a group's
+/// Largest `k` that the shifted path processes in groups of `LANES` rows (a group's
 /// `LANES·k` words fit in a block); longer rows go row by row.
 pub const GROUPED_MAX_K: usize = BLOCK_ELEMENTS / LANES;
 
