@@ -13,15 +13,27 @@
 //! - [`grad`]: gradient estimators (REINFORCE with baselines, Gumbel-Softmax, straight-through,
 //!   Gumbel-Rao) and their ground truth (exact discrete gradients and covariances, `k = 2`
 //!   quadrature of the relaxed objective).
-//! - [`numeric`]: compensated sums and log-space kernels shared by every layer.
+//! - [`numeric`]: compensated sums, log-space kernels and the log-CDF interface
+//!   ([`numeric::LnCdfSf`]) shared by every layer.
 //! - [`stats`]: statistical tests with stated error rates, each returning a result struct.
-//! - [`study`]: the computations behind `gumbel-audit study …` (rows and plots as data).
+//! - [`study`]: the computations behind `gumbel-audit study …` and their presentation (rows,
+//!   CSV text and plots as data; the CLI writes them).
 //! - [`rng`]: the named portable RNG (`ChaCha8Rng`) behind every seeded entry point.
 //! - [`tolerance`]: the library's tolerances, each with its reason.
 //! - [`error`]: the error type; every variant names the rule that was broken.
 //!
-//! The layers and data flow are described in `shared/design/ARCHITECTURE.md`, the formulas in
-//! `shared/design/MATH.md`.
+//! Layers: [`distributions`], [`grad`] and [`stats`] know nothing of each other except that
+//! [`grad`] builds on [`distributions`]; all three may use [`numeric`] and [`tolerance`]. The
+//! formulas are in `docs/design/math.md`.
+//!
+//! ## `unsafe` code
+//! Only `src/distributions/fast/simd.rs` (runtime AVX2 selection for the batch sampler and its
+//! intrinsics kernels, reachable only through a token made by CPU detection; a `SAFETY`
+//! comment on every block, measured gains in `docs/performance.md`). The crate root says
+//! `deny(unsafe_code)` and that one module declaration says `allow(unsafe_code)`: `forbid`
+//! would be the stronger lint, but a crate-level `forbid` cannot be lowered for a single
+//! module (rustc rejects the inner `allow`, E0453), so `deny` plus one reviewed exception is
+//! the strongest form the language allows.
 //!
 //! ## Notes on testing
 //! The tests are sorted into these kinds (unit tests sit at the bottom of each file, the rest in
@@ -38,13 +50,10 @@
 //! 6. **Distributional tests**: goodness of fit with stated false-alarm rate, sample size and
 //!    detectable discrepancy, each also run against a planted bug to show it can fail.
 //! 7. **Golden fixtures** against an independent high-precision oracle (`fixtures/`).
-// `deny`, not `forbid`: the exceptions are `distributions::fast::dispatch` (runtime AVX2 selection for
-// the batch sampler) and `distributions::fast::avx2` (its intrinsics kernels, reachable only through a
-// token made by CPU detection); measured gains and SAFETY comments there. Everything else
-// stays safe.
+// `deny`, not `forbid`: see "`unsafe` code" above; the one exception is `distributions::fast::simd`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
-// `from_uniform` / `from_noise` are the deterministic cores that ARCHITECTURE.md names; they
+// `from_uniform` / `from_noise` are the deterministic cores of the samplers; they
 // are methods because they depend on the distribution's parameters.
 #![allow(clippy::wrong_self_convention)]
 

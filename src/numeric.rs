@@ -1,4 +1,5 @@
-//! Small numerical kernels shared by every layer: compensated sums and log-space arithmetic.
+//! Small numerical kernels shared by every layer: compensated sums, log-space arithmetic, and
+//! the log-CDF interface ([`LnCdfSf`]) through which the goodness-of-fit tests read a null.
 //!
 //! # Numerical notes
 //! - Sums use Neumaier's compensated summation, so the error of a sum of `k` terms is about one
@@ -11,6 +12,17 @@
 //!   ZAMM 54 (1974), <https://doi.org/10.1002/zamm.19740540106>.
 //! - P. Blanchard, D. J. Higham, N. J. Higham, *Accurately computing the log-sum-exp and softmax
 //!   functions*, IMA J. Numer. Anal. 41 (2021), <https://doi.org/10.1093/imanum/draa038>.
+
+/// A continuous distribution that can give `ln F(x)` and `ln S(x) = ln(1 - F(x))`, each
+/// accurate in its own tail: the interface between the samplers (which implement it) and the
+/// goodness-of-fit tests (which consume it, e.g. `stats::anderson_darling_dist`), kept here so
+/// that neither layer depends on the other.
+pub trait LnCdfSf {
+    /// `ln F(x)`.
+    fn ln_cdf(&self, x: f64) -> f64;
+    /// `ln S(x) = ln(1 - F(x))`, accurate where `F(x)` rounds to 1.
+    fn ln_sf(&self, x: f64) -> f64;
+}
 
 /// Neumaier's running compensated sum, for recurrences that cannot be written as an iterator.
 ///

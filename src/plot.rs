@@ -82,7 +82,7 @@ impl Axis {
         if log {
             (lo, hi) = (lo.floor(), hi.ceil());
         }
-        if hi - lo < 1e-12 {
+        if hi - lo < crate::tolerance::PLOT_MIN_SPAN {
             (lo, hi) = (lo - 0.5, hi + 0.5);
         }
         Axis { log, lo, hi }

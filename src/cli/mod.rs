@@ -80,17 +80,8 @@ pub(crate) fn parse_list(flag: &str, text: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-/// Formats a float so that it reads back to the same value: plain notation for moderate
-/// magnitudes, scientific notation for very small or very large ones (so `1e-300` is not printed
-/// as 300 zeros).
-pub(crate) fn fmt_f64(v: f64) -> String {
-    let a = v.abs();
-    if v == 0.0 || !v.is_finite() || (1e-4..1e16).contains(&a) {
-        format!("{v}")
-    } else {
-        format!("{v:e}")
-    }
-}
+/// Floats in CSV and on stdout: the library's round-trip format (one definition).
+pub(crate) use gumbel_audit::study::report::fmt_f64;
 
 #[cfg(test)]
 mod tests {

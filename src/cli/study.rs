@@ -1,4 +1,5 @@
-//! `gumbel-audit study …`: studies that print CSV and optionally write SVG plots.
+//! `gumbel-audit study …`: parses the arguments, runs a study, prints its CSV and optionally
+//! writes the CSV and the SVG plot (both built in `gumbel_audit::study`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,14 +7,14 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use gumbel_audit::distributions::Logits;
 use gumbel_audit::grad::Objective;
-use gumbel_audit::plot::{Plot, Series, Style};
-use gumbel_audit::study::semi_supervised::{
-    EstimatorError, PAPER_SPEEDUPS, SemiSupervisedRow, SemiSupervisedStudy,
-};
-use gumbel_audit::study::temperature::{TemperatureRow, default_grid, temperature_study};
-use gumbel_audit::study::variance::{self, VarianceRow, VarianceStudy};
+use gumbel_audit::study::semi_supervised::SemiSupervisedStudy;
+use gumbel_audit::study::semi_supervised::report::{semi_supervised_csv, semi_supervised_plot};
+use gumbel_audit::study::temperature::{default_grid, temperature_study};
+use gumbel_audit::study::temperature_report::{temperature_csv, temperature_plot};
+use gumbel_audit::study::variance::{self, VarianceStudy};
+use gumbel_audit::study::variance_report::{variance_csv, variance_svg};
 
-use super::{fmt_f64, parse_list};
+use super::parse_list;
 
 /// Which study.
 #[derive(Debug, Subcommand)]
@@ -155,54 +156,6 @@ fn temperature(args: &TemperatureArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn temperature_csv(rows: &[TemperatureRow]) -> String {
-    let mut s = String::from("tau,mean_one_minus_max,ci_low,ci_high,predicted\n");
-    for r in rows {
-        let cells = [
-            r.tau,
-            r.mean_one_minus_max,
-            r.ci_low,
-            r.ci_high,
-            r.predicted,
-        ];
-        let cells: Vec<String> = cells.iter().map(|v| fmt_f64(*v)).collect();
-        s.push_str(&cells.join(","));
-        s.push('\n');
-    }
-    s
-}
-
-fn temperature_plot(rows: &[TemperatureRow], logits: &Logits, text: &str) -> Plot {
-    let limit = 1.0 - 1.0 / logits.unmasked() as f64;
-    Plot {
-        title: format!("Gumbel-Softmax → categorical as τ → 0 (logits {text})"),
-        x_label: "temperature τ".into(),
-        y_label: "E[1 - max y]".into(),
-        log_x: true,
-        log_y: true,
-        series: vec![
-            Series {
-                name: "measured (CI)".into(),
-                points: rows.iter().map(|r| (r.tau, r.mean_one_minus_max)).collect(),
-                errors: Some(rows.iter().map(|r| (r.ci_low, r.ci_high)).collect()),
-                style: Style::Markers,
-            },
-            Series {
-                name: "ln2·τ·(1-Σπ²)".into(),
-                points: rows.iter().map(|r| (r.tau, r.predicted)).collect(),
-                errors: None,
-                style: Style::Dashed,
-            },
-            Series {
-                name: "τ → ∞ limit 1 - 1/k".into(),
-                points: rows.iter().map(|r| (r.tau, limit)).collect(),
-                errors: None,
-                style: Style::Line,
-            },
-        ],
-    }
-}
-
 /// Parses `linear:c0,c1,...` or `quadratic:t0,t1,...`; the library judges the numbers.
 fn parse_objective(text: &str) -> Result<Objective, String> {
     let (kind, list) = text.split_once(':').ok_or_else(|| {
@@ -237,161 +190,11 @@ fn variance_study(args: &VarianceArgs) -> Result<ExitCode, String> {
     if let Some(dir) = &args.out {
         write_file(dir, "variance.csv", &csv)?;
         let title = format!("logits {} · {}", args.logits, args.objective);
-        let gradient = objective
-            .exact_gradient(&logits)
+        let svg = variance_svg(&rows, &logits, &objective, &title, args.alpha)
             .map_err(|e| e.to_string())?;
-        let norm = gradient.iter().map(|g| g * g).sum::<f64>().sqrt();
-        let svg = variance_plot(&rows, &title, args.alpha, norm);
         write_file(dir, "variance.svg", &svg)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn variance_csv(rows: &[VarianceRow]) -> String {
-    let mut s =
-        String::from("estimator,tau,bias_norm,variance,mse,variance_ci_low,variance_ci_high\n");
-    for r in rows {
-        let tau = r.tau.map(fmt_f64).unwrap_or_default();
-        let cells = [
-            r.bias_norm,
-            r.variance,
-            r.mse,
-            r.variance_ci_low,
-            r.variance_ci_high,
-        ];
-        let cells: Vec<String> = cells.iter().map(|v| fmt_f64(*v)).collect();
-        s.push_str(&format!("{},{tau},{}\n", r.estimator, cells.join(",")));
-    }
-    s
-}
-
-/// Three panels sharing the log τ axis: bias (linear axis, so that 0 and intervals reaching 0
-/// show), variance with its interval (log axis), MSE (log axis); one colour per estimator in every
-/// panel. REINFORCE (exact, τ-independent) is a horizontal dashed line; the bias panel also shows
-/// `‖∇L‖`, the bias of the estimator that returns 0, where the relaxed estimators head as τ → ∞.
-fn variance_plot(rows: &[VarianceRow], subtitle: &str, alpha: f64, gradient_norm: f64) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    for r in rows {
-        if r.tau.is_some() && !names.contains(&r.estimator.as_str()) {
-            names.push(&r.estimator);
-        }
-    }
-    let taus: Vec<f64> = {
-        let mut t: Vec<f64> = rows.iter().filter_map(|r| r.tau).collect();
-        t.sort_by(f64::total_cmp);
-        t.dedup();
-        t
-    };
-    // Estimators at one τ are drawn side by side (τ times 10^(0.03 i), centred, and pointing
-    // inwards at the ends of the grid so the axis keeps its decades) so their bars do not hide
-    // each other; the CSV has the exact τ.
-    let (tau_min, tau_max) = (
-        taus.first().copied().unwrap_or(1.0),
-        taus.last().copied().unwrap_or(1.0),
-    );
-    let dodge = |name: &str, tau: f64| -> f64 {
-        let i = names.iter().position(|n| *n == name).unwrap_or(0) as f64;
-        let last = names.len().saturating_sub(1) as f64;
-        let step = if taus.len() < 2 {
-            0.0
-        } else if tau == tau_min {
-            i
-        } else if tau == tau_max {
-            i - last
-        } else {
-            i - last / 2.0
-        };
-        tau * 10f64.powf(0.03 * step)
-    };
-    let sampled = |name: &str, value: fn(&VarianceRow) -> f64| -> Vec<(f64, f64)> {
-        let mut pts: Vec<(f64, f64)> = rows
-            .iter()
-            .filter(|r| r.estimator == name)
-            .filter_map(|r| Some((dodge(name, r.tau?), value(r))))
-            .collect();
-        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        pts
-    };
-    let exact: Vec<&VarianceRow> = rows.iter().filter(|r| r.tau.is_none()).collect();
-    let flat = |v: f64| -> Vec<(f64, f64)> {
-        match (taus.first(), taus.last()) {
-            (Some(&a), Some(&b)) => vec![(a, v), (b, v)],
-            _ => Vec::new(),
-        }
-    };
-    type Field = fn(&VarianceRow) -> f64;
-    let panel =
-        |title: String, y_label: &str, value: Field, ci: Option<(Field, Field)>, log_y: bool| {
-            let mut series = Vec::new();
-            for name in &names {
-                let points = sampled(name, value);
-                let errors = ci.map(|(low, high)| {
-                    let lo = sampled(name, low);
-                    let hi = sampled(name, high);
-                    lo.iter().zip(&hi).map(|(a, b)| (a.1, b.1)).collect()
-                });
-                series.push(Series {
-                    name: (*name).to_string(),
-                    points,
-                    errors,
-                    style: Style::Markers,
-                });
-            }
-            for r in &exact {
-                let v = value(r);
-                let (name, points) = if v > 0.0 || !log_y {
-                    (format!("{} (exact)", r.estimator), flat(v))
-                } else {
-                    (format!("{}: 0 (exact)", r.estimator), Vec::new())
-                };
-                series.push(Series {
-                    name,
-                    points,
-                    errors: None,
-                    style: Style::Dashed,
-                });
-            }
-            Plot {
-                title,
-                x_label: "temperature τ".into(),
-                y_label: y_label.into(),
-                log_x: true,
-                log_y,
-                series,
-            }
-        };
-    let level = fmt_f64(100.0 * (1.0 - alpha));
-    let mut bias = panel(
-        format!("bias ‖E ĝ - ∇L‖ (bars: ~{level}%) · {subtitle}"),
-        "bias norm",
-        |r| r.bias_norm,
-        Some((|r| r.bias_ci_low, |r| r.bias_ci_high)),
-        false,
-    );
-    // The bias of the estimator that always returns 0: where every estimator heads as τ → ∞.
-    bias.series.push(Series {
-        name: "‖∇L‖ (ĝ = 0)".into(),
-        points: flat(gradient_norm),
-        errors: None,
-        style: Style::Line,
-    });
-    Plot::stack(&[
-        bias,
-        panel(
-            format!("variance tr Cov ĝ (bars: {level}% intervals)"),
-            "variance",
-            |r| r.variance,
-            Some((|r| r.variance_ci_low, |r| r.variance_ci_high)),
-            true,
-        ),
-        panel(
-            "mean squared error E‖ĝ - ∇L‖² = variance + bias²".to_string(),
-            "MSE",
-            |r| r.mse,
-            None,
-            true,
-        ),
-    ])
 }
 
 fn parse_classes(text: &str) -> Result<Vec<usize>, String> {
@@ -430,121 +233,10 @@ fn semi_supervised(args: &SemiSupervisedArgs) -> Result<ExitCode, String> {
         write_file(
             dir,
             "semi_supervised.svg",
-            &semi_supervised_plot(&rows, args).to_svg(),
+            &semi_supervised_plot(&rows, &study).to_svg(),
         )?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-const ERROR_COLUMNS: [&str; 9] = [
-    "value_bias",
-    "value_bias_ci_low",
-    "value_bias_ci_high",
-    "value_sd",
-    "grad_bias2_rel",
-    "grad_variance_rel",
-    "grad_mse_rel",
-    "grad_mse_rel_ci_low",
-    "grad_mse_rel_ci_high",
-];
-
-fn error_cells(e: &EstimatorError) -> [f64; 9] {
-    [
-        e.value_bias,
-        e.value_bias_ci_low,
-        e.value_bias_ci_high,
-        e.value_sd,
-        e.grad_bias2_rel,
-        e.grad_variance_rel,
-        e.grad_mse_rel,
-        e.grad_mse_rel_ci_low,
-        e.grad_mse_rel_ci_high,
-    ]
-}
-
-fn semi_supervised_csv(rows: &[SemiSupervisedRow]) -> String {
-    let mut header: Vec<String> = [
-        "k",
-        "exact_us_per_step",
-        "gs_us_per_step",
-        "st_us_per_step",
-        "speedup_gs",
-        "speedup_st",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for est in ["gs", "st"] {
-        header.extend(ERROR_COLUMNS.iter().map(|c| format!("{est}_{c}")));
-    }
-    let mut s = header.join(",");
-    s.push('\n');
-    for r in rows {
-        let mut cells = vec![
-            r.times.exact * 1e6,
-            r.times.gumbel_softmax * 1e6,
-            r.times.straight_through * 1e6,
-            r.speedup_gumbel_softmax,
-            r.speedup_straight_through,
-        ];
-        cells.extend(error_cells(&r.gumbel_softmax));
-        cells.extend(error_cells(&r.straight_through));
-        let cells: Vec<String> = cells.iter().map(|v| fmt_f64(*v)).collect();
-        s.push_str(&format!("{},{}\n", r.k, cells.join(",")));
-    }
-    s
-}
-
-/// Speedup against k on log-log axes: measured (Gumbel-Softmax, straight-through), the paper's
-/// two points, and the ceiling `speedup = k` of a step made only of decoder passes.
-fn semi_supervised_plot(rows: &[SemiSupervisedRow], args: &SemiSupervisedArgs) -> Plot {
-    let ks: Vec<f64> = rows.iter().map(|r| r.k as f64).collect();
-    let (lo, hi) = ks
-        .iter()
-        .chain(PAPER_SPEEDUPS.iter().map(|p| &p.0))
-        .fold((f64::INFINITY, 0.0f64), |(a, b), &k| (a.min(k), b.max(k)));
-    Plot {
-        title: format!(
-            "step speedup, one sample vs exact (w {}, d {}, batch {}+{} lab., τ {})",
-            args.width, args.dim, args.batch, args.labelled, args.tau
-        ),
-        x_label: "number of classes k".into(),
-        y_label: "speedup T_exact / T_sample".into(),
-        log_x: true,
-        log_y: true,
-        series: vec![
-            Series {
-                name: "Gumbel-Softmax".into(),
-                points: rows
-                    .iter()
-                    .map(|r| (r.k as f64, r.speedup_gumbel_softmax))
-                    .collect(),
-                errors: None,
-                style: Style::Markers,
-            },
-            Series {
-                name: "straight-through".into(),
-                points: rows
-                    .iter()
-                    .map(|r| (r.k as f64, r.speedup_straight_through))
-                    .collect(),
-                errors: None,
-                style: Style::Markers,
-            },
-            Series {
-                name: "paper (Jang+ 2017)".into(),
-                points: PAPER_SPEEDUPS.to_vec(),
-                errors: None,
-                style: Style::Markers,
-            },
-            Series {
-                name: "speedup = k".into(),
-                points: vec![(lo, lo), (hi, hi)],
-                errors: None,
-                style: Style::Dashed,
-            },
-        ],
-    }
 }
 
 pub(crate) fn write_file(dir: &Path, name: &str, contents: &str) -> Result<(), String> {

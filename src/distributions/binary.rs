@@ -29,6 +29,7 @@
 //!   Appendix B, <https://arxiv.org/abs/1611.00712>.
 
 use rand::Rng;
+use rand::distr::Distribution;
 
 use crate::distributions::uniform::open_uniform;
 use crate::error::{Error, check_temperature};
@@ -166,6 +167,31 @@ impl BinaryConcrete {
             return Ok(p);
         }
         Ok(sigmoid((self.logit + logit(p)) / self.temperature))
+    }
+}
+
+/// `rand`'s sampling interface: the same draw as [`BinaryConcrete::sample`].
+///
+/// # Example
+/// ```
+/// use gumbel_audit::distributions::BinaryConcrete;
+/// use rand::RngExt;
+/// use rand::distr::Distribution;
+/// # fn main() -> Result<(), gumbel_audit::Error> {
+/// let d = BinaryConcrete::new(0.3, 0.5)?;
+/// let mut rng = gumbel_audit::rng::seeded(7);
+/// let x: f64 = rng.sample(&d);
+/// assert!((0.0..=1.0).contains(&x));
+/// let xs: Vec<f64> = d.sample_iter(&mut rng).take(1000).collect();
+/// assert!(xs.iter().all(|x| (0.0..=1.0).contains(x)));
+/// // P(X > 1/2) = σ(l) = σ(0.3) = 0.574 at any τ; sd of the frequency 0.016: 6 sd is 0.094.
+/// let above = xs.iter().filter(|&&x| x > 0.5).count() as f64 / 1000.0;
+/// assert!((above - 0.574).abs() < 0.094);
+/// # Ok(()) }
+/// ```
+impl Distribution<f64> for BinaryConcrete {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        BinaryConcrete::sample(self, rng)
     }
 }
 

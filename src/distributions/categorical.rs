@@ -25,6 +25,7 @@
 //!   <https://arxiv.org/abs/1903.06059>.
 
 use rand::Rng;
+use rand::distr::Distribution;
 
 use crate::distributions::gumbel::standard_from_uniform;
 use crate::distributions::logits::Logits;
@@ -228,6 +229,31 @@ impl Categorical {
             remaining[i] = f64::NEG_INFINITY;
         }
         Ok(total)
+    }
+}
+
+/// `rand`'s sampling interface: the same Gumbel-Max draw as [`Categorical::sample`].
+///
+/// # Example
+/// ```
+/// use gumbel_audit::distributions::{Categorical, Logits};
+/// use rand::RngExt;
+/// use rand::distr::Distribution;
+/// # fn main() -> Result<(), gumbel_audit::Error> {
+/// let d = Categorical::new(Logits::new(vec![0.0, f64::NEG_INFINITY, 1.0])?);
+/// let mut rng = gumbel_audit::rng::seeded(7);
+/// let i: usize = rng.sample(&d);
+/// assert!(i == 0 || i == 2); // never the masked category
+/// let draws: Vec<usize> = d.sample_iter(&mut rng).take(1000).collect();
+/// assert!(draws.iter().all(|&i| i != 1));
+/// // P(2) = e/(1 + e) = 0.731, sd of the frequency 0.014: 6 sd is 0.084.
+/// let f2 = draws.iter().filter(|&&i| i == 2).count() as f64 / 1000.0;
+/// assert!((f2 - 0.731).abs() < 0.084);
+/// # Ok(()) }
+/// ```
+impl Distribution<usize> for Categorical {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        Categorical::sample(self, rng)
     }
 }
 

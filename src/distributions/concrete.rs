@@ -22,7 +22,7 @@
 //! `ExpRelaxedOneHotCategorical.log_prob` and PyTorch's `ExpRelaxedCategorical.log_prob`
 //! compute it. It is **not** a normalised density in the chart `x_1 … x_{k-1}`: that density is
 //! `p_exp(x) / y_k` (the Jacobian of `y = e^x` restricted to the simplex is `Π_{i<k} y_i`; for
-//! k = 2 the raw formula integrates to about 0.675, shared/design/MATH.md §1). Ratios of
+//! k = 2 the raw formula integrates to about 0.675, docs/design/math.md §1). Ratios of
 //! densities and KL divergences are unaffected; integrate or goodness-of-fit test
 //! `ln p_exp(x) - x_k`.
 //!
@@ -41,6 +41,7 @@
 //!   <https://arxiv.org/abs/1611.01144>.
 
 use rand::Rng;
+use rand::distr::Distribution;
 use statrs::function::gamma::ln_gamma;
 
 use crate::distributions::categorical::check_noise;
@@ -339,6 +340,33 @@ impl Concrete {
             .filter(|(lp, _)| lp.is_finite())
             .map(|(&lp, &x)| (lp, x))
             .unzip()
+    }
+}
+
+/// `rand`'s sampling interface: the same sample as [`Concrete::sample`] (one row `y` on the
+/// simplex per draw; the batch sampler [`Concrete::sample_batch`] draws other values).
+///
+/// # Example
+/// ```
+/// use gumbel_audit::distributions::{Concrete, Logits};
+/// use rand::RngExt;
+/// use rand::distr::Distribution;
+/// # fn main() -> Result<(), gumbel_audit::Error> {
+/// let d = Concrete::new(Logits::new(vec![1.0, f64::NEG_INFINITY, -0.5])?, 0.5)?;
+/// let mut rng = gumbel_audit::rng::seeded(7);
+/// let on_simplex = |y: &[f64]| {
+///     y.len() == 3 && y[1] == 0.0 && y.iter().all(|v| (0.0..=1.0).contains(v))
+///         && (y.iter().sum::<f64>() - 1.0).abs() < 1e-12
+/// };
+/// let y: Vec<f64> = rng.sample(&d);
+/// assert!(on_simplex(&y));
+/// let rows: Vec<Vec<f64>> = d.sample_iter(&mut rng).take(100).collect();
+/// assert!(rows.iter().all(|y| on_simplex(y)));
+/// # Ok(()) }
+/// ```
+impl Distribution<Vec<f64>> for Concrete {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<f64> {
+        Concrete::sample(self, rng)
     }
 }
 

@@ -29,10 +29,11 @@
 //!   <https://arxiv.org/abs/1411.0030> (the truncated Gumbel used by [`TruncatedGumbel`]).
 
 use rand::Rng;
+use rand::distr::Distribution;
 
 use crate::distributions::uniform::{U_MAX, U_MIN, open_uniform};
 use crate::error::Error;
-use crate::numeric::log_add_exp;
+use crate::numeric::{LnCdfSf, log_add_exp};
 
 /// `E = -ln u` for `u ∈ (0, 1)`: an Exp(1) variate, accurate for `u` near 1.
 #[inline]
@@ -219,6 +220,45 @@ impl Gumbel {
     }
 }
 
+/// `rand`'s sampling interface: the same draw as [`Gumbel::sample`] (one open-interval uniform
+/// per value), so `rng.sample(&d)`, `d.sample_iter(&mut rng)` and the seeded `sample` give the
+/// same values from the same RNG state.
+///
+/// # Example
+/// ```
+/// use gumbel_audit::distributions::Gumbel;
+/// use rand::RngExt;
+/// use rand::distr::Distribution;
+/// # fn main() -> Result<(), gumbel_audit::Error> {
+/// let d = Gumbel::new(1.0, 2.0)?;
+/// let mut rng = gumbel_audit::rng::seeded(7);
+/// let (lo, hi) = d.sample_range();
+/// let x: f64 = rng.sample(&d);
+/// assert!(x.is_finite() && (lo..=hi).contains(&x));
+/// let xs: Vec<f64> = d.sample_iter(&mut rng).take(1000).collect();
+/// assert!(xs.iter().all(|x| (lo..=hi).contains(x)));
+/// // Mean μ + γβ = 1 + 0.5772·2; sd πβ/√6 = 2.57, so 6 sd of the mean of 1000 is 0.49.
+/// let mean = xs.iter().sum::<f64>() / 1000.0;
+/// assert!((mean - 2.154).abs() < 0.49);
+/// # Ok(()) }
+/// ```
+impl Distribution<f64> for Gumbel {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        Gumbel::sample(self, rng)
+    }
+}
+
+/// The log-CDF interface of the goodness-of-fit tests (`stats::anderson_darling_dist`), with
+/// [`Gumbel::ln_cdf`] and [`Gumbel::ln_sf`] (each accurate in its own tail).
+impl LnCdfSf for Gumbel {
+    fn ln_cdf(&self, x: f64) -> f64 {
+        Gumbel::ln_cdf(self, x)
+    }
+    fn ln_sf(&self, x: f64) -> f64 {
+        Gumbel::ln_sf(self, x)
+    }
+}
+
 /// A unit-scale Gumbel with location `μ` conditioned to be at most `M` (`upper`).
 ///
 /// # Formula
@@ -227,7 +267,7 @@ impl Gumbel {
 /// x(u) = μ - ln(-ln u + e^(μ-M))                 sampler (inverse CDF)
 ///      = -ln(e^(-g) + e^(-M)),  g = μ - ln(-ln u) ~ Gumbel(μ)
 /// ```
-/// the form of shared/design/MATH.md §2 fact 5, used by Gumbel-Rao, REBAR and RELAX.
+/// the form of docs/design/math.md §2 fact 5, used by Gumbel-Rao, REBAR and RELAX.
 ///
 /// # Numerical notes
 /// Everything is in log space: `ln(-ln u + e^(μ-M))` is a `log_add_exp`, and the CDF uses
@@ -331,6 +371,28 @@ impl TruncatedGumbel {
             return Ok(self.upper);
         }
         Ok(self.from_uniform_unchecked(p))
+    }
+}
+
+/// `rand`'s sampling interface: the same draw as [`TruncatedGumbel::sample`].
+///
+/// # Example
+/// ```
+/// use gumbel_audit::distributions::TruncatedGumbel;
+/// use rand::RngExt;
+/// use rand::distr::Distribution;
+/// # fn main() -> Result<(), gumbel_audit::Error> {
+/// let d = TruncatedGumbel::new(2.0, 0.5)?;
+/// let mut rng = gumbel_audit::rng::seeded(7);
+/// let x: f64 = rng.sample(&d);
+/// assert!(x.is_finite() && x <= 0.5);
+/// let xs: Vec<f64> = d.sample_iter(&mut rng).take(1000).collect();
+/// assert!(xs.iter().all(|&x| x.is_finite() && x <= 0.5));
+/// # Ok(()) }
+/// ```
+impl Distribution<f64> for TruncatedGumbel {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        TruncatedGumbel::sample(self, rng)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Open-interval uniforms: the only source of randomness for every sampler in the crate.
 //!
 //! A uniform of exactly 0 or 1 turns Gumbel noise into `±inf` and a softmax into NaN, the most
-//! frequent bug of this family (shared/design/MATH.md §1). Here it cannot happen by construction.
+//! frequent bug of this family (docs/design/math.md §1). Here it cannot happen by construction.
 //!
 //! # Formula
 //! ```text
@@ -15,7 +15,7 @@
 //!   tail.
 //! - The all-zero word gives `2⁻⁵³`, the all-one word `1 - 2⁻⁵³` (tested with a constant RNG).
 //! - The top 52 bits of the word are used, so a `ChaCha8Rng` stream is portable across
-//!   platforms (value stability, STYLE.md §10).
+//!   platforms (value stability).
 
 use rand::Rng;
 

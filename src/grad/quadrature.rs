@@ -30,6 +30,7 @@
 use std::f64::consts::FRAC_PI_2;
 
 use crate::numeric::sum;
+use crate::tolerance::QUADRATURE_ROUNDING;
 
 /// Half-width `T` of the truncated `t` range.
 const T_MAX: f64 = 4.5;
@@ -98,7 +99,7 @@ pub fn half_line<F: FnMut(f64) -> f64>(mut f: F, abs_tolerance: f64) -> Quadratu
         evaluations += n as usize + 1;
         total += fresh;
         let next = h * total;
-        error_estimate = (next - value).abs() + 4.0 * f64::EPSILON * h * abs_total;
+        error_estimate = (next - value).abs() + QUADRATURE_ROUNDING * h * abs_total;
         value = next;
         if !value.is_finite() {
             break;

@@ -49,9 +49,10 @@ use crate::error::{Error, check_temperature};
 use crate::grad::quadrature::{Quadrature, real_line};
 use crate::grad::{GradientEstimator, GumbelSoftmax, Objective};
 use crate::numeric::{ln_sigmoid, sigmoid};
+use crate::tolerance::GRAD_TRUTH_REL;
 
-/// Relative tolerance of each integral (times its scale).
-const REL_TOL: f64 = 1e-13;
+/// Relative tolerance of each integral (times its scale): [`GRAD_TRUTH_REL`].
+const REL_TOL: f64 = GRAD_TRUTH_REL;
 
 /// Moments of a row computed by quadrature, with their error estimate.
 #[derive(Debug, Clone, PartialEq)]

@@ -41,6 +41,11 @@ use statrs::function::gamma::ln_gamma;
 use crate::error::Error;
 use crate::stats::chi2::bisect_increasing;
 use crate::stats::power::check_rate;
+use crate::tolerance::{BINOMIAL_TIE_REL, SERIES_TRUNCATION};
+
+/// The largest `f64` below 1, `1 - 2⁻⁵³`: `p` is clamped to `[MIN_POSITIVE, this]` so that
+/// `ln(1 - p)` stays finite (a representation limit, not a tolerance).
+const LARGEST_BELOW_ONE: f64 = 1.0 - f64::EPSILON / 2.0;
 
 /// Which tail the test looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,7 +178,7 @@ fn ln_tail_from(start: u64, n: u64, p: f64, up: bool) -> f64 {
             i -= 1;
         }
         total += term;
-        if term < 1e-17 * total {
+        if term < SERIES_TRUNCATION * total {
             break;
         }
     }
@@ -274,7 +279,7 @@ fn two_sided(k: u64, n: u64, p: f64, mean: f64) -> f64 {
     if kf == mean {
         return 1.0;
     }
-    let ln_d = ln_pmf(k, n, p) + 1e-7_f64.ln_1p();
+    let ln_d = ln_pmf(k, n, p) + BINOMIAL_TIE_REL.ln_1p();
     if kf < mean {
         // f is non-increasing on [⌈np⌉, n]: find the first j there with f(j) ≤ d.
         let (mut lo, mut hi) = (mean.ceil() as u64, n + 1);
@@ -344,7 +349,7 @@ pub fn clopper_pearson(k: u64, n: u64, level: f64) -> Result<ProportionInterval,
 
 /// Evaluates a tail at `p`, mapping the ends of `[0, 1]` into the open interval.
 fn tail_at<F: Fn(f64) -> f64>(p: f64, tail: F) -> f64 {
-    tail(p.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0))
+    tail(p.clamp(f64::MIN_POSITIVE, LARGEST_BELOW_ONE))
 }
 
 #[cfg(test)]

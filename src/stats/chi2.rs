@@ -57,7 +57,7 @@ use statrs::function::gamma::{gamma_ur, ln_gamma};
 use crate::error::Error;
 use crate::numeric::sum;
 use crate::stats::power::check_rate;
-use crate::tolerance::SIMPLEX_SUM;
+use crate::tolerance::{CHI2_BISECTION, SERIES_TRUNCATION, SIMPLEX_SUM};
 
 /// The default pooling threshold: cells with expected count below 5 are pooled (Cochran 1954).
 pub const DEFAULT_MIN_EXPECTED: f64 = 5.0;
@@ -401,7 +401,7 @@ pub(crate) fn bisect_increasing<F: Fn(f64) -> f64>(
         } else {
             hi = mid;
         }
-        if hi - lo <= 1e-13 * hi.abs().max(f64::MIN_POSITIVE) {
+        if hi - lo <= CHI2_BISECTION * hi.abs().max(f64::MIN_POSITIVE) {
             break;
         }
     }
@@ -435,7 +435,7 @@ pub fn noncentral_chi2_sf(x: f64, df: f64, lambda: f64) -> f64 {
         let w = ln_weight(j).exp();
         total += w * chi2_sf(x, df + 2.0 * j);
         weights += w;
-        if w < 1e-17 * weights || j > mode + 1e7 {
+        if w < SERIES_TRUNCATION * weights || j > mode + 1e7 {
             break;
         }
         j += 1.0;
@@ -446,7 +446,7 @@ pub fn noncentral_chi2_sf(x: f64, df: f64, lambda: f64) -> f64 {
         let w = ln_weight(j).exp();
         total += w * chi2_sf(x, df + 2.0 * j);
         weights += w;
-        if w < 1e-17 * weights {
+        if w < SERIES_TRUNCATION * weights {
             break;
         }
         j -= 1.0;

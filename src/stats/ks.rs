@@ -409,9 +409,8 @@ fn pomeranz_cdf(n: usize, d: f64) -> f64 {
     let t = n as f64 * d;
     let frac = t - t.floor();
     let mut f = frac.min(1.0 - frac);
-    // Breakpoints closer than 1e-12 to an integer are merged with it: the probability of a
-    // point in such a cell is below n·1e-12 relative to the cdf's scale.
-    if f < 1e-12 {
+    // Breakpoints closer than KS_BREAKPOINT_MERGE to an integer are merged with it (its doc).
+    if f < crate::tolerance::KS_BREAKPOINT_MERGE {
         f = 0.0;
     }
     // Cells of one unit interval [u, u + 1]: (start offset, end offset).

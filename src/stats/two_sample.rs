@@ -267,7 +267,7 @@ pub fn energy_test<R: AsRef<[f64]>>(
         .collect();
     let mut order: Vec<usize> = (0..big_n).collect();
     let statistic = split_statistic(&d, big_n, &r, &order, n1);
-    let threshold = statistic - 1e-12 * statistic.abs();
+    let threshold = statistic - crate::tolerance::PERMUTATION_TIE_REL * statistic.abs();
     let mut exceed = 0usize;
     for _ in 0..options.permutations {
         shuffle_prefix(&mut rng, &mut order, n1);

@@ -2,7 +2,7 @@
 //!
 //! # Formula
 //! ```text
-//! E[1 - max_i y_i] = ln2 · τ · (1 - Σ_i π_i²) + o(τ)         (τ → 0, MATH.md §2 fact 6)
+//! E[1 - max_i y_i] = ln2 · τ · (1 - Σ_i π_i²) + o(τ)         (τ → 0, docs/design/math.md §2)
 //! W₁(Concrete_τ, Categorical) ≤ 2 E[1 - max_i y_i]            (coupling y → onehot(argmax y))
 //! ```
 //! So the distance to the categorical goes to zero at rate `τ` with a known constant.

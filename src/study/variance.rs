@@ -59,7 +59,7 @@
 //! difference is not blurred by independent noise), and each `τ` is reproducible on its own.
 //!
 //! # References
-//! - shared/design/MATH.md §3 (the estimators, the `k = 2` figures, and why the comparison with
+//! - docs/design/math.md §3 (the estimators, the `k = 2` figures, and why the comparison with
 //!   REINFORCE is conditional).
 //! - W. Hoeffding, *A Class of Statistics with Asymptotically Normal Distribution*, Ann. Math.
 //!   Statist. 19 (1948), <https://doi.org/10.1214/aoms/1177730196> (variance of a U-statistic).
@@ -330,7 +330,7 @@ impl VarianceStudy {
     /// let f = Objective::quadratic(vec![0.45, 0.55])?;
     /// let rows = VarianceStudy::new(vec![0.5, 1.0], 1000, 3).run(&l, &f)?;
     /// assert_eq!(rows.len(), 1 + 3 * 2);
-    /// // REINFORCE without a baseline, exactly: 8 × MATH's 0.0159391 (MATH.md §3).
+    /// // REINFORCE without a baseline, exactly: 8 × 0.0159391 (docs/design/math.md §3).
     /// assert_eq!(rows[0].estimator, "reinforce");
     /// assert!((rows[0].variance - 0.1275125).abs() < 1e-15 && rows[0].bias_norm == 0.0);
     /// # Ok(()) }

@@ -58,6 +58,7 @@
 
 pub mod estimator;
 pub mod model;
+pub mod report;
 
 use std::time::{Duration, Instant};
 
@@ -70,9 +71,12 @@ use crate::error::Error;
 use crate::rng::seeded;
 
 /// The paper's measured speedups of one training step, `(k, speedup)` (Jang et al. 2017,
-/// §4.3; MATH.md §3).
+/// §4.3; docs/design/math.md §3).
 pub const PAPER_SPEEDUPS: [(f64, f64); 2] = [(10.0, 2.0), (100.0, 9.9)];
 
+/// Floor of the duration of one calibration step (100 ns, below any real step), so that a
+/// clock reading of 0 cannot divide by zero.
+const MIN_STEP_SECONDS: f64 = 1e-7;
 /// Target duration of one timing block on the wall clock.
 const BLOCK_WALL: Duration = Duration::from_millis(20);
 /// Target duration of one timing block on the thread CPU clock: that clock advances in
@@ -440,7 +444,7 @@ pub fn time_steps<R: Rng + ?Sized>(
         // The wall clock: the CPU clock is too coarse for one step.
         let t = Instant::now();
         model.step(batch, e, rng, &mut ws, &mut grads)?;
-        let one = t.elapsed().as_secs_f64().max(1e-7);
+        let one = t.elapsed().as_secs_f64().max(MIN_STEP_SECONDS);
         *s = ((block.as_secs_f64() / one).ceil() as usize).clamp(1, 1_000_000);
     }
     let mut best = [f64::INFINITY; 3];
