@@ -29,7 +29,7 @@
 //!   the remaining checks where it can.
 //!
 //! # References
-//! - `shared/design/adapter-protocol.md` (protocol v1) and `shared/design/ARCHITECTURE.md`.
+//! - docs/adapter-protocol.md (protocol v1) and docs/audit.md (the battery).
 
 use std::fmt;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A tiny protocol v1 adapter for tests/adapter.rs, standard library only (no numpy).
+"""A tiny protocol v1 adapter for tests/audit/adapter.rs and tests/audit/cli.rs, standard library only (no numpy).
 
 Usage: fake_adapter.py MODE
 
