@@ -9,7 +9,7 @@
 //!    its own seed stream (`audit::seed`). After the last selected check that reads a
 //!    [`Shared`](crate::audit::ctx::Shared) group, that group's arrays are freed.
 //! 3. `finish()`.
-//! 4. Decide ([`decide`]): Holm at `fwer` over the m p-values; a check fails if Holm rejects
+//! 4. Decide (`decide`): Holm at `fwer` over the m p-values; a check fails if Holm rejects
 //!    it or an exact criterion broke; warns on a warning; else passes.
 //! 5. **Nothing tested**: if no check got a verdict other than `skipped` (no op offered, op
 //!    names misspelled in hello, or a selection of checks the target cannot run), the audit is
