@@ -138,12 +138,16 @@ pub fn to_table(report: &AuditReport) -> String {
         }
     }
     let m = report.checks.iter().filter(|c| c.p_value.is_some()).count();
-    s += &format!(
-        "\n{m} statistical checks under Holm at {}: each at most {:.1e} on a correct \
-         implementation; exact criteria add no false alarms.\n",
-        report.fwer,
-        report.fwer / m.max(1) as f64
-    );
+    if m == 0 {
+        s += "\nno statistical check produced a p-value; exact criteria add no false alarms.\n";
+    } else {
+        s += &format!(
+            "\n{m} statistical checks under Holm at {}: each at most {:.1e} on a correct \
+             implementation; exact criteria add no false alarms.\n",
+            report.fwer,
+            report.fwer / m as f64
+        );
+    }
     s += &format!(
         "verdict: {}  ({} pass, {} fail, {} warn, {} skipped, {} error)\n",
         report.verdict.as_str().to_uppercase(),
