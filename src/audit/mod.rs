@@ -98,6 +98,7 @@ pub mod seed;
 pub mod target;
 pub mod tolerance;
 
+pub use adapter::{AdapterOptions, AdapterTarget};
 pub use checks::{CheckSpec, Group, Needs, TABLE, check_ids};
 pub use ctx::Shared;
 pub use options::{AuditOptions, DEFAULT_FWER, Level, Plan, Selection, UnknownCheck};
