@@ -920,14 +920,13 @@ fn parse_hello(obj: &Map<String, Value>) -> Result<Capabilities, String> {
             _ => Err(format!("\"{key}\" must be a list of strings")),
         }
     };
-    let mut ops: Vec<Op> = strings("ops")?
-        .iter()
-        .filter_map(|s| Op::from_name(s))
-        .collect();
+    let declared = strings("ops")?;
+    let mut ops: Vec<Op> = declared.iter().filter_map(|s| Op::from_name(s)).collect();
     ops.sort();
     ops.dedup();
+    let unknown = declared.into_iter().filter(|s| Op::from_name(s).is_none());
     let estimators = strings("estimators")?;
-    Ok(Capabilities::new(name, dtype, ops, estimators))
+    Ok(Capabilities::new(name, dtype, ops, estimators).with_unknown_ops(unknown.collect()))
 }
 
 fn spawn_writer(stdin: ChildStdin) -> Sender<Vec<u8>> {

@@ -1,5 +1,20 @@
 //! Auditing an implementation: the [`Target`] trait its ops are reached through, the reference
-//! target, the battery of checks and the reports.
+//! target, the table of checks, the runner and the reports.
+//!
+//! # Map
+//! ```text
+//! target.rs      the Target trait, Array, Capabilities, TargetError
+//! reference.rs   the reference implementation as a Target
+//! adapter.rs     an adapter process (protocol v1) as a Target; npy.rs its arrays
+//! options.rs     Level, Plan (sample sizes), AuditOptions, Selection (--only / --skip)
+//! seed.rs        seed(master, stream, chunk): every request's seed
+//! checks/        the table of checks (mod.rs) and one file per group of checks
+//! tolerance.rs   every tolerance of the exact criteria, with its reason
+//! ctx.rs         the run context: target, plan, seeds, shared requests
+//! outcome.rs     what a check found before Holm; power.rs how its power is stated
+//! runner.rs      run_battery: run the selected checks, Holm, verdicts
+//! result.rs      Verdict, CheckResult, AuditReport; report.rs renders them
+//! ```
 //!
 //! Nothing here knows about terminals; the CLI prints what the battery returns.
 //!
@@ -69,16 +84,29 @@
 
 pub mod adapter;
 pub mod battery;
+pub mod checks;
+mod ctx;
 pub mod npy;
+pub mod options;
+mod outcome;
+pub mod power;
 pub mod reference;
 pub mod report;
+pub mod result;
+pub mod runner;
+pub mod seed;
 pub mod target;
+pub mod tolerance;
 
-pub use battery::{
-    AuditOptions, AuditReport, CheckResult, DEFAULT_FWER, Figure, Level, Plan, Progress, Verdict,
-    run_battery,
-};
+pub use adapter::{AdapterOptions, AdapterTarget};
+pub use checks::{CheckSpec, Group, Needs, TABLE, check_ids};
+pub use ctx::Shared;
+pub use options::{AuditOptions, DEFAULT_FWER, Level, Plan, Selection, UnknownCheck};
+pub use power::POWER;
 pub use reference::ReferenceTarget;
+pub use result::{AuditReport, CheckResult, Figure, Progress, Verdict};
+pub use runner::run_battery;
+pub use seed::{SeedUse, request_seed};
 pub use target::{
     Array, ArrayData, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
 };

@@ -4,15 +4,18 @@
 //! Everything here returns text; the caller decides where it goes (the CLI writes `--json PATH`
 //! and `--report DIR`).
 //!
-//! # JSON schema (version 1, `"schema": "gumbel-audit-report/1"`)
+//! # JSON schema (version 2, `"schema": "gumbel-audit-report/2"`)
 //! ```text
-//! { schema, implementation, dtype, level, seed, fwer, verdict: "pass" | "fail",
-//!   exit_code, ops: [..], estimators: [..],
+//! { schema, implementation, dtype, level, seed, fwer, verdict: "pass" | "fail" | "error",
+//!   problem, exit_code, ops: [..], unknown_ops: [..], estimators: [..],
 //!   summary: { pass, fail, warn, skipped, error, statistical_checks, per_check_alpha },
 //!   checks: [ { id, title, verdict, p_value, p_adjusted, n, detail, criterion,
-//!               false_alarm, detectable } ] }
+//!               false_alarm, detectable, seeds: [ { stream, chunk, seed } ] } ] }
 //! ```
-//! `p_value` and `p_adjusted` are `null` for exact criteria and unjudged checks.
+//! `p_value` and `p_adjusted` are `null` for exact criteria and unjudged checks; `problem` is
+//! `null` unless the audit tested nothing (then `verdict` is `"error"`). Version 2 added
+//! `problem`, `unknown_ops` and each check's `seeds`; a version-1 reader that ignores unknown
+//! fields still reads a version-2 report, except for the new verdict `"error"`.
 //!
 //! # Example
 //! ```
@@ -30,11 +33,11 @@
 
 use serde_json::{Value, json};
 
-use crate::audit::battery::{AuditReport, CheckResult, Figure, Verdict};
+use crate::audit::result::{AuditReport, CheckResult, Figure, Verdict};
 use crate::plot::{Plot, Series, Style};
 
 /// Schema identifier written into every JSON report.
-pub const SCHEMA: &str = "gumbel-audit-report/1";
+pub const SCHEMA: &str = "gumbel-audit-report/2";
 
 fn num(v: Option<f64>) -> Value {
     match v {
@@ -55,6 +58,11 @@ fn check_json(c: &CheckResult) -> Value {
         "criterion": c.criterion,
         "false_alarm": c.false_alarm,
         "detectable": c.detectable,
+        "seeds": c.seeds.iter().map(|u| json!({
+            "stream": u.stream,
+            "chunk": u.chunk,
+            "seed": u.seed,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -69,8 +77,10 @@ pub fn to_json(report: &AuditReport) -> Value {
         "seed": report.seed,
         "fwer": report.fwer,
         "verdict": report.verdict.as_str(),
+        "problem": report.problem,
         "exit_code": report.exit_code(),
         "ops": report.ops.iter().map(|o| o.name()).collect::<Vec<_>>(),
+        "unknown_ops": report.unknown_ops,
         "estimators": report.estimators,
         "summary": {
             "pass": report.count(Verdict::Pass),
@@ -128,12 +138,16 @@ pub fn to_table(report: &AuditReport) -> String {
         }
     }
     let m = report.checks.iter().filter(|c| c.p_value.is_some()).count();
-    s += &format!(
-        "\n{m} statistical checks under Holm at {}: each at most {:.1e} on a correct \
-         implementation; exact criteria add no false alarms.\n",
-        report.fwer,
-        report.fwer / m.max(1) as f64
-    );
+    if m == 0 {
+        s += "\nno statistical check produced a p-value; exact criteria add no false alarms.\n";
+    } else {
+        s += &format!(
+            "\n{m} statistical checks under Holm at {}: each at most {:.1e} on a correct \
+             implementation; exact criteria add no false alarms.\n",
+            report.fwer,
+            report.fwer / m as f64
+        );
+    }
     s += &format!(
         "verdict: {}  ({} pass, {} fail, {} warn, {} skipped, {} error)\n",
         report.verdict.as_str().to_uppercase(),
@@ -143,6 +157,14 @@ pub fn to_table(report: &AuditReport) -> String {
         report.count(Verdict::Skipped),
         report.count(Verdict::Error)
     );
+    if let Some(problem) = &report.problem {
+        s += &format!("ERROR: {problem}\n");
+    } else if !report.unknown_ops.is_empty() {
+        s += &format!(
+            "note: unknown op names in hello (ignored): {}\n",
+            report.unknown_ops.join(", ")
+        );
+    }
     s
 }
 
@@ -234,6 +256,9 @@ pub fn to_markdown(report: &AuditReport) -> MarkdownReport {
         report.fwer,
         report.verdict.as_str().to_uppercase()
     );
+    if let Some(problem) = &report.problem {
+        md += &format!("**Error: {problem}.**\n\n");
+    }
     md += "| id | verdict | p | p (Holm) | n | false-alarm rate | smallest detectable |\n";
     md += "|---|---|---|---|---|---|---|\n";
     for c in &report.checks {

@@ -29,7 +29,7 @@
 //!   the remaining checks where it can.
 //!
 //! # References
-//! - `shared/design/adapter-protocol.md` (protocol v1) and `shared/design/ARCHITECTURE.md`.
+//! - docs/adapter-protocol.md (protocol v1) and docs/audit.md (the battery).
 
 use std::fmt;
 
@@ -115,6 +115,9 @@ pub struct Capabilities {
     /// The gradient estimators offered (`"reinforce"`, `"gumbel_softmax"`,
     /// `"straight_through"`, optionally `"gumbel_rao"`), possibly empty.
     pub estimators: Vec<String>,
+    /// Op names the implementation declared that protocol v1 does not know: ignored by the
+    /// battery, named in the report (a misspelled op is otherwise silently untested).
+    pub unknown_ops: Vec<String>,
 }
 
 impl Capabilities {
@@ -130,7 +133,14 @@ impl Capabilities {
             dtype,
             ops,
             estimators,
+            unknown_ops: Vec::new(),
         }
+    }
+
+    /// These capabilities with the unknown op names `names` recorded.
+    pub fn with_unknown_ops(mut self, names: Vec<String>) -> Self {
+        self.unknown_ops = names;
+        self
     }
 
     /// Whether `op` is offered.

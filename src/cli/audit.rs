@@ -1,8 +1,9 @@
 //! `gumbel-audit audit`: run the battery against the reference or an adapter process, print the
 //! table, write `--json` and `--report`.
 //!
-//! Exit codes: 0 no check failed; 1 a check failed; 2 usage error, I/O error, or an adapter
-//! error (a check with verdict `error`, or an adapter that cannot be started).
+//! Exit codes: 0 no check failed; 1 a check failed; 2 usage error (including an unknown check
+//! id in `--only` / `--skip`), I/O error, an adapter error (a check with verdict `error`, or an
+//! adapter that cannot be started), or an audit that tested nothing (every check skipped).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use clap::Args;
 use gumbel_audit::audit::adapter::{AdapterOptions, AdapterTarget};
 use gumbel_audit::audit::report::{to_json, to_markdown, to_table};
 use gumbel_audit::audit::{
-    AuditOptions, DEFAULT_FWER, Level, Progress, ReferenceTarget, Target, run_battery,
+    AuditOptions, DEFAULT_FWER, Level, Progress, ReferenceTarget, Selection, Target, run_battery,
 };
 
 /// Arguments of `audit`.
@@ -40,6 +41,12 @@ pub struct AuditArgs {
     /// Per-request timeout for an adapter process, in seconds.
     #[arg(long, default_value_t = 300.0)]
     timeout: f64,
+    /// Run only these checks (comma-separated ids, e.g. `noise.cdf,bad_input`).
+    #[arg(long, value_name = "ID[,ID]", value_delimiter = ',')]
+    only: Option<Vec<String>>,
+    /// Leave out these checks (comma-separated ids).
+    #[arg(long, value_name = "ID[,ID]", value_delimiter = ',')]
+    skip: Vec<String>,
     /// No progress bar on standard error.
     #[arg(long)]
     quiet: bool,
@@ -94,7 +101,19 @@ fn write_file(path: &Path, text: &str) -> Result<(), String> {
 pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
     let level = Level::from_name(&args.level)
         .ok_or_else(|| format!("--level {}: use quick, standard or thorough", args.level))?;
-    let options = AuditOptions::new(level, args.seed, args.fwer).map_err(|e| e.to_string())?;
+    let selection = Selection::new(args.only.as_deref(), &args.skip).map_err(|e| {
+        format!(
+            "--{} {e}",
+            if args.only.iter().flatten().any(|id| *id == e.id) {
+                "only"
+            } else {
+                "skip"
+            }
+        )
+    })?;
+    let options = AuditOptions::new(level, args.seed, args.fwer)
+        .map_err(|e| e.to_string())?
+        .with_selection(selection);
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
         return Err(format!(
             "--timeout {}: must be a positive number of seconds",
@@ -126,6 +145,9 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
     let report = run_battery(target.as_mut(), &options, &mut progress)
         .map_err(|e| format!("cannot start the audit: {e}"))?;
     super::write_stdout(&to_table(&report))?;
+    if let Some(problem) = &report.problem {
+        eprintln!("error: {problem}");
+    }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&to_json(&report))
             .map_err(|e| format!("cannot serialise the report: {e}"))?;

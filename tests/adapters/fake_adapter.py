@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A tiny protocol v1 adapter for tests/adapter.rs, standard library only (no numpy).
+"""A tiny protocol v1 adapter for tests/audit/adapter.rs and tests/audit/cli.rs, standard library only (no numpy).
 
 Usage: fake_adapter.py MODE
 
@@ -24,7 +24,9 @@ where it misbehaves as named:
 
 and four modes that fail at hello: `bad_protocol` (answers protocol 2), `bad_dtype` (float16),
 `crash_at_start` (exits before reading anything), `silent_hello` (never answers hello).
-`ignore_bye` answers bye but does not exit.
+`ignore_bye` answers bye but does not exit. Two modes offer nothing testable at hello:
+`no_ops` (ops: []) and `misspelled_ops` (ops: ["gumbel_noise", "categorial"], names protocol v1
+does not know), both without estimators.
 """
 import json
 import math
@@ -35,6 +37,9 @@ import sys
 import time
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "good"
+
+# Modes whose hello offers nothing the battery can test (the audit must not pass them).
+HELLO_OPS = {"no_ops": [], "misspelled_ops": ["gumbel_noise", "categorial"]}
 
 
 def write_npy(path, shape, values, descr="<f8"):
@@ -99,8 +104,11 @@ def hello(req):
         "protocol": 2 if MODE == "bad_protocol" else 1,
         "name": "fake adapter (%s)" % MODE,
         "dtype": "float16" if MODE == "bad_dtype" else "float64",
-        "ops": ["gumbel", "categorical", "relaxed_sample", "relaxed_log_prob", "binary_log_prob", "grad"],
-        "estimators": ["reinforce"],
+        "ops": HELLO_OPS.get(
+            MODE,
+            ["gumbel", "categorical", "relaxed_sample", "relaxed_log_prob", "binary_log_prob", "grad"],
+        ),
+        "estimators": [] if MODE in HELLO_OPS else ["reinforce"],
     }
     send(reply)
 

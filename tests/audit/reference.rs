@@ -5,7 +5,7 @@
 //! one fixed master seed per run ([`SEED`]), never re-rolled. The battery's family-wise
 //! false-alarm rate is 1e-3 (Holm), so the reference's passes are the calibrated claim and the
 //! bugs' failures are its power at the standard level's sample sizes (documented per check in
-//! `src/audit/battery.rs` and in the report's `detectable` column).
+//! `src/audit/checks/` and in the report's `detectable` column).
 
 use gumbel_audit::audit::report::{to_json, to_markdown, to_table};
 use gumbel_audit::audit::{
@@ -50,7 +50,7 @@ fn reference_passes_standard_within_seconds() {
     let r = audit(&mut ReferenceTarget::new(), Level::Standard);
     let secs = t.elapsed().as_secs_f64();
     assert_passes(&r);
-    // The detectable discrepancies quoted in the check docs (src/audit/battery.rs) and in
+    // The detectable discrepancies quoted in the check docs (src/audit/checks/) and in
     // docs/audit.md are the ones this run reports (m = 14 statistical checks, α = 1e-3).
     for (id, documented) in [
         ("noise.cdf", "0.0042"),
@@ -746,7 +746,7 @@ fn markdown_report_has_plots_for_failing_checks() {
 /// each statistical check, the number of seeds with p < 0.01 and p < 0.05 (expected 2 and 10
 /// for a uniform p-value; Bonferroni within a check makes them smaller), and the number of
 /// runs with any `fail` (expected ≤ 200·α = 0.2). About two minutes on one core, so ignored by
-/// default: `cargo test --release --test audit_reference calibration -- --ignored --nocapture`.
+/// default: `cargo test --release --test audit reference::calibration -- --ignored --nocapture`.
 /// The measured table is in docs/audit.md.
 #[test]
 #[ignore]

@@ -1,0 +1,162 @@
+//! Checks of the binary Concrete ops: samples (range, saturation, KS against the closed-form
+//! CDF) and the log density at fixed points. Notation and error control: `audit::checks`.
+
+use crate::audit::checks::common::{floats, fmt_p, internal, is_f32, qq_points, valid};
+use crate::audit::checks::log_prob::compare_points;
+use crate::audit::ctx::Ctx;
+use crate::audit::outcome::Outcome;
+use crate::audit::power::Power;
+use crate::audit::result::Figure;
+use crate::audit::target::TargetError;
+use crate::audit::tolerance;
+use crate::distributions::BinaryConcrete;
+use crate::numeric::sigmoid;
+use crate::stats::{Alternative, binomial_test, ks_one_sample};
+
+/// `t` above which `σ(t) = 1/(1 + e^-t)` rounds to 1 in float64 (`e^-t < 2^-53`): a fact of
+/// the format, not a tolerance.
+const F64_ROUNDS_TO_ONE: f64 = 53.0 * std::f64::consts::LN_2;
+/// `t` below which `e^t` underflows to 0 in float64 (`ln` of the smallest subnormal).
+const F64_UNDERFLOW: f64 = -744.4;
+/// As [`F64_ROUNDS_TO_ONE`] for float32 (`2^-24`).
+const F32_ROUNDS_TO_ONE: f64 = 24.0 * std::f64::consts::LN_2;
+/// As [`F64_UNDERFLOW`] for float32.
+const F32_UNDERFLOW: f64 = -103.3;
+
+pub(crate) const BINARY_CASES: [(f64, f64); 2] = [(0.7, 0.5), (-2.0, 2.0)];
+
+/// `binary.cdf`: `binary_n` samples (10⁵ at standard) at (l, τ) = (0.7, 0.5) and (-2, 2):
+/// (exact) finite and in `[0, 1]` (exactly 0 or 1 is saturation: `warn`); KS against the
+/// closed-form CDF `σ(τ logit(x) - l)` (docs/design/math.md §1), Bonferroni over 2. Detects a CDF discrepancy
+/// ≈ 0.0133 at standard.
+pub(crate) fn binary_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let n = ctx.plan.binary_n;
+    let mut o = Outcome::new("exact: 0 ≤ x ≤ 1; KS vs σ(τ logit(x) - l), Bonferroni over 2");
+    let mut ps = Vec::new();
+    let mut worst: Option<(f64, Figure)> = None;
+    for (l, tau) in BINARY_CASES {
+        let seed = ctx.next_seed();
+        let case = format!("l = {l}, τ = {tau}");
+        let a = match valid(ctx.target.binary_sample(l, tau, n, seed), &case)? {
+            Ok(a) => a,
+            Err(msg) => {
+                o.fails.push(msg);
+                continue;
+            }
+        };
+        let x = floats(&a, &[n], "binary_sample")?;
+        let bad = x
+            .iter()
+            .filter(|v| !(v.is_finite() && (0.0..=1.0).contains(*v)))
+            .count();
+        let edge = x.iter().filter(|&&v| v == 0.0 || v == 1.0).count();
+        if bad > 0 {
+            o.fails
+                .push(format!("{case}: {bad} values not finite or outside [0, 1]"));
+        }
+        if edge > 0 {
+            // An exact sampler rounds σ(t) to 1 once 1 + e^-t rounds to 1 (t > 53 ln 2 in
+            // float64, 24 ln 2 in float32) and to 0 once e^t underflows (t < -744.4 / -103.3):
+            // with L ~ Logistic, P = σ(l - τ t_hi) + σ(τ t_lo - l). Saturation at about that
+            // rate is what a correct sampler in this dtype gives (a note); more is a warn.
+            let single = is_f32(&a) || ctx.f32();
+            let (t_hi, t_lo) = if single {
+                (F32_ROUNDS_TO_ONE, F32_UNDERFLOW)
+            } else {
+                (F64_ROUNDS_TO_ONE, F64_UNDERFLOW)
+            };
+            let q = (sigmoid(l - tau * t_hi) + sigmoid(tau * t_lo - l)).min(1.0);
+            let expected = n as f64 * q;
+            let p_more = binomial_test(edge as u64, n as u64, q, Alternative::Greater)
+                .map(|r| r.p_value)
+                .unwrap_or(0.0);
+            let msg = format!(
+                "{case}: {edge} values saturated to exactly 0 or 1 (an exact sampler rounded to \
+                 {} expects {expected:.2e}; P(≥ {edge}) = {})",
+                if single { "float32" } else { "float64" },
+                fmt_p(p_more)
+            );
+            if p_more < tolerance::SATURATION_WARN_P.value {
+                o.warns.push(msg);
+            } else {
+                o.notes.push(msg);
+            }
+        }
+        let data: Vec<f64> = x
+            .into_iter()
+            .filter(|v| v.is_finite() && (0.0..=1.0).contains(v))
+            .collect();
+        if data.is_empty() {
+            continue;
+        }
+        o.n += data.len() as u64;
+        let b = BinaryConcrete::new(l, tau).map_err(internal)?;
+        let cdf = |v: f64| {
+            if v <= 0.0 {
+                0.0
+            } else if v >= 1.0 {
+                1.0
+            } else {
+                b.cdf(v).unwrap_or(f64::NAN)
+            }
+        };
+        let r = ks_one_sample(&data, cdf).map_err(internal)?;
+        ps.push(r.p_value);
+        o.notes.push(format!(
+            "{case}: D = {:.5}, p = {}",
+            r.statistic,
+            fmt_p(r.p_value)
+        ));
+        if worst.as_ref().is_none_or(|(p, _)| r.p_value < *p) {
+            worst = Some((
+                r.p_value,
+                Figure::Qq {
+                    title: format!("binary Concrete {case}: observed vs closed-form quantiles"),
+                    points: qq_points(&data, |p| b.quantile(p).unwrap_or(f64::NAN)),
+                },
+            ));
+        }
+    }
+    if !ps.is_empty() {
+        o.combine(&ps);
+        o.power = Some(Power::Dkwm {
+            n: n as u64,
+            parts: 2,
+        });
+    }
+    o.figure = worst.map(|(_, f)| f);
+    Ok(o)
+}
+
+/// `binary.log_prob` (exact): the binary Concrete log density at x ∈ {0.01, 0.2, 0.5, 0.8,
+/// 0.999} for both cases against [`BinaryConcrete::ln_pdf`], within `256 ε (1 + M)`.
+pub(crate) fn binary_log_prob(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let xs = [0.01, 0.2, 0.5, 0.8, 0.999];
+    let mut o = Outcome::new("exact: |lp - lp_ref| ≤ 256 ε (1 + M) at fixed points");
+    for (l, tau) in BINARY_CASES {
+        let case = format!("l = {l}, τ = {tau}");
+        let a = match valid(ctx.target.binary_log_prob(l, tau, &xs), &case)? {
+            Ok(a) => a,
+            Err(msg) => {
+                o.fails.push(msg);
+                continue;
+            }
+        };
+        let single = is_f32(&a) || ctx.f32();
+        let got = floats(&a, &[xs.len()], "binary_log_prob")?;
+        let b = BinaryConcrete::new(l, tau).map_err(internal)?;
+        let mut want = Vec::new();
+        let mut tols = Vec::new();
+        for &x in &xs {
+            want.push(b.ln_pdf(x).map_err(internal)?);
+            let (lx, l1x) = (x.ln().abs(), (1.0 - x).ln().abs());
+            let m = tau.ln().abs() + 3.0 * l.abs() + (3.0 * tau + 1.0) * (lx + l1x) + 2.0;
+            tols.push(tolerance::density(single, m));
+        }
+        o.n += xs.len() as u64;
+        if compare_points(&mut o, &case, &got, &want, &tols) == 0 {
+            o.notes.push(format!("{case}: {} points agree", xs.len()));
+        }
+    }
+    Ok(o)
+}

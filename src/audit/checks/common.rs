@@ -1,0 +1,87 @@
+//! Helpers every check group uses: reading a target's arrays with the expected shape and
+//! dtype, telling a rejected valid request from a fault, formatting p-values, Q-Q points.
+
+use crate::audit::target::{Array, ArrayData, TargetError};
+use crate::error::Error;
+
+/// Whether the array holds float32 values.
+pub(crate) fn is_f32(a: &Array) -> bool {
+    matches!(a.data, ArrayData::F32(_))
+}
+
+/// The values of a float array of the expected shape, or a fault naming the mismatch.
+pub(crate) fn floats(a: &Array, shape: &[usize], op: &str) -> Result<Vec<f64>, TargetError> {
+    if a.shape != shape {
+        return Err(TargetError::Fault(format!(
+            "{op} returned shape {:?}, expected {shape:?}",
+            a.shape
+        )));
+    }
+    if !a.data.is_float() {
+        return Err(TargetError::Fault(format!(
+            "{op} returned dtype {}, expected float32 or float64",
+            a.data.dtype_name()
+        )));
+    }
+    Ok(a.to_f64())
+}
+
+/// The values of an integer array of shape `[n]`.
+pub(crate) fn integers(a: &Array, n: usize, op: &str) -> Result<Vec<i64>, TargetError> {
+    if a.shape != [n] {
+        return Err(TargetError::Fault(format!(
+            "{op} returned shape {:?}, expected [{n}]",
+            a.shape
+        )));
+    }
+    match &a.data {
+        ArrayData::I32(v) => Ok(v.iter().map(|&x| i64::from(x)).collect()),
+        ArrayData::I64(v) => Ok(v.clone()),
+        other => Err(TargetError::Fault(format!(
+            "{op} returned dtype {}, expected int32 or int64",
+            other.dtype_name()
+        ))),
+    }
+}
+
+/// A valid-input request that the implementation rejected: a failure of the implementation.
+pub(crate) fn valid<T>(
+    r: Result<T, TargetError>,
+    what: &str,
+) -> Result<Result<T, String>, TargetError> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(TargetError::Rejected(msg)) => Ok(Err(format!("valid input rejected ({what}): {msg}"))),
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) fn internal(e: Error) -> TargetError {
+    TargetError::Fault(format!("internal error of the battery: {e}"))
+}
+
+pub(crate) fn fmt_p(p: f64) -> String {
+    if p == 0.0 {
+        "0".into()
+    } else if p < 1e-3 {
+        format!("{p:.2e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+pub(crate) fn qq_points<F: Fn(f64) -> f64>(data: &[f64], quantile: F) -> Vec<(f64, f64)> {
+    let mut sorted: Vec<f64> = data.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    (1..200)
+        .map(|j| {
+            let p = j as f64 / 200.0;
+            let idx = ((p * n as f64) as usize).min(n - 1);
+            (quantile(p), sorted[idx])
+        })
+        .collect()
+}

@@ -1,0 +1,449 @@
+//! Checks of relaxed (Concrete) samples, soft and hard: the simplex, the argmax law, the
+//! log-ratio law, a two-sample comparison with the reference, and hard rows. Notation and error
+//! control: `audit::checks`.
+
+use crate::audit::checks::common::{floats, fmt_p, internal, is_f32, qq_points, valid};
+use crate::audit::ctx::{Ctx, Shared};
+use crate::audit::outcome::Outcome;
+use crate::audit::power::Power;
+use crate::audit::reference::ReferenceTarget;
+use crate::audit::result::Figure;
+use crate::audit::target::{Target, TargetError};
+use crate::audit::tolerance;
+use crate::distributions::Logits;
+use crate::numeric::{argmax, sigmoid};
+use crate::stats::{ks_one_sample, ks_two_sample, pearson_chi2};
+
+/// Logits of the relaxed checks.
+pub(crate) const RELAXED_LOGITS: [f64; 3] = [1.0, 0.0, -1.0];
+/// Temperatures of the relaxed checks.
+const RELAXED_TAUS: [f64; 4] = [0.1, 0.5, 1.0, 5.0];
+/// A case with masked categories, at τ = 0.5.
+pub(crate) const MASKED_LOGITS: [f64; 3] = [0.5, f64::NEG_INFINITY, -0.5];
+
+fn relaxed_cases() -> Vec<(Vec<f64>, f64)> {
+    let mut v: Vec<(Vec<f64>, f64)> = RELAXED_TAUS
+        .iter()
+        .map(|&t| (RELAXED_LOGITS.to_vec(), t))
+        .collect();
+    v.push((MASKED_LOGITS.to_vec(), 0.5));
+    v
+}
+
+/// `relaxed.simplex` (exact): every entry finite and in `[0, 1]`, rows sum to 1 within the
+/// dtype's tolerance (module doc), masked entries exactly 0; unmasked entries that underflowed
+/// to 0 are a `warn` (the float32 rule).
+pub(crate) fn relaxed_simplex(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let mut o = Outcome::new("exact: finite, 0 ≤ y_i ≤ 1, |Σy - 1| ≤ tol(dtype), masked y_i = 0");
+    for (l, tau) in relaxed_cases() {
+        let k = l.len();
+        let (y, single) = match valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? {
+            Ok(v) => v,
+            Err(msg) => {
+                o.fails.push(msg);
+                continue;
+            }
+        };
+        let tol = tolerance::simplex_sum(single, k);
+        let (mut nonfinite, mut range, mut sum, mut masked, mut zeros) = (0, 0, 0, 0, 0);
+        let mut worst_sum = 0.0f64;
+        for row in y.chunks_exact(k) {
+            if row.iter().any(|v| !v.is_finite()) {
+                nonfinite += 1;
+                continue;
+            }
+            if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
+                range += 1;
+            }
+            let s: f64 = row.iter().sum();
+            worst_sum = worst_sum.max((s - 1.0).abs());
+            if (s - 1.0).abs() > tol {
+                sum += 1;
+            }
+            for (i, &v) in row.iter().enumerate() {
+                if l[i] == f64::NEG_INFINITY && v != 0.0 {
+                    masked += 1;
+                }
+                if l[i] > f64::NEG_INFINITY && v == 0.0 {
+                    zeros += 1;
+                }
+            }
+        }
+        o.n += (y.len() / k) as u64;
+        let case = format!("l = {l:?}, τ = {tau}");
+        if nonfinite > 0 {
+            o.fails
+                .push(format!("{case}: {nonfinite} rows with NaN or inf"));
+        }
+        if range > 0 {
+            o.fails
+                .push(format!("{case}: {range} rows with an entry outside [0, 1]"));
+        }
+        if sum > 0 {
+            o.fails.push(format!(
+                "{case}: {sum} rows with |Σy - 1| > {tol:.1e} (worst {worst_sum:.2e})"
+            ));
+        }
+        if masked > 0 {
+            o.fails
+                .push(format!("{case}: {masked} masked entries not 0"));
+        }
+        if zeros > 0 {
+            o.warns.push(format!(
+                "{case}: {zeros} unmasked entries underflowed to exactly 0 ({} precision)",
+                if single { "float32" } else { "float64" }
+            ));
+        }
+    }
+    Ok(o)
+}
+
+/// `relaxed.argmax`: argmax frequencies of `relaxed_n` soft samples (10⁵ at standard) per
+/// case against π: logits (1, 0, -1) at τ = 0.1, 0.5, 1, 5 and the masked case at τ = 0.5
+/// (docs/design/math.md §2 fact 1: the argmax follows π at every τ), Pearson χ², Bonferroni over 5. Detects
+/// w ≈ 0.024 (df = 2) at standard. Catches τ applied to the logits only, and probabilities
+/// passed as logits.
+pub(crate) fn relaxed_argmax(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let mut o = Outcome::new("Pearson χ² of argmax counts vs π per (l, τ), Bonferroni over 5");
+    let mut ps = Vec::new();
+    let mut worst: Option<(f64, Figure)> = None;
+    for (l, tau) in relaxed_cases() {
+        let k = l.len();
+        let Ok((y, _)) = valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? else {
+            o.fails
+                .push(format!("l = {l:?}, τ = {tau}: valid input rejected"));
+            continue;
+        };
+        let mut counts = vec![0u64; k];
+        for row in y.chunks_exact(k) {
+            if let Some(i) = argmax_finite(row) {
+                counts[i] += 1;
+            }
+        }
+        let total: u64 = counts.iter().sum();
+        o.n += total;
+        if total == 0 {
+            o.fails.push(format!("l = {l:?}, τ = {tau}: no finite row"));
+            continue;
+        }
+        let probs = Logits::from_slice(&l).map_err(internal)?.probs();
+        let r = pearson_chi2(&counts, &probs).map_err(internal)?;
+        ps.push(r.p_value);
+        o.notes.push(format!(
+            "τ = {tau}{}: counts {counts:?}, p = {}",
+            if l[1] == f64::NEG_INFINITY {
+                " (masked)"
+            } else {
+                ""
+            },
+            fmt_p(r.p_value)
+        ));
+        if worst.as_ref().is_none_or(|(p, _)| r.p_value < *p) {
+            let nf = total as f64;
+            worst = Some((
+                r.p_value,
+                Figure::Frequencies {
+                    title: format!("argmax of relaxed samples, l = {l:?}, τ = {tau}"),
+                    observed: counts.iter().map(|&c| c as f64 / nf).collect(),
+                    expected: probs,
+                },
+            ));
+        }
+    }
+    if !ps.is_empty() {
+        o.combine(&ps);
+        o.power = Some(Power::Chi2 {
+            df: 2,
+            n: ctx.plan.relaxed_n as u64,
+            parts: 5,
+        });
+    }
+    o.figure = worst.map(|(_, f)| f);
+    Ok(o)
+}
+
+/// Index of the largest finite entry (first on ties); `None` if a NaN is present.
+pub(crate) fn argmax_finite(row: &[f64]) -> Option<usize> {
+    if row.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    argmax(row)
+}
+
+/// `relaxed.log_ratio`: `ln(y_0/y_1)` and `ln(y_0/y_2)` for logits (1, 0, -1) at τ = 0.5 and 1,
+/// and `ln(y_0/y_2)` for the masked case, against `Logistic((l_i - l_j)/τ, 1/τ)` (docs/design/math.md §2
+/// fact 2), KS, Bonferroni over 5. Detects a CDF discrepancy ≈ 0.0136 at standard (n = 10⁵).
+/// Rows where either entry is 0 (underflow) are left out and reported (`warn`).
+pub(crate) fn relaxed_log_ratio(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let mut o = Outcome::new("KS of ln(y_i/y_j) vs Logistic((l_i-l_j)/τ, 1/τ), Bonferroni over 5");
+    let mut ps = Vec::new();
+    let mut worst: Option<(f64, Figure)> = None;
+    let cases: Vec<(Vec<f64>, f64, usize, usize)> = vec![
+        (RELAXED_LOGITS.to_vec(), 0.5, 0, 1),
+        (RELAXED_LOGITS.to_vec(), 0.5, 0, 2),
+        (RELAXED_LOGITS.to_vec(), 1.0, 0, 1),
+        (RELAXED_LOGITS.to_vec(), 1.0, 0, 2),
+        (MASKED_LOGITS.to_vec(), 0.5, 0, 2),
+    ];
+    for (l, tau, i, j) in cases {
+        let k = l.len();
+        let Ok((y, _)) = valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? else {
+            o.fails
+                .push(format!("l = {l:?}, τ = {tau}: valid input rejected"));
+            continue;
+        };
+        let mut data = Vec::with_capacity(y.len() / k);
+        let mut left_out = 0;
+        for row in y.chunks_exact(k) {
+            let (a, b) = (row[i], row[j]);
+            if a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite() {
+                data.push(a.ln() - b.ln());
+            } else {
+                left_out += 1;
+            }
+        }
+        if left_out > 0 {
+            o.warns.push(format!(
+                "τ = {tau}, (y_{i}, y_{j}): {left_out} rows left out (an entry 0 or not finite)"
+            ));
+        }
+        if data.is_empty() {
+            o.fails.push(format!("τ = {tau}: no usable row"));
+            continue;
+        }
+        o.n += data.len() as u64;
+        let loc = (l[i] - l[j]) / tau;
+        let r = ks_one_sample(&data, |x| sigmoid((x - loc) * tau)).map_err(internal)?;
+        ps.push(r.p_value);
+        o.notes.push(format!(
+            "τ = {tau}, ln(y_{i}/y_{j}){}: D = {:.5}, p = {}",
+            if l[1] == f64::NEG_INFINITY {
+                " (masked)"
+            } else {
+                ""
+            },
+            r.statistic,
+            fmt_p(r.p_value)
+        ));
+        if worst.as_ref().is_none_or(|(p, _)| r.p_value < *p) {
+            worst = Some((
+                r.p_value,
+                Figure::Qq {
+                    title: format!(
+                        "ln(y_{i}/y_{j}) at l = {l:?}, τ = {tau}: observed vs logistic quantiles"
+                    ),
+                    points: qq_points(&data, |p| loc + (p / (1.0 - p)).ln() / tau),
+                },
+            ));
+        }
+    }
+    if !ps.is_empty() {
+        o.combine(&ps);
+        o.power = Some(Power::Dkwm {
+            n: ctx.plan.relaxed_n as u64,
+            parts: 5,
+        });
+    }
+    o.figure = worst.map(|(_, f)| f);
+    Ok(o)
+}
+
+/// `relaxed.vs_reference`: the target's samples at logits (1, 0, -1), τ = 0.5 against as many
+/// reference samples, two-sample KS on five projections (`y_0`, `y_1`, `y_2`, `max_i y_i`,
+/// `y_0 - y_2`), Bonferroni over 5. A multivariate comparison through projections: it detects
+/// a CDF difference ≈ 0.028 in any of them at standard (n = 10⁵ per side).
+///
+/// Why not the energy test: its permutation p-value cannot go below `1/(B+1)`, and Holm at
+/// `α = 1e-3` over ~20 checks needs p below `5e-5`, i.e. `B ≥ 2·10⁴` permutations of an
+/// `O(m²)` statistic, too slow for CI; the projections have exact or asymptotic p-values at
+/// any n.
+pub(crate) fn relaxed_vs_reference(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let (l, tau) = (RELAXED_LOGITS.to_vec(), 0.5);
+    let mut o = Outcome::new(
+        "two-sample KS vs reference samples on y_0, y_1, y_2, max y, y_0 - y_2; Bonferroni over 5",
+    );
+    let y = match valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? {
+        Ok((y, _)) => y,
+        Err(msg) => {
+            o.fails.push(msg);
+            return Ok(o);
+        }
+    };
+    let seed = ctx.next_seed();
+    let n = ctx.plan.relaxed_n;
+    let r = ReferenceTarget::new()
+        .relaxed_sample(&l, tau, false, n, seed)?
+        .to_f64();
+    let project = |rows: &[f64], which: usize| -> Vec<f64> {
+        rows.chunks_exact(3)
+            .filter(|r| r.iter().all(|v| v.is_finite()))
+            .map(|r| match which {
+                0..=2 => r[which],
+                3 => r.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                _ => r[0] - r[2],
+            })
+            .collect()
+    };
+    let names = ["y_0", "y_1", "y_2", "max y", "y_0 - y_2"];
+    let mut ps = Vec::new();
+    for (w, name) in names.iter().enumerate() {
+        let a = project(&y, w);
+        let b = project(&r, w);
+        if a.is_empty() {
+            o.fails.push("no finite row".into());
+            break;
+        }
+        let t = ks_two_sample(&a, &b).map_err(internal)?;
+        ps.push(t.p_value);
+        o.notes.push(format!(
+            "{name}: D = {:.5}, p = {}",
+            t.statistic,
+            fmt_p(t.p_value)
+        ));
+    }
+    o.n = (y.len() / 3) as u64;
+    if !ps.is_empty() {
+        o.combine(&ps);
+        o.power = Some(Power::Dkwm2 {
+            n: n as u64,
+            parts: 5,
+        });
+    }
+    Ok(o)
+}
+
+/// `relaxed.hard`: hard samples (`hard: true`) at logits (1, 0, -1), τ = 0.5 and 2: every row
+/// exactly one-hot (exact), and the hot category's frequencies against π (the argmax of a
+/// Concrete sample follows π at every τ), χ², Bonferroni over 2. Detects w ≈ 0.024 at standard.
+///
+/// The soft sample behind a hard row is not visible, so "hard = one-hot of the sample's
+/// argmax" is checked through its consequences: one-hot rows and argmax frequencies
+/// (`relaxed.hard_matches_soft` adds the row-wise comparison when the implementation makes
+/// the same noise for both modes).
+pub(crate) fn relaxed_hard(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let mut o =
+        Outcome::new("exact: one-hot rows; Pearson χ² of the hot category vs π, Bonferroni over 2");
+    let mut ps = Vec::new();
+    let mut worst: Option<(f64, Figure)> = None;
+    let l = RELAXED_LOGITS.to_vec();
+    let n = ctx.plan.relaxed_n;
+    for tau in [0.5, 2.0] {
+        let seed = ctx.next_seed();
+        let a = match valid(ctx.target.relaxed_sample(&l, tau, true, n, seed), "hard")? {
+            Ok(a) => a,
+            Err(msg) => {
+                o.fails.push(msg);
+                continue;
+            }
+        };
+        let y = floats(&a, &[n, 3], "relaxed_sample (hard)")?;
+        let mut counts = [0u64; 3];
+        let mut not_one_hot = 0;
+        for row in y.chunks_exact(3) {
+            let ones = row.iter().filter(|&&v| v == 1.0).count();
+            let zeros = row.iter().filter(|&&v| v == 0.0).count();
+            if ones == 1 && zeros == 2 {
+                counts[row.iter().position(|&v| v == 1.0).unwrap_or(0)] += 1;
+            } else {
+                not_one_hot += 1;
+            }
+        }
+        o.n += n as u64;
+        if not_one_hot > 0 {
+            o.fails
+                .push(format!("τ = {tau}: {not_one_hot} rows not exactly one-hot"));
+        }
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            continue;
+        }
+        let probs = Logits::from_slice(&l).map_err(internal)?.probs();
+        let r = pearson_chi2(&counts, &probs).map_err(internal)?;
+        ps.push(r.p_value);
+        o.notes.push(format!(
+            "τ = {tau}: counts {counts:?}, p = {}",
+            fmt_p(r.p_value)
+        ));
+        if worst.as_ref().is_none_or(|(p, _)| r.p_value < *p) {
+            let nf = total as f64;
+            worst = Some((
+                r.p_value,
+                Figure::Frequencies {
+                    title: format!("hard samples, l = {l:?}, τ = {tau}"),
+                    observed: counts.iter().map(|&c| c as f64 / nf).collect(),
+                    expected: probs,
+                },
+            ));
+        }
+    }
+    if !ps.is_empty() {
+        o.combine(&ps);
+        o.power = Some(Power::Chi2 {
+            df: 2,
+            n: n as u64,
+            parts: 2,
+        });
+    }
+    o.figure = worst.map(|(_, f)| f);
+    Ok(o)
+}
+
+/// `relaxed.hard_matches_soft` (exact, note-level): soft and hard samples requested with the
+/// same seed (1000 rows, logits (1, 0, -1), τ = 0.5). If every hard row is the one-hot of the
+/// soft row's argmax: `pass`. Otherwise `warn`: the implementation may draw its noise
+/// differently in the two modes, which the protocol allows, so row-wise agreement cannot be
+/// required; `relaxed.hard` judges the hard mode's law.
+pub(crate) fn relaxed_hard_matches_soft(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let (l, tau, n) = (RELAXED_LOGITS.to_vec(), 0.5, 1000);
+    let seed = ctx.next_seed();
+    let mut o =
+        Outcome::new("exact (warn only): hard row = onehot(argmax soft row) under the same seed");
+    o.n = n as u64;
+    let soft = valid(ctx.target.relaxed_sample(&l, tau, false, n, seed), "soft")?;
+    let hard = valid(ctx.target.relaxed_sample(&l, tau, true, n, seed), "hard")?;
+    let (soft, hard) = match (soft, hard) {
+        (Ok(s), Ok(h)) => (s, h),
+        (Err(m), _) | (_, Err(m)) => {
+            o.fails.push(m);
+            return Ok(o);
+        }
+    };
+    let s = floats(&soft, &[n, 3], "relaxed_sample")?;
+    let h = floats(&hard, &[n, 3], "relaxed_sample (hard)")?;
+    let differ = s
+        .chunks_exact(3)
+        .zip(h.chunks_exact(3))
+        .filter(|(s, h)| {
+            let d = argmax_finite(s);
+            (0..3).any(|i| h[i] != if Some(i) == d { 1.0 } else { 0.0 })
+        })
+        .count();
+    if differ == 0 {
+        o.notes.push(format!(
+            "all {n} hard rows are the one-hot of the same-seed soft argmax"
+        ));
+    } else {
+        o.warns.push(format!(
+            "{differ} of {n} hard rows differ from the one-hot of the same-seed soft argmax \
+             (different noise per mode cannot be told from a bug here; see relaxed.hard)"
+        ));
+    }
+    Ok(o)
+}
+
+/// Soft relaxed samples for a case, shared by the relaxed checks and `log_prob.own_samples`
+/// (stream `"relaxed <logits> <τ>"`), and whether they are single precision.
+pub(crate) fn relaxed_draws(
+    ctx: &mut Ctx,
+    logits: &[f64],
+    tau: f64,
+) -> Result<(Vec<f64>, bool), TargetError> {
+    let n = ctx.plan.relaxed_n;
+    let declared_single = ctx.f32();
+    let key = format!("relaxed {logits:?} {tau}");
+    let a = ctx.cached(Shared::Relaxed, &key, |t, seed| {
+        t.relaxed_sample(logits, tau, false, n, seed)
+    })?;
+    let single = is_f32(a) || declared_single;
+    Ok((floats(a, &[n, logits.len()], "relaxed_sample")?, single))
+}

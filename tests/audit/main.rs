@@ -1,0 +1,22 @@
+//! The audit's tests, one binary (`cargo test --release --test audit`):
+//!
+//! ```text
+//! adapter      the adapter process target against fake adapters, and the NumPy adapter
+//! cli          `gumbel-audit audit`: exit codes, files, --only / --skip, nothing tested
+//! numpy        the battery through the CLI on the NumPy adapter and its planted bugs
+//! reference    the battery on the reference and on in-process planted bugs
+//! selection    seeds per check: a check alone = the same check in the battery; a missing op
+//!              moves no other check
+//! temperature  bad_input's τ rules on planted targets
+//! ```
+//!
+//! Tests that need numpy are `ignored` unless the build script found it (`cfg(gumbel_numpy)`,
+//! always set under `CI=true`); see `build.rs`.
+
+mod adapter;
+mod cli;
+mod common;
+mod numpy;
+mod reference;
+mod selection;
+mod temperature;
