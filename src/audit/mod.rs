@@ -70,9 +70,11 @@
 pub mod adapter;
 pub mod battery;
 pub mod npy;
+mod process;
 pub mod reference;
 pub mod report;
 pub mod target;
+mod workdir;
 
 pub use battery::{
     AuditOptions, AuditReport, CheckResult, DEFAULT_FWER, Figure, Level, Plan, Progress, Verdict,

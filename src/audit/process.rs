@@ -1,0 +1,190 @@
+//! An adapter process in a process group of its own, killed as a group, with a watchdog that
+//! cleans up if the auditor itself dies.
+//!
+//! An adapter is often a shell wrapper, a Python interpreter with worker processes, or a
+//! program that forks helpers; killing only the direct child leaves the rest running (and
+//! holding the response pipe open). So [`GroupChild::spawn`] starts the adapter as the leader
+//! of a new process group (`setpgid(0, 0)` through
+//! [`std::os::unix::process::CommandExt::process_group`]) and every kill is a group kill,
+//! `kill -s KILL -- -PGID` run through `/bin/kill` (this crate has no `libc` dependency and
+//! keeps `unsafe` out of this module).
+//!
+//! # When the group is killed
+//! - timeout, fatal fault, the end of the session, [`Drop`] (every normal and error path of the
+//!   auditor, including a panic that unwinds);
+//! - as soon as the leader is seen to have exited ([`GroupChild::exited`]), so a grandchild
+//!   that still holds the adapter's standard output cannot keep the auditor waiting. The exit is
+//!   observed without reaping (`/proc/PID/stat` state `Z`), so the group id cannot be reused
+//!   between the observation and the kill;
+//! - when the auditor dies without running destructors (SIGTERM, SIGINT, SIGKILL, abort): a
+//!   watchdog `/bin/sh` started beside the adapter, in a group of its own, blocks reading a pipe
+//!   whose only writer is the auditor. A normal end writes one line (the watchdog exits
+//!   quietly); the auditor's death closes the pipe (end of file without a line), and the
+//!   watchdog kills the adapter's group and removes the work directory (`rm -rf` of the path,
+//!   which removes a symbolic link put in its place, not what it points to). No signal handler
+//!   is needed, so no `unsafe`.
+//!
+//! The adapter's own group does not receive the terminal's Ctrl-C (only the auditor's
+//! foreground group does); the auditor's death then reaches the adapter through the watchdog,
+//! and through the end of file on its standard input (protocol: an adapter exits at EOF).
+//!
+//! # Limits
+//! A process that leaves the group on purpose (`setsid`, `setpgid`) escapes the group kill.
+//! Without `/bin/sh` there is no watchdog (the rest still works). On a system without `/proc`
+//! the exit is observed by `try_wait`, which reaps.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use std::os::unix::process::CommandExt;
+
+/// The watchdog: `$1` the adapter's process group, `$2` the work directory.
+const WATCHDOG: &str = "trap '' INT HUP TERM PIPE
+if read -r _line; then exit 0; fi
+kill -s KILL -- \"-$1\" 2>/dev/null
+rm -rf -- \"$2\"";
+
+/// The adapter process (a group leader), and its watchdog.
+pub(crate) struct GroupChild {
+    child: Child,
+    pgid: u32,
+    status: Option<ExitStatus>,
+    watchdog: Option<(Child, ChildStdin)>,
+}
+
+impl GroupChild {
+    /// Spawns `command` as the leader of a new process group, with a watchdog that kills the
+    /// group and removes `work_dir` if the auditor dies first.
+    pub(crate) fn spawn(command: &mut Command, work_dir: &Path) -> std::io::Result<GroupChild> {
+        let child = command.process_group(0).spawn()?;
+        let pgid = child.id();
+        let watchdog = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg("gumbel-audit-watchdog")
+            .arg(pgid.to_string())
+            .arg(work_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .ok()
+            .and_then(|mut w| match w.stdin.take() {
+                Some(pipe) => Some((w, pipe)),
+                None => {
+                    let _ = w.kill();
+                    let _ = w.wait();
+                    None
+                }
+            });
+        Ok(GroupChild {
+            child,
+            pgid,
+            status: None,
+            watchdog,
+        })
+    }
+
+    /// The child, for its pipes.
+    pub(crate) fn child_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    /// The exit status once the leader has exited; the group is killed at that moment (a
+    /// grandchild must not keep the session alive). `None` while it runs.
+    pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
+        if self.status.is_some() {
+            return self.status;
+        }
+        let gone = match std::fs::read_to_string(format!("/proc/{}/stat", self.pgid)) {
+            Ok(stat) => stat
+                .rfind(')')
+                .and_then(|i| stat[i + 1..].split_whitespace().next())
+                .is_some_and(|s| s == "Z" || s == "X"),
+            // Without /proc: reaping is the only way to look.
+            Err(_) => match self.child.try_wait() {
+                Ok(Some(st)) => {
+                    self.status = Some(st);
+                    kill_group(self.pgid);
+                    self.end_watchdog();
+                    return self.status;
+                }
+                Ok(None) => false,
+                Err(_) => true,
+            },
+        };
+        if !gone {
+            return None;
+        }
+        self.kill()
+    }
+
+    /// Waits up to `grace` for the leader to exit by itself; the group is then killed.
+    pub(crate) fn wait_exit(&mut self, grace: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.exited() {
+                return Some(st);
+            }
+            if start.elapsed() >= grace {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Kills the whole group (the leader is not reaped before, so the group id is still
+    /// ours), reaps the leader and dismisses the watchdog. Idempotent.
+    pub(crate) fn kill(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            kill_group(self.pgid);
+            // If /bin/kill could not run, the leader at least.
+            let _ = self.child.kill();
+            self.status = self.child.wait().ok();
+        }
+        self.end_watchdog();
+        self.status
+    }
+
+    /// Tells the watchdog that the auditor is alive and done with this group, and reaps it.
+    fn end_watchdog(&mut self) {
+        if let Some((mut w, mut pipe)) = self.watchdog.take() {
+            let _ = pipe.write_all(b"done\n");
+            drop(pipe);
+            let start = Instant::now();
+            loop {
+                match w.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if start.elapsed() < Duration::from_secs(1) => {
+                        thread::sleep(Duration::from_millis(5));
+                    }
+                    Ok(None) => {
+                        let _ = w.kill();
+                        let _ = w.wait();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `kill -s KILL -- -PGID`; errors (no such group any more) are ignored.
+fn kill_group(pgid: u32) {
+    let _ = Command::new("/bin/kill")
+        .args(["-s", "KILL", "--", &format!("-{pgid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
