@@ -392,6 +392,26 @@ fn full_disk_is_a_fault_not_a_rejection() {
             other => panic!("expected Rejected, got {other:?}"),
         }
         t.finish().unwrap();
+        // The NumPy reference adapter (the issue's case: `noise.tail` failed with "valid input
+        // rejected: OSError"), when its python is given by GUMBEL_AUDIT_PYTHON.
+        match std::env::var("GUMBEL_AUDIT_PYTHON") {
+            Ok(py) => {
+                let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("scripts/adapters/numpy_adapter.py")
+                    .display()
+                    .to_string();
+                let mut o = options(20_000);
+                o.work_dir_parent = Some(mnt.clone());
+                let mut t = AdapterTarget::spawn(&py, &[script], o).unwrap();
+                assert_eq!(shape(t.gumbel(10, 1)), vec![10]);
+                assert_contains(&fault(t.gumbel(100_000, 2)), "space");
+                t.finish().unwrap();
+            }
+            Err(_) => eprintln!(
+                "full_disk_is_a_fault_not_a_rejection: NumPy adapter part skipped \
+                 (GUMBEL_AUDIT_PYTHON is not set)"
+            ),
+        }
     });
     let _ = Command::new("umount").arg(&mnt).status();
     if let Err(p) = outcome {
@@ -403,8 +423,16 @@ fn full_disk_is_a_fault_not_a_rejection() {
 // ------------------------------------------------------------------ 9. SIGTERM to the auditor
 
 #[test]
-fn sigterm_to_the_auditor_leaves_no_adapter_and_no_work_dir() {
-    let s = Scratch::new("sigterm");
+fn killing_the_auditor_leaves_no_adapter_and_no_work_dir() {
+    // TERM and INT (Ctrl-C) end the auditor without running its destructors (it installs no
+    // handler); KILL cannot be caught by anyone. The watchdog must clean up after all three.
+    for signal in ["TERM", "INT", "KILL"] {
+        auditor_killed_by(signal);
+    }
+}
+
+fn auditor_killed_by(signal: &str) {
+    let s = Scratch::new(signal);
     let pids = s.path("pids");
     let tmp = s.path("tmp");
     std::fs::create_dir(&tmp).unwrap();
@@ -426,7 +454,7 @@ fn sigterm_to_the_auditor_leaves_no_adapter_and_no_work_dir() {
     }
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1, "no work dir");
     let killed = Command::new("kill")
-        .args(["-s", "TERM", &auditor.id().to_string()])
+        .args(["-s", signal, &auditor.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -441,7 +469,7 @@ fn sigterm_to_the_auditor_leaves_no_adapter_and_no_work_dir() {
         }
         assert!(
             start.elapsed() < Duration::from_secs(3),
-            "left behind in TMPDIR: {:?}",
+            "SIG{signal}: left behind in TMPDIR: {:?}",
             left.iter().map(|e| e.file_name()).collect::<Vec<_>>()
         );
         thread::sleep(Duration::from_millis(20));
@@ -469,6 +497,10 @@ fn bye_problems_are_bounded_and_noted() {
             start.elapsed()
         );
         assert_contains(&fault(r), note);
+        // The report can show it after the fact.
+        assert_eq!(t.shutdown_notes().len(), 1, "{:?}", t.shutdown_notes());
+        assert_contains(&t.shutdown_notes()[0], note);
+        assert_contains(&t.shutdown_notes()[0], "process group was killed");
         assert_no_orphans(&pids, Duration::from_secs(2));
     }
 }
@@ -528,6 +560,13 @@ fn swapped_work_dir_deletes_and_writes_nothing_outside() {
     let _ = t.gumbel(10, 1);
     let _ = t.relaxed_log_prob(&[0.0, 0.0], 1.0, &[0.5, 0.5]);
     let _ = t.finish();
+    assert!(
+        t.shutdown_notes()
+            .iter()
+            .any(|n| n.contains("was replaced")),
+        "{:?}",
+        t.shutdown_notes()
+    );
     drop(t);
     let mut names: Vec<String> = std::fs::read_dir(&outside)
         .unwrap()
