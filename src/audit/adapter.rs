@@ -1,11 +1,11 @@
 //! A child process speaking adapter protocol v1, as a [`Target`].
 //!
-//! [`AdapterTarget::spawn`] starts `COMMAND ARGS...` with piped standard input and output,
-//! creates a private work directory, sends `hello` and validates the answer. Each op of the
-//! [`Target`] trait is then one request line and one response line; arrays travel as `.npy`
-//! files in the work directory ([`crate::audit::npy`]). `finish` sends `bye`, waits for the
-//! child to exit and removes the work directory; dropping the target kills the child and
-//! removes the directory too.
+//! [`AdapterTarget::spawn`] creates a private work directory, starts `COMMAND ARGS...` with
+//! piped standard input and output as the leader of its own process group, sends `hello` and
+//! validates the answer. Each op of the [`Target`] trait is then one request line and one
+//! response line; arrays travel as `.npy` files in the work directory ([`crate::audit::npy`]).
+//! `finish` sends `bye`, waits briefly for the child to exit, kills its process group and
+//! removes the work directory; dropping the target does the same without `bye`.
 //!
 //! # Protocol v1, as implemented
 //! ```text
@@ -20,24 +20,51 @@
 //! Shapes and dtypes checked per op: `gumbel`, `binary_sample` float `[n]`; `categorical`
 //! integer `[n]`; `relaxed_sample`, `grad` float `[n, k]`; `relaxed_log_prob`,
 //! `binary_log_prob` float `[m]`. Values are returned as they are (NaN included): the battery
-//! judges finiteness and ranges.
+//! judges finiteness and ranges. The `name` from `hello` is made safe to print (control
+//! characters escaped as `\u{1b}`, at most 200 characters).
+//!
+//! # Timeouts
+//! Every request, `hello` included, waits at most [`AdapterOptions::timeout`] (default 300 s,
+//! the command line's `--timeout` default); `hello` may be given its own
+//! [`AdapterOptions::hello_timeout`]. No floor is imposed: a Python interpreter with numpy
+//! starts in well under a second, and an adapter that imports a large framework needs a
+//! `--timeout` that allows for it. `bye` waits at most min(timeout, 5 s) for the answer and 3 s
+//! for the exit.
 //!
 //! # Faults
 //! Every failure of the plumbing is a [`TargetError::Fault`] with a message that says what
-//! happened and, for a crash, the exit status and the tail of the adapter's standard error.
-//! - **Fatal** (the stream can no longer be trusted): the child exited, no response within
-//!   the timeout ([`AdapterOptions::timeout`]), a line that is not a JSON object, a wrong
-//!   `id`, a missing `ok`, a response line above 1 MiB. The child is killed.
-//! - **Per request** (the stream is still in step): a missing or unreadable `out` file, a wrong
-//!   shape, a wrong dtype kind (float for `categorical`, integer elsewhere).
+//! happened and, for a crash, the exit status and the last 20 lines (at most 2000 bytes) of
+//! what this child wrote to standard error, quoted once.
+//! - **Fatal** (the stream can no longer be trusted): the child exited (noticed within 50 ms,
+//!   even while a grandchild keeps its standard output open), no response within the timeout,
+//!   a line that is not a JSON object, a wrong `id`, a missing `ok`, a response line above
+//!   1 MiB. The child's process group is killed.
+//! - **Per request** (the stream is still in step): a missing or unreadable `out` file, a
+//!   result that is not a regular file (a symbolic link, a FIFO, a device: refused without
+//!   being opened for blocking reads), a wrong shape, a wrong dtype kind (float for
+//!   `categorical`, integer elsewhere), the auditor's own failure to write an input array.
+//! - **Full disk**: when the adapter refuses a request (`ok: false`), the auditor writes a probe
+//!   of the result's size into the work directory; if that fails (no space), the refusal is a
+//!   `Fault` naming the disk, not a `Rejected` blamed on the implementation.
 //!
-//! # Restarts
+//! # Restarts (per op)
 //! After a fatal fault the next request starts a fresh child, sends `hello` again and checks
-//! that it answers with the same capabilities, then goes on. At most
-//! [`AdapterOptions::restarts`] restarts are made (default 2); after that, and when a restarted
-//! child answers `hello` differently, every request returns `Fault` at once, naming the fault
-//! that ended the last session. So one hang on an invalid input costs one timeout, not the rest
-//! of the audit.
+//! that it answers with the same capabilities, then goes on. The budget is per op: an op whose
+//! requests have ended the adapter more than [`AdapterOptions::restarts`] times (default 2) is
+//! no longer sent (its requests return `Fault` at once, naming its last fault), while the other
+//! ops still get a fresh child. So an adapter that crashes on every `gumbel` costs three
+//! crashes, and its `categorical`, relaxed and `grad` checks still run. At most
+//! `1 + (number of ops) × (restarts + 1)` children are started. A restart that fails (or
+//! answers `hello` differently) ends all requests.
+//!
+//! # Processes and files
+//! The adapter and everything it starts share a process group that is killed on timeout,
+//! fatal fault, finish and drop; a watchdog kills it (and removes the work directory) if the
+//! auditor dies by a signal (`src/audit/process.rs` has the details). The work directory is
+//! private (mode 0700), reached by the auditor through an open handle, its input files are
+//! created exclusively without following links, and at the end only the auditor's names and
+//! the directory it created are removed (`src/audit/workdir.rs`). What happened at
+//! shutdown that a report should show is in [`AdapterTarget::shutdown_notes`].
 //!
 //! # Memory
 //! The response reader keeps one line (at most 1 MiB); arrays are read after their header
@@ -45,8 +72,7 @@
 //! Standard error is kept as a ring of its last [`AdapterOptions::stderr_limit`] bytes.
 //!
 //! # References
-//! - `docs/adapter-protocol.md` (the protocol for adapter authors) and
-//!   `shared/design/adapter-protocol.md` (the contract).
+//! - `docs/adapter-protocol.md` (the protocol for adapter authors).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -752,7 +778,13 @@ impl AdapterTarget {
         let timeout = self.options.timeout;
         let result = match self.exchange(op.name(), Value::Object(fields), timeout) {
             Ok(_) => self.read_result(&out_name, op, id, &expect),
-            Err(TargetError::Rejected(msg)) => Err(self.blame_disk(op, id, &expect, msg)),
+            Err(TargetError::Rejected(msg)) => {
+                // A partial result must not take the probe's room.
+                if let Some(dir) = self.work_dir.as_mut() {
+                    dir.remove(&out_name);
+                }
+                Err(self.blame_disk(op, id, &expect, msg))
+            }
             Err(e) => Err(e),
         };
         if let Some(dir) = self.work_dir.as_mut() {
