@@ -188,3 +188,63 @@ fn kill_group(pgid: u32) {
         .stderr(Stdio::null())
         .status();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Live members of process group `pgid`, from `/proc/*/stat` (Linux).
+    fn members(pgid: u32) -> usize {
+        std::fs::read_dir("/proc")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+                    .filter(|stat| {
+                        let Some(i) = stat.rfind(')') else {
+                            return false;
+                        };
+                        let f: Vec<&str> = stat[i + 1..].split_whitespace().collect();
+                        f.len() > 2 && f[0] != "Z" && f[2] == pgid.to_string()
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Waits up to 2 s (a killed process dies when it is next scheduled) for the group to empty.
+    fn gone(pgid: u32) -> bool {
+        let start = Instant::now();
+        while members(pgid) > 0 {
+            if start.elapsed() > Duration::from_secs(2) {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn kill_reaches_grandchildren_and_exit_is_seen() {
+        let dir = std::env::temp_dir();
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "sleep 60 & sleep 60 & wait"]);
+        let mut g = GroupChild::spawn(&mut cmd, &dir).unwrap();
+        let start = Instant::now();
+        while members(g.pgid) < 3 && start.elapsed() < Duration::from_secs(5) {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(members(g.pgid), 3, "sh and two sleeps");
+        assert!(g.exited().is_none());
+        g.kill();
+        assert!(gone(g.pgid));
+
+        // The leader exits while its child lives on: the exit is seen and the group killed.
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "sleep 60 & exit 4"]);
+        let mut g = GroupChild::spawn(&mut cmd, &dir).unwrap();
+        let st = g.wait_exit(Duration::from_secs(5)).unwrap();
+        assert_eq!(st.code(), Some(4));
+        assert!(gone(g.pgid));
+    }
+}

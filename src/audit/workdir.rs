@@ -243,3 +243,95 @@ impl WorkDir {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::process::Command;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("workdir-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    #[test]
+    fn private_and_cleaned_up() {
+        let parent = scratch("private");
+        let mut w = WorkDir::create(Some(&parent)).unwrap();
+        let mode = std::fs::metadata(w.path()).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let mut f = w.create_file("1-y.npy").unwrap();
+        f.write_all(b"x").unwrap();
+        // The name exists now: a second exclusive creation fails unless the entry is removed.
+        assert!(
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(w.path().join("1-y.npy"))
+                .is_err()
+        );
+        std::fs::write(w.path().join("adapter-own.tmp"), b"y").unwrap();
+        let path = w.path().to_path_buf();
+        assert_eq!(w.cleanup(), None);
+        assert!(!path.exists());
+        std::fs::remove_dir_all(&parent).unwrap();
+    }
+
+    #[test]
+    fn results_must_be_regular_files() {
+        let parent = scratch("regular");
+        let w = WorkDir::create(Some(&parent)).unwrap();
+        let outside = parent.join("outside.npy");
+        std::fs::write(&outside, b"secret").unwrap();
+        std::os::unix::fs::symlink(&outside, w.path().join("1.npy")).unwrap();
+        let fifo = Command::new("mkfifo")
+            .arg(w.path().join("2.npy"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        std::fs::create_dir(w.path().join("3.npy")).unwrap();
+        std::fs::write(w.path().join("4.npy"), b"ok").unwrap();
+        assert!(
+            w.open_result("1.npy")
+                .unwrap_err()
+                .contains("a symbolic link")
+        );
+        assert!(w.open_result("2.npy").unwrap_err().contains("a FIFO"));
+        assert!(w.open_result("3.npy").unwrap_err().contains("a directory"));
+        assert!(
+            w.open_result("5.npy")
+                .unwrap_err()
+                .contains("wrote no result file")
+        );
+        assert!(w.open_result("4.npy").is_ok());
+        drop(w);
+        std::fs::remove_dir_all(&parent).unwrap();
+    }
+
+    #[test]
+    fn a_swapped_directory_is_not_followed() {
+        let parent = scratch("swapped");
+        let outside = parent.join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("1.npy"), b"victim").unwrap();
+        let mut w = WorkDir::create(Some(&parent)).unwrap();
+        let path = w.path().to_path_buf();
+        let out = w.assign("1.npy");
+        assert_eq!(out, path.join("1.npy"));
+        let moved = parent.join("moved");
+        std::fs::rename(&path, &moved).unwrap();
+        std::os::unix::fs::symlink(&outside, &path).unwrap();
+        // Writes and removals go to the directory created, wherever it is now.
+        w.create_file("2-y.npy").unwrap();
+        assert!(moved.join("2-y.npy").exists());
+        assert!(!outside.join("2-y.npy").exists());
+        w.remove("1.npy");
+        let note = w.cleanup().unwrap();
+        assert!(note.contains("replaced"), "{note}");
+        assert_eq!(std::fs::read(outside.join("1.npy")).unwrap(), b"victim");
+        std::fs::remove_dir_all(&parent).unwrap();
+    }
+}
