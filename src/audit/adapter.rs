@@ -86,7 +86,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use crate::audit::npy;
-use crate::audit::process::GroupChild;
+use crate::audit::process::{GroupChild, SharedWatchdog, Watchdog};
 use crate::audit::target::{
     Array, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
 };
@@ -275,6 +275,8 @@ pub struct AdapterTarget {
     restarts_used: u32,
     finished: bool,
     notes: Vec<String>,
+    /// Kills the current group and removes the work directory if the auditor dies.
+    watchdog: Option<SharedWatchdog>,
 }
 
 impl std::fmt::Debug for AdapterTarget {
@@ -315,6 +317,7 @@ impl AdapterTarget {
             total: 0,
             session_start: 0,
         }));
+        let watchdog = Watchdog::start(work_dir.path());
         let mut target = AdapterTarget {
             command: command.to_string(),
             args: args.iter().map(|a| a.as_ref().to_string()).collect(),
@@ -330,6 +333,7 @@ impl AdapterTarget {
             restarts_used: 0,
             finished: false,
             notes: Vec::new(),
+            watchdog,
         };
         // On error, `target` is dropped here: the group is killed and the directory removed.
         match target.start_session() {
@@ -393,16 +397,16 @@ impl AdapterTarget {
 
     /// Starts a child and runs `hello`; returns its capabilities.
     fn start_session(&mut self) -> Result<Capabilities, TargetError> {
-        let Some(dir) = self.work_dir.as_ref().map(|w| w.path().to_path_buf()) else {
+        if self.work_dir.is_none() {
             return Err(TargetError::Fault("the work directory is gone".to_string()));
-        };
+        }
         let mut command = Command::new(&self.command);
         command
             .args(&self.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = GroupChild::spawn(&mut command, &dir).map_err(|e| {
+        let mut child = GroupChild::spawn(&mut command, self.watchdog.clone()).map_err(|e| {
             TargetError::Fault(format!("could not start adapter {:?}: {e}", self.command))
         })?;
         let c = child.child_mut();
@@ -866,13 +870,15 @@ impl AdapterTarget {
         npy::read_data(&mut reader, &header, len, &what).map_err(|e| ctx(e.to_string()))
     }
 
-    /// Removes the work directory (see [`WorkDir::cleanup`]); a note if it was replaced.
+    /// Removes the work directory (see [`WorkDir::cleanup`]; a note if it was replaced) and
+    /// dismisses the watchdog (after the session, which holds it too, has ended).
     fn remove_work_dir(&mut self) {
         if let Some(dir) = self.work_dir.take()
             && let Some(note) = dir.cleanup()
         {
             self.notes.push(note);
         }
+        self.watchdog = None;
     }
 }
 

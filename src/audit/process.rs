@@ -1,4 +1,4 @@
-//! An adapter process in a process group of its own, killed as a group, with a watchdog that
+//! An adapter process in a process group of its own, killed as a group, and a watchdog that
 //! cleans up if the auditor itself dies.
 //!
 //! An adapter is often a shell wrapper, a Python interpreter with worker processes, or a
@@ -16,11 +16,12 @@
 //!   that still holds the adapter's standard output cannot keep the auditor waiting. The exit is
 //!   observed without reaping (`/proc/PID/stat` state `Z`), so the group id cannot be reused
 //!   between the observation and the kill;
-//! - when the auditor dies without running destructors (SIGTERM, SIGINT, SIGKILL, abort): a
-//!   watchdog `/bin/sh` started beside the adapter, in a group of its own, blocks reading a pipe
-//!   whose only writer is the auditor. A normal end writes one line (the watchdog exits
-//!   quietly); the auditor's death closes the pipe (end of file without a line), and the
-//!   watchdog kills the adapter's group and removes the work directory (`rm -rf` of the path,
+//! - when the auditor dies without running destructors (SIGTERM, SIGINT, SIGKILL, abort): the
+//!   [`Watchdog`], one `/bin/sh` per work directory in a process group of its own, blocks
+//!   reading a pipe whose only writer is the auditor. The auditor tells it which group is
+//!   current (`group PGID`, `group -` once that group is killed) and, at a normal end,
+//!   `done` (it exits quietly). The auditor's death closes the pipe: at end of file the
+//!   watchdog kills the current group and removes the work directory (`rm -rf` of the path,
 //!   which removes a symbolic link put in its place, not what it points to). No signal handler
 //!   is needed, so no `unsafe`.
 //!
@@ -36,51 +37,114 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use std::os::unix::process::CommandExt;
 
-/// The watchdog: `$1` the adapter's process group, `$2` the work directory.
+/// The watchdog's script; `$1` is the work directory.
 const WATCHDOG: &str = "trap '' INT HUP TERM PIPE
-if read -r _line; then exit 0; fi
-kill -s KILL -- \"-$1\" 2>/dev/null
-rm -rf -- \"$2\"";
+pg=
+while read -r cmd arg; do
+  case $cmd in
+    group) pg=$arg ;;
+    done) exit 0 ;;
+  esac
+done
+case $pg in ''|-) ;; *) kill -s KILL -- \"-$pg\" 2>/dev/null ;; esac
+rm -rf -- \"$1\"";
 
-/// The adapter process (a group leader), and its watchdog.
-pub(crate) struct GroupChild {
+/// A shell that kills the current adapter group and removes the work directory if the
+/// auditor dies (its pipe closes without `done`).
+pub(crate) struct Watchdog {
     child: Child,
-    pgid: u32,
-    status: Option<ExitStatus>,
-    watchdog: Option<(Child, ChildStdin)>,
+    pipe: ChildStdin,
 }
 
-impl GroupChild {
-    /// Spawns `command` as the leader of a new process group, with a watchdog that kills the
-    /// group and removes `work_dir` if the auditor dies first.
-    pub(crate) fn spawn(command: &mut Command, work_dir: &Path) -> std::io::Result<GroupChild> {
-        let child = command.process_group(0).spawn()?;
-        let pgid = child.id();
-        let watchdog = Command::new("/bin/sh")
+/// The watchdog as shared by the target and its sessions.
+pub(crate) type SharedWatchdog = Arc<Mutex<Watchdog>>;
+
+impl Watchdog {
+    /// Starts the watchdog for `work_dir`; `None` when `/bin/sh` cannot be started.
+    pub(crate) fn start(work_dir: &Path) -> Option<SharedWatchdog> {
+        let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(WATCHDOG)
             .arg("gumbel-audit-watchdog")
-            .arg(pgid.to_string())
             .arg(work_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
-            .ok()
-            .and_then(|mut w| match w.stdin.take() {
-                Some(pipe) => Some((w, pipe)),
-                None => {
-                    let _ = w.kill();
-                    let _ = w.wait();
-                    None
+            .ok()?;
+        match child.stdin.take() {
+            Some(pipe) => Some(Arc::new(Mutex::new(Watchdog { child, pipe }))),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                None
+            }
+        }
+    }
+
+    fn say(&mut self, line: &str) {
+        let _ = self
+            .pipe
+            .write_all(line.as_bytes())
+            .and_then(|_| self.pipe.flush());
+    }
+}
+
+impl Drop for Watchdog {
+    /// `done`, then reaps the watchdog (it exits at once; killed after 1 s otherwise).
+    fn drop(&mut self) {
+        self.say("done\n");
+        let start = Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if start.elapsed() < Duration::from_secs(1) => {
+                    thread::sleep(Duration::from_millis(5));
                 }
-            });
+                Ok(None) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn tell(watchdog: Option<&SharedWatchdog>, line: &str) {
+    if let Some(w) = watchdog {
+        match w.lock() {
+            Ok(mut w) => w.say(line),
+            Err(e) => e.into_inner().say(line),
+        }
+    }
+}
+
+/// The adapter process, leader of its own process group.
+pub(crate) struct GroupChild {
+    child: Child,
+    pgid: u32,
+    status: Option<ExitStatus>,
+    watchdog: Option<SharedWatchdog>,
+}
+
+impl GroupChild {
+    /// Spawns `command` as the leader of a new process group and tells `watchdog` (if any)
+    /// that this group is the one to kill should the auditor die.
+    pub(crate) fn spawn(
+        command: &mut Command,
+        watchdog: Option<SharedWatchdog>,
+    ) -> std::io::Result<GroupChild> {
+        let child = command.process_group(0).spawn()?;
+        let pgid = child.id();
+        tell(watchdog.as_ref(), &format!("group {pgid}\n"));
         Ok(GroupChild {
             child,
             pgid,
@@ -110,7 +174,7 @@ impl GroupChild {
                 Ok(Some(st)) => {
                     self.status = Some(st);
                     kill_group(self.pgid);
-                    self.end_watchdog();
+                    tell(self.watchdog.as_ref(), "group -\n");
                     return self.status;
                 }
                 Ok(None) => false,
@@ -138,38 +202,16 @@ impl GroupChild {
     }
 
     /// Kills the whole group (the leader is not reaped before, so the group id is still
-    /// ours), reaps the leader and dismisses the watchdog. Idempotent.
+    /// ours), reaps the leader and tells the watchdog the group is gone. Idempotent.
     pub(crate) fn kill(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
             kill_group(self.pgid);
             // If /bin/kill could not run, the leader at least.
             let _ = self.child.kill();
             self.status = self.child.wait().ok();
+            tell(self.watchdog.as_ref(), "group -\n");
         }
-        self.end_watchdog();
         self.status
-    }
-
-    /// Tells the watchdog that the auditor is alive and done with this group, and reaps it.
-    fn end_watchdog(&mut self) {
-        if let Some((mut w, mut pipe)) = self.watchdog.take() {
-            let _ = pipe.write_all(b"done\n");
-            drop(pipe);
-            let start = Instant::now();
-            loop {
-                match w.try_wait() {
-                    Ok(Some(_)) | Err(_) => break,
-                    Ok(None) if start.elapsed() < Duration::from_secs(1) => {
-                        thread::sleep(Duration::from_millis(5));
-                    }
-                    Ok(None) => {
-                        let _ = w.kill();
-                        let _ = w.wait();
-                        break;
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -226,10 +268,9 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn kill_reaches_grandchildren_and_exit_is_seen() {
-        let dir = std::env::temp_dir();
         let mut cmd = Command::new("/bin/sh");
         cmd.args(["-c", "sleep 60 & sleep 60 & wait"]);
-        let mut g = GroupChild::spawn(&mut cmd, &dir).unwrap();
+        let mut g = GroupChild::spawn(&mut cmd, None).unwrap();
         let start = Instant::now();
         while members(g.pgid) < 3 && start.elapsed() < Duration::from_secs(5) {
             thread::sleep(Duration::from_millis(10));
@@ -242,7 +283,7 @@ mod tests {
         // The leader exits while its child lives on: the exit is seen and the group killed.
         let mut cmd = Command::new("/bin/sh");
         cmd.args(["-c", "sleep 60 & exit 4"]);
-        let mut g = GroupChild::spawn(&mut cmd, &dir).unwrap();
+        let mut g = GroupChild::spawn(&mut cmd, None).unwrap();
         let st = g.wait_exit(Duration::from_secs(5)).unwrap();
         assert_eq!(st.code(), Some(4));
         assert!(gone(g.pgid));
