@@ -3,8 +3,9 @@
 //!
 //! Emits `cfg(gumbel_numpy)` when the python of `GUMBEL_AUDIT_PYTHON` (else
 //! `.venv-adapters/bin/python`) imports numpy, and `cfg(gumbel_venv)` when
-//! `.venv-adapters/bin/python` exists. Under `CI=true` both are emitted whatever the probe
-//! says: CI must run those tests and fail loudly if numpy is missing, never ignore them.
+//! `.venv-adapters/bin/python` exists, and `cfg(gumbel_root)` when it runs as root (the
+//! full-disk tests mount a tmpfs). Under `CI=true` all are emitted whatever the probe says: CI
+//! must run those tests and fail loudly if numpy or root is missing, never ignore them.
 //!
 //! Cost: at most one `python -c "import numpy"`, and none when there is no python to ask. The
 //! script reruns when `GUMBEL_AUDIT_PYTHON` or `CI` changes, or the venv's python changes; a
@@ -17,6 +18,7 @@ use std::process::Command;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(gumbel_numpy)");
     println!("cargo::rustc-check-cfg=cfg(gumbel_venv)");
+    println!("cargo::rustc-check-cfg=cfg(gumbel_root)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=GUMBEL_AUDIT_PYTHON");
     println!("cargo::rerun-if-env-changed=CI");
@@ -44,4 +46,18 @@ fn main() {
     if venv_exists || ci {
         println!("cargo::rustc-cfg=gumbel_venv");
     }
+    if is_root() || ci {
+        println!("cargo::rustc-cfg=gumbel_root");
+    }
+}
+
+/// Whether the build runs as root (effective uid 0 in `/proc/self/status`), so that tests which
+/// mount a tmpfs can run. Not Linux, or unreadable: false.
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .is_some_and(|euid| euid == "0")
+    })
 }

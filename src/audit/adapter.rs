@@ -1,11 +1,11 @@
 //! A child process speaking adapter protocol v1, as a [`Target`].
 //!
-//! [`AdapterTarget::spawn`] starts `COMMAND ARGS...` with piped standard input and output,
-//! creates a private work directory, sends `hello` and validates the answer. Each op of the
-//! [`Target`] trait is then one request line and one response line; arrays travel as `.npy`
-//! files in the work directory ([`crate::audit::npy`]). `finish` sends `bye`, waits for the
-//! child to exit and removes the work directory; dropping the target kills the child and
-//! removes the directory too.
+//! [`AdapterTarget::spawn`] creates a private work directory, starts `COMMAND ARGS...` with
+//! piped standard input and output as the leader of its own process group, sends `hello` and
+//! validates the answer. Each op of the [`Target`] trait is then one request line and one
+//! response line; arrays travel as `.npy` files in the work directory ([`crate::audit::npy`]).
+//! `finish` sends `bye`, waits briefly for the child to exit, kills its process group and
+//! removes the work directory; dropping the target does the same without `bye`.
 //!
 //! # Protocol v1, as implemented
 //! ```text
@@ -20,24 +20,51 @@
 //! Shapes and dtypes checked per op: `gumbel`, `binary_sample` float `[n]`; `categorical`
 //! integer `[n]`; `relaxed_sample`, `grad` float `[n, k]`; `relaxed_log_prob`,
 //! `binary_log_prob` float `[m]`. Values are returned as they are (NaN included): the battery
-//! judges finiteness and ranges.
+//! judges finiteness and ranges. The `name` from `hello` is made safe to print (control
+//! characters escaped as `\u{1b}`, at most 200 characters).
+//!
+//! # Timeouts
+//! Every request, `hello` included, waits at most [`AdapterOptions::timeout`] (default 300 s,
+//! the command line's `--timeout` default); `hello` may be given its own
+//! [`AdapterOptions::hello_timeout`]. No floor is imposed: a Python interpreter with numpy
+//! starts in well under a second, and an adapter that imports a large framework needs a
+//! `--timeout` that allows for it. `bye` waits at most min(timeout, 5 s) for the answer and 3 s
+//! for the exit.
 //!
 //! # Faults
 //! Every failure of the plumbing is a [`TargetError::Fault`] with a message that says what
-//! happened and, for a crash, the exit status and the tail of the adapter's standard error.
-//! - **Fatal** (the stream can no longer be trusted): the child exited, no response within
-//!   the timeout ([`AdapterOptions::timeout`]), a line that is not a JSON object, a wrong
-//!   `id`, a missing `ok`, a response line above 1 MiB. The child is killed.
-//! - **Per request** (the stream is still in step): a missing or unreadable `out` file, a wrong
-//!   shape, a wrong dtype kind (float for `categorical`, integer elsewhere).
+//! happened and, for a crash, the exit status and the last 20 lines (at most 2000 bytes) of
+//! what this child wrote to standard error, quoted once.
+//! - **Fatal** (the stream can no longer be trusted): the child exited (noticed within 50 ms,
+//!   even while a grandchild keeps its standard output open), no response within the timeout,
+//!   a line that is not a JSON object, a wrong `id`, a missing `ok`, a response line above
+//!   1 MiB. The child's process group is killed.
+//! - **Per request** (the stream is still in step): a missing or unreadable `out` file, a
+//!   result that is not a regular file (a symbolic link, a FIFO, a device: refused without
+//!   being opened for blocking reads), a wrong shape, a wrong dtype kind (float for
+//!   `categorical`, integer elsewhere), the auditor's own failure to write an input array.
+//! - **Full disk**: when the adapter refuses a request (`ok: false`), the auditor writes a probe
+//!   of the result's size into the work directory; if that fails (no space), the refusal is a
+//!   `Fault` naming the disk, not a `Rejected` blamed on the implementation.
 //!
-//! # Restarts
+//! # Restarts (per op)
 //! After a fatal fault the next request starts a fresh child, sends `hello` again and checks
-//! that it answers with the same capabilities, then goes on. At most
-//! [`AdapterOptions::restarts`] restarts are made (default 2); after that, and when a restarted
-//! child answers `hello` differently, every request returns `Fault` at once, naming the fault
-//! that ended the last session. So one hang on an invalid input costs one timeout, not the rest
-//! of the audit.
+//! that it answers with the same capabilities, then goes on. The budget is per op: an op whose
+//! requests have ended the adapter more than [`AdapterOptions::restarts`] times (default 2) is
+//! no longer sent (its requests return `Fault` at once, naming its last fault), while the other
+//! ops still get a fresh child. So an adapter that crashes on every `gumbel` costs three
+//! crashes, and its `categorical`, relaxed and `grad` checks still run. At most
+//! `1 + (number of ops) × (restarts + 1)` children are started. A restart that fails (or
+//! answers `hello` differently) ends all requests.
+//!
+//! # Processes and files
+//! The adapter and everything it starts share a process group that is killed on timeout,
+//! fatal fault, finish and drop; a watchdog kills it (and removes the work directory) if the
+//! auditor dies by a signal (`src/audit/process.rs` has the details). The work directory is
+//! private (mode 0700), reached by the auditor through an open handle, its input files are
+//! created exclusively without following links, and at the end only the auditor's names and
+//! the directory it created are removed (`src/audit/workdir.rs`). What happened at
+//! shutdown that a report should show is in [`AdapterTarget::shutdown_notes`].
 //!
 //! # Memory
 //! The response reader keeps one line (at most 1 MiB); arrays are read after their header
@@ -45,14 +72,12 @@
 //! Standard error is kept as a ring of its last [`AdapterOptions::stderr_limit`] bytes.
 //!
 //! # References
-//! - `docs/adapter-protocol.md` (the protocol for adapter authors) and
-//!   `shared/design/adapter-protocol.md` (the contract).
+//! - `docs/adapter-protocol.md` (the protocol for adapter authors).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -61,9 +86,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use crate::audit::npy;
+use crate::audit::process::{GroupChild, SharedWatchdog, Watchdog};
 use crate::audit::target::{
     Array, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
 };
+use crate::audit::workdir::WorkDir;
 
 /// The protocol version this auditor speaks.
 pub const PROTOCOL_VERSION: u64 = 1;
@@ -71,20 +98,37 @@ pub const PROTOCOL_VERSION: u64 = 1;
 /// Longest response line accepted (responses carry no arrays, so this is generous).
 const MAX_LINE: usize = 1 << 20;
 
-/// How long `finish` waits for the child to exit after `bye`, and a crash report waits for
-/// the exit status, before killing it.
+/// How long `finish` waits for the child to exit after answering `bye`, and a crash report
+/// waits for the exit status, before the group is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(3);
+
+/// Longest wait for the answer to `bye` (or the per-request timeout, if shorter).
+const BYE_WAIT: Duration = Duration::from_secs(5);
+
+/// How often a pending request checks whether the child has exited.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Lines and bytes of standard error quoted in a fault message.
+const TAIL_LINES: usize = 20;
+const TAIL_BYTES: usize = 2000;
+
+/// Longest adapter name kept from `hello`, in characters.
+const MAX_NAME_CHARS: usize = 200;
 
 /// How a child adapter is run.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdapterOptions {
-    /// Longest wait for the response to one request (default 120 s).
+    /// Longest wait for the response to one request (default 300 s, the command line's
+    /// `--timeout` default).
     pub timeout: Duration,
     /// Longest wait for the response to `hello`, which includes the adapter's start-up
-    /// (imports of large frameworks) (default 120 s).
+    /// (imports of large frameworks). Default 0, which means [`AdapterOptions::timeout`]:
+    /// `hello` obeys the same timeout as every request unless this is set.
     pub hello_timeout: Duration,
-    /// How many times a fresh child is started after a fatal fault (default 2).
+    /// How many times a fresh child is started to retry an op after that op ended the adapter
+    /// (crash, timeout, broken stream) (default 2, per op). An op that has ended the adapter
+    /// `restarts + 1` times is no longer sent; other ops still start a fresh child.
     pub restarts: u32,
     /// Directory in which the work directory is created (default: the system's temporary
     /// directory).
@@ -96,8 +140,8 @@ pub struct AdapterOptions {
 impl Default for AdapterOptions {
     fn default() -> Self {
         AdapterOptions {
-            timeout: Duration::from_secs(120),
-            hello_timeout: Duration::from_secs(120),
+            timeout: Duration::from_secs(300),
+            hello_timeout: Duration::ZERO,
             restarts: 2,
             work_dir_parent: None,
             stderr_limit: 64 * 1024,
@@ -128,53 +172,51 @@ enum LineEvent {
 struct StderrRing {
     bytes: VecDeque<u8>,
     limit: usize,
+    /// Bytes ever pushed.
+    total: u64,
+    /// `total` when the current session started.
+    session_start: u64,
 }
 
 impl StderrRing {
     fn push(&mut self, chunk: &[u8]) {
         self.bytes.extend(chunk);
+        self.total += chunk.len() as u64;
         let excess = self.bytes.len().saturating_sub(self.limit);
         self.bytes.drain(..excess);
     }
 
     fn text(&self) -> String {
-        let (a, b) = self.bytes.as_slices();
-        let mut v = Vec::with_capacity(a.len() + b.len());
-        v.extend_from_slice(a);
-        v.extend_from_slice(b);
+        self.text_since(0)
+    }
+
+    /// What the current session wrote (as far as the ring still holds it).
+    fn session_text(&self) -> String {
+        self.text_since(self.session_start)
+    }
+
+    fn text_since(&self, start: u64) -> String {
+        let first = self.total - self.bytes.len() as u64;
+        let skip = start.saturating_sub(first).min(self.bytes.len() as u64) as usize;
+        let v: Vec<u8> = self.bytes.iter().skip(skip).copied().collect();
         String::from_utf8_lossy(&v).into_owned()
     }
 }
 
 /// One running child with its three pipe threads.
 struct Session {
-    child: Child,
+    child: GroupChild,
     to_child: Option<Sender<Vec<u8>>>,
     lines: Receiver<LineEvent>,
     stderr_thread: Option<JoinHandle<()>>,
 }
 
 impl Session {
-    /// Kills the child (if it still runs) and reaps it. Pipe threads end when the pipes close.
+    /// Kills the child's process group and reaps the child. Pipe threads end when the pipes
+    /// close.
     fn kill(&mut self) -> Option<ExitStatus> {
         self.to_child = None;
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Some(status);
-        }
-        let _ = self.child.kill();
-        self.child.wait().ok()
-    }
-
-    /// Waits up to `grace` for the child to exit by itself.
-    fn wait_exit(&mut self, grace: Duration) -> Option<ExitStatus> {
-        let start = Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return Some(status),
-                Ok(None) if start.elapsed() < grace => thread::sleep(Duration::from_millis(10)),
-                _ => return None,
-            }
-        }
+        self.child.kill()
     }
 
     /// Gives the stderr thread a moment to drain what the child wrote before it exited.
@@ -221,13 +263,20 @@ pub struct AdapterTarget {
     options: AdapterOptions,
     session: Option<Session>,
     capabilities: Capabilities,
-    work_dir: Option<PathBuf>,
+    work_dir: Option<WorkDir>,
     next_id: u64,
     stderr: Arc<Mutex<StderrRing>>,
     /// The fatal fault that ended the last session, if the current one is gone.
     dead: Option<String>,
+    /// Fatal faults per op (the op whose request was pending), and the last one's message.
+    fatal_by_op: BTreeMap<String, (u32, String)>,
+    /// Set when a restart failed: no further child is started.
+    broken: Option<String>,
     restarts_used: u32,
     finished: bool,
+    notes: Vec<String>,
+    /// Kills the current group and removes the work directory if the auditor dies.
+    watchdog: Option<SharedWatchdog>,
 }
 
 impl std::fmt::Debug for AdapterTarget {
@@ -236,7 +285,7 @@ impl std::fmt::Debug for AdapterTarget {
             .field("command", &self.command)
             .field("args", &self.args)
             .field("capabilities", &self.capabilities)
-            .field("work_dir", &self.work_dir)
+            .field("work_dir", &self.work_dir())
             .field("dead", &self.dead)
             .field("restarts_used", &self.restarts_used)
             .finish()
@@ -248,21 +297,27 @@ impl AdapterTarget {
     ///
     /// # Errors
     /// [`TargetError::Fault`] when the work directory cannot be created, the command cannot be
-    /// started, or `hello` fails: no answer within [`AdapterOptions::hello_timeout`], a crash
-    /// (with exit status and standard error), malformed JSON, `ok: false`, a protocol other than
-    /// 1, a `dtype` other than `"float32"` / `"float64"`, or `name`, `ops`, `estimators` missing
-    /// or of the wrong kind. Op names this version does not know are ignored (later versions
-    /// may add optional ops).
+    /// started, or `hello` fails: no answer within [`AdapterOptions::hello_timeout`] (by
+    /// default [`AdapterOptions::timeout`]), a crash (with exit status and standard error),
+    /// malformed JSON, `ok: false`, a protocol other than 1, a `dtype` other than `"float32"` /
+    /// `"float64"`, or `name`, `ops`, `estimators` missing or of the wrong kind. Op names this
+    /// version does not know are ignored (later versions may add optional ops). The name is
+    /// made safe to print: control characters become `\u{..}` escapes and it is cut at 200
+    /// characters.
     pub fn spawn<S: AsRef<str>>(
         command: &str,
         args: &[S],
         options: AdapterOptions,
     ) -> Result<Self, TargetError> {
-        let work_dir = make_work_dir(options.work_dir_parent.as_deref())?;
+        let work_dir =
+            WorkDir::create(options.work_dir_parent.as_deref()).map_err(TargetError::Fault)?;
         let stderr = Arc::new(Mutex::new(StderrRing {
             bytes: VecDeque::new(),
             limit: options.stderr_limit,
+            total: 0,
+            session_start: 0,
         }));
+        let watchdog = Watchdog::start(work_dir.path());
         let mut target = AdapterTarget {
             command: command.to_string(),
             args: args.iter().map(|a| a.as_ref().to_string()).collect(),
@@ -273,17 +328,21 @@ impl AdapterTarget {
             next_id: 0,
             stderr,
             dead: None,
+            fatal_by_op: BTreeMap::new(),
+            broken: None,
             restarts_used: 0,
             finished: false,
+            notes: Vec::new(),
+            watchdog,
         };
-        // On error, `target` is dropped here: the child is killed and the directory removed.
+        // On error, `target` is dropped here: the group is killed and the directory removed.
         match target.start_session() {
             Ok(caps) => {
                 target.capabilities = caps;
                 Ok(target)
             }
             Err(TargetError::Fault(m)) if !m.contains("stderr tail") => {
-                let tail = last_lines(&target.stderr_tail(), 20, 2000);
+                let tail = target.session_tail();
                 if tail.is_empty() {
                     Err(TargetError::Fault(m))
                 } else {
@@ -303,9 +362,19 @@ impl AdapterTarget {
             .unwrap_or_else(|e| e.into_inner().text())
     }
 
+    /// The last lines the current (or last) session wrote to standard error, bounded.
+    fn session_tail(&self) -> String {
+        let text = self
+            .stderr
+            .lock()
+            .map(|r| r.session_text())
+            .unwrap_or_else(|e| e.into_inner().session_text());
+        last_lines(&text, TAIL_LINES, TAIL_BYTES)
+    }
+
     /// The work directory, while it exists.
     pub fn work_dir(&self) -> Option<&Path> {
-        self.work_dir.as_deref()
+        self.work_dir.as_ref().map(WorkDir::path)
     }
 
     /// How many times a fresh child was started after a fatal fault.
@@ -318,28 +387,40 @@ impl AdapterTarget {
         self.dead.as_deref()
     }
 
+    /// What happened when the session ended that is not a verdict but belongs in a report:
+    /// an adapter that did not answer `bye` in time, or answered and did not exit (its process
+    /// group was killed), or a work directory the adapter replaced. Empty when the shutdown was
+    /// clean. Filled by [`Target::finish`] (and by a drop without `finish`).
+    pub fn shutdown_notes(&self) -> &[String] {
+        &self.notes
+    }
+
     /// Starts a child and runs `hello`; returns its capabilities.
     fn start_session(&mut self) -> Result<Capabilities, TargetError> {
-        let mut child = Command::new(&self.command)
+        if self.work_dir.is_none() {
+            return Err(TargetError::Fault("the work directory is gone".to_string()));
+        }
+        let mut command = Command::new(&self.command);
+        command
             .args(&self.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                TargetError::Fault(format!("could not start adapter {:?}: {e}", self.command))
-            })?;
-        let (stdin, stdout, stderr) =
-            match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-                (Some(i), Some(o), Some(e)) => (i, o, e),
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(TargetError::Fault(
-                        "the adapter's pipes could not be opened".to_string(),
-                    ));
-                }
-            };
+            .stderr(Stdio::piped());
+        let mut child = GroupChild::spawn(&mut command, self.watchdog.clone()).map_err(|e| {
+            TargetError::Fault(format!("could not start adapter {:?}: {e}", self.command))
+        })?;
+        let c = child.child_mut();
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (c.stdin.take(), c.stdout.take(), c.stderr.take())
+        else {
+            child.kill();
+            return Err(TargetError::Fault(
+                "the adapter's pipes could not be opened".to_string(),
+            ));
+        };
+        if let Ok(mut r) = self.stderr.lock() {
+            r.session_start = r.total;
+        }
         let to_child = spawn_writer(stdin);
         let lines = spawn_reader(stdout);
         let ring = Arc::clone(&self.stderr);
@@ -367,55 +448,94 @@ impl AdapterTarget {
             stderr_thread,
         });
         self.dead = None;
-        let timeout = self.options.hello_timeout;
+        let timeout = if self.options.hello_timeout.is_zero() {
+            self.options.timeout
+        } else {
+            self.options.hello_timeout
+        };
         let response = match self.exchange("hello", json!({"protocol": PROTOCOL_VERSION}), timeout)
         {
             Ok(r) => r,
             Err(TargetError::Fault(m)) => return Err(TargetError::Fault(m)),
             Err(TargetError::Rejected(m)) => {
-                return Err(self.fatal(format!("the adapter refused hello: {m}")));
+                return Err(self.fatal("hello", format!("the adapter refused hello: {m}")));
             }
             Err(TargetError::Unsupported) => {
-                return Err(self.fatal("the adapter answered hello with unsupported".to_string()));
+                return Err(self.fatal(
+                    "hello",
+                    "the adapter answered hello with unsupported".to_string(),
+                ));
             }
         };
         match parse_hello(&response) {
             Ok(caps) => Ok(caps),
-            Err(msg) => Err(self.fatal(format!("invalid hello response: {msg}"))),
+            Err(msg) => Err(self.fatal("hello", format!("invalid hello response: {msg}"))),
         }
     }
 
-    /// Ends the current session after a fatal fault; returns the fault.
-    fn fatal(&mut self, reason: String) -> TargetError {
+    /// Ends the current session after a fatal fault during `op`; returns the fault.
+    fn fatal(&mut self, op: &str, reason: String) -> TargetError {
         if let Some(mut s) = self.session.take() {
             s.kill();
             s.drain_stderr();
         }
+        let entry = self
+            .fatal_by_op
+            .entry(op.to_string())
+            .or_insert((0, String::new()));
+        entry.0 += 1;
+        entry.1 = reason.clone();
         self.dead = Some(reason.clone());
         TargetError::Fault(reason)
     }
 
-    /// Ends the session because the child's stdout closed; the message has the exit status and
-    /// the tail of standard error.
+    /// Ends the session because the child exited or closed its stdout; the message has the
+    /// exit status and the tail of this session's standard error (once).
     fn crashed(&mut self, id: u64, op: &str) -> TargetError {
         let mut status = None;
         if let Some(s) = self.session.as_mut() {
-            status = s.wait_exit(EXIT_GRACE);
+            status = s.child.wait_exit(EXIT_GRACE);
             s.drain_stderr();
         }
         let status = match status {
             Some(st) => format!("exited with {st}"),
             None => "closed its standard output".to_string(),
         };
-        let tail = last_lines(&self.stderr_tail(), 20, 2000);
+        let tail = self.session_tail();
         let tail = if tail.is_empty() {
             "(nothing on stderr)".to_string()
         } else {
             format!("stderr tail:\n{tail}")
         };
-        self.fatal(format!(
-            "adapter {status} before answering request {id} ({op}); {tail}"
-        ))
+        self.fatal(
+            op,
+            format!("adapter {status} before answering request {id} ({op}); {tail}"),
+        )
+    }
+
+    /// Waits for the next line from the child, up to `timeout`, watching for its exit.
+    fn next_line(&mut self, timeout: Duration) -> Result<LineEvent, RecvTimeoutError> {
+        let start = Instant::now();
+        loop {
+            let Some(session) = self.session.as_mut() else {
+                return Err(RecvTimeoutError::Disconnected);
+            };
+            let left = timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            match session.lines.recv_timeout(left.min(POLL)) {
+                Err(RecvTimeoutError::Timeout) => {}
+                other => return other,
+            }
+            if session.child.exited().is_some() {
+                // A line written just before the exit is still delivered.
+                return match session.lines.recv_timeout(Duration::from_millis(200)) {
+                    Err(RecvTimeoutError::Timeout) => Err(RecvTimeoutError::Disconnected),
+                    other => other,
+                };
+            }
+        }
     }
 
     /// Sends one request and returns the parsed response object; fatal faults end the session.
@@ -447,27 +567,33 @@ impl AdapterTarget {
         if !sent {
             return Err(self.crashed(id, op));
         }
-        let event = session.lines.recv_timeout(timeout);
-        let raw = match event {
+        let raw = match self.next_line(timeout) {
             Ok(LineEvent::Line(raw)) => raw,
             Ok(LineEvent::Eof) | Err(RecvTimeoutError::Disconnected) => {
                 return Err(self.crashed(id, op));
             }
             Ok(LineEvent::TooLong) => {
-                return Err(self.fatal(format!(
-                    "response to request {id} ({op}) is longer than {MAX_LINE} bytes without a newline"
-                )));
+                return Err(self.fatal(
+                    op,
+                    format!(
+                        "response to request {id} ({op}) is longer than {MAX_LINE} bytes without a newline"
+                    ),
+                ));
             }
             Ok(LineEvent::Error(e)) => {
-                return Err(self.fatal(format!(
-                    "reading the response to request {id} ({op}) failed: {e}"
-                )));
+                return Err(self.fatal(
+                    op,
+                    format!("reading the response to request {id} ({op}) failed: {e}"),
+                ));
             }
             Err(RecvTimeoutError::Timeout) => {
-                return Err(self.fatal(format!(
-                    "no response to request {id} ({op}) within {:.1} s (timeout); the adapter was killed",
-                    timeout.as_secs_f64()
-                )));
+                return Err(self.fatal(
+                    op,
+                    format!(
+                        "no response to request {id} ({op}) within {:.1} s (timeout); the adapter's process group was killed",
+                        timeout.as_secs_f64()
+                    ),
+                ));
             }
         };
         let text = String::from_utf8_lossy(&raw);
@@ -475,30 +601,42 @@ impl AdapterTarget {
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                return Err(self.fatal(format!(
-                    "malformed JSON in the response to request {id} ({op}): {e}; the line was {}",
-                    quote_start(text)
-                )));
+                return Err(self.fatal(
+                    op,
+                    format!(
+                        "malformed JSON in the response to request {id} ({op}): {e}; the line was {}",
+                        quote_start(text)
+                    ),
+                ));
             }
         };
         let Value::Object(obj) = value else {
-            return Err(self.fatal(format!(
-                "the response to request {id} ({op}) is not a JSON object: {}",
-                quote_start(text)
-            )));
+            return Err(self.fatal(
+                op,
+                format!(
+                    "the response to request {id} ({op}) is not a JSON object: {}",
+                    quote_start(text)
+                ),
+            ));
         };
         match obj.get("id").and_then(Value::as_u64) {
             Some(got) if got == id => {}
             Some(got) => {
-                return Err(self.fatal(format!(
-                    "response id {got} does not match request id {id} ({op}): responses out of step"
-                )));
+                return Err(self.fatal(
+                    op,
+                    format!(
+                        "response id {got} does not match request id {id} ({op}): responses out of step"
+                    ),
+                ));
             }
             None => {
-                return Err(self.fatal(format!(
-                    "the response to request {id} ({op}) has no integer \"id\": {}",
-                    quote_start(text)
-                )));
+                return Err(self.fatal(
+                    op,
+                    format!(
+                        "the response to request {id} ({op}) has no integer \"id\": {}",
+                        quote_start(text)
+                    ),
+                ));
             }
         }
         match obj.get("ok").and_then(Value::as_bool) {
@@ -515,38 +653,51 @@ impl AdapterTarget {
                     Err(TargetError::Rejected(msg))
                 }
             }
-            None => Err(self.fatal(format!(
-                "the response to request {id} ({op}) has no boolean \"ok\": {}",
-                quote_start(text)
-            ))),
+            None => Err(self.fatal(
+                op,
+                format!(
+                    "the response to request {id} ({op}) has no boolean \"ok\": {}",
+                    quote_start(text)
+                ),
+            )),
         }
     }
 
-    /// Makes sure a child is running, restarting one after a fatal fault if the budget allows.
-    fn ensure_session(&mut self) -> Result<(), TargetError> {
+    /// Makes sure a child is running for a request of `op`: an op that has ended the adapter
+    /// more often than its restart budget allows is not sent; otherwise a fresh child is
+    /// started after a fatal fault.
+    fn ensure_session(&mut self, op: &str) -> Result<(), TargetError> {
         if self.finished {
             return Err(TargetError::Fault(
                 "the adapter session has already been finished (bye)".to_string(),
             ));
         }
+        if let Some((count, last)) = self.fatal_by_op.get(op)
+            && *count > self.options.restarts
+        {
+            return Err(TargetError::Fault(format!(
+                "{op} (request not sent): the adapter is no longer running for this op: it ended \
+                 the adapter {count} time(s), more than its restart budget of {} allows; last \
+                 fault of this op: {}",
+                self.options.restarts,
+                summary(last)
+            )));
+        }
+        if let Some(b) = &self.broken {
+            return Err(TargetError::Fault(format!(
+                "the adapter is no longer running: a restart failed: {}",
+                summary(b)
+            )));
+        }
         if self.session.is_some() {
             return Ok(());
         }
-        let reason = self
-            .dead
-            .clone()
-            .unwrap_or_else(|| "no adapter session".to_string());
-        if self.restarts_used >= self.options.restarts {
-            return Err(TargetError::Fault(format!(
-                "the adapter is no longer running ({} restart(s) used of {}); last fault: {reason}",
-                self.restarts_used, self.options.restarts
-            )));
-        }
+        let reason = summary(self.dead.as_deref().unwrap_or("no adapter session"));
         self.restarts_used += 1;
         if let Ok(mut r) = self.stderr.lock() {
             r.push(
                 format!(
-                    "\n--- gumbel-audit: adapter restarted ({} of {}) after: {reason} ---\n",
+                    "\n--- gumbel-audit: adapter restarted (restart {}, budget {} per op) after: {reason} ---\n",
                     self.restarts_used, self.options.restarts
                 )
                 .as_bytes(),
@@ -554,21 +705,36 @@ impl AdapterTarget {
         }
         let caps = match self.start_session() {
             Ok(c) => c,
-            Err(TargetError::Fault(m)) => {
-                return Err(TargetError::Fault(format!(
-                    "restarting the adapter after \"{reason}\" failed: {m}"
-                )));
-            }
             Err(e) => {
-                let msg = format!("restarting the adapter after \"{reason}\" failed: {e}");
-                return Err(self.fatal(msg));
+                let msg = match e {
+                    TargetError::Fault(m) => m,
+                    other => other.to_string(),
+                };
+                let tail = if msg.contains("stderr tail") {
+                    String::new()
+                } else {
+                    let t = self.session_tail();
+                    if t.is_empty() {
+                        t
+                    } else {
+                        format!("; stderr tail:\n{t}")
+                    }
+                };
+                let msg = format!("restarting the adapter after \"{reason}\" failed: {msg}{tail}");
+                self.broken = Some(msg.clone());
+                if let Some(mut s) = self.session.take() {
+                    s.kill();
+                }
+                return Err(TargetError::Fault(msg));
             }
         };
         if caps != self.capabilities {
-            return Err(self.fatal(format!(
+            let msg = format!(
                 "the restarted adapter answered hello with different capabilities ({caps:?}, before {:?})",
                 self.capabilities
-            )));
+            );
+            self.broken = Some(msg.clone());
+            return Err(self.fatal("hello", msg));
         }
         Ok(())
     }
@@ -585,36 +751,134 @@ impl AdapterTarget {
         if !self.capabilities.offers(op) {
             return Err(TargetError::Unsupported);
         }
-        self.ensure_session()?;
-        let Some(dir) = self.work_dir.clone() else {
+        self.ensure_session(op.name())?;
+        let id = self.next_id;
+        let out_name = format!("{id}.npy");
+        let y_name = format!("{id}-y.npy");
+        let Some(dir) = self.work_dir.as_mut() else {
             return Err(TargetError::Fault("the work directory is gone".to_string()));
         };
-        let id = self.next_id;
-        let out = dir.join(format!("{id}.npy"));
-        let _ = std::fs::remove_file(&out);
-        let y_path = dir.join(format!("{id}-y.npy"));
+        dir.remove(&out_name);
+        let out = dir.assign(&out_name);
         if let Some(y) = &y {
-            npy::write(&y_path, y).map_err(|e| {
-                TargetError::Fault(format!("writing the input array for {}: {e}", op.name()))
-            })?;
+            let y_path = dir.assign(&y_name);
+            let written = dir
+                .create_file(&y_name)
+                .map_err(|e| npy::NpyError::Io {
+                    context: format!("creating {} (O_EXCL, O_NOFOLLOW)", y_path.display()),
+                    message: e.to_string(),
+                })
+                .and_then(|mut f| npy::write_into(&mut f, y, &y_path.display().to_string()));
+            if let Err(e) = written {
+                dir.remove(&y_name);
+                return Err(TargetError::Fault(format!(
+                    "{} (request {id}): the auditor could not write the input array: {e}",
+                    op.name()
+                )));
+            }
             fields.insert("y".to_string(), json!(path_string(&y_path)));
         }
         fields.insert("out".to_string(), json!(path_string(&out)));
         let timeout = self.options.timeout;
-        let result = self
-            .exchange(op.name(), Value::Object(fields), timeout)
-            .and_then(|_| read_result(&out, op, id, &expect));
-        let _ = std::fs::remove_file(&out);
-        if y.is_some() {
-            let _ = std::fs::remove_file(&y_path);
+        let result = match self.exchange(op.name(), Value::Object(fields), timeout) {
+            Ok(_) => self.read_result(&out_name, op, id, &expect),
+            Err(TargetError::Rejected(msg)) => {
+                // A partial result must not take the probe's room.
+                if let Some(dir) = self.work_dir.as_mut() {
+                    dir.remove(&out_name);
+                }
+                Err(self.blame_disk(op, id, &expect, msg))
+            }
+            Err(e) => Err(e),
+        };
+        if let Some(dir) = self.work_dir.as_mut() {
+            dir.remove(&out_name);
+            if y.is_some() {
+                dir.remove(&y_name);
+            }
         }
         result
     }
 
-    fn remove_work_dir(&mut self) {
-        if let Some(dir) = self.work_dir.take() {
-            let _ = std::fs::remove_dir_all(dir);
+    /// A refusal after which the work directory cannot hold the result is the machine's
+    /// fault, not the implementation's: probes by writing as many bytes as the result needs.
+    fn blame_disk(&mut self, op: Op, id: u64, expect: &Expect, msg: String) -> TargetError {
+        let Some(dir) = self.work_dir.as_mut() else {
+            return TargetError::Rejected(msg);
+        };
+        let values: usize = expect.shape.iter().product();
+        let bytes = values.saturating_mul(8).saturating_add(128);
+        let name = format!("{id}-space-probe");
+        let probe = dir.create_file(&name).and_then(|mut f| {
+            let chunk = vec![0u8; 1 << 20];
+            let mut left = bytes;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                f.write_all(&chunk[..n])?;
+                left -= n;
+            }
+            f.flush()
+        });
+        dir.remove(&name);
+        match probe {
+            Ok(()) => TargetError::Rejected(msg),
+            Err(e) => TargetError::Fault(format!(
+                "{} (request {id}): the adapter refused ({msg}), and the work directory {} has no \
+                 room for the {bytes}-byte result (writing a probe of that size failed: {e}): out \
+                 of disk space is the machine's fault, not the implementation's",
+                op.name(),
+                dir.path().display()
+            )),
         }
+    }
+
+    /// Reads and checks the `out` file of request `id`: a regular file (links, FIFOs and
+    /// devices are refused), then its header against `expect`, then its data.
+    fn read_result(
+        &self,
+        name: &str,
+        op: Op,
+        id: u64,
+        expect: &Expect,
+    ) -> Result<Array, TargetError> {
+        let ctx = |m: String| TargetError::Fault(format!("{} (request {id}): {m}", op.name()));
+        let Some(dir) = self.work_dir.as_ref() else {
+            return Err(ctx("the work directory is gone".to_string()));
+        };
+        let file = dir.open_result(name).map_err(ctx)?;
+        let what = dir.path().join(name).display().to_string();
+        let len = npy::file_len(&file, &what).map_err(|e| ctx(e.to_string()))?;
+        let mut reader = BufReader::new(file);
+        let header = npy::read_header_from(&mut reader, &what).map_err(|e| ctx(e.to_string()))?;
+        if header.dtype.is_float() != expect.float {
+            let want = if expect.float {
+                "a float dtype (float32 or float64)"
+            } else {
+                "an integer dtype (int32 or int64)"
+            };
+            return Err(ctx(format!(
+                "result has dtype {}, expected {want}",
+                header.dtype.name()
+            )));
+        }
+        if header.shape != expect.shape {
+            return Err(ctx(format!(
+                "result has shape {:?}, expected {:?}",
+                header.shape, expect.shape
+            )));
+        }
+        npy::read_data(&mut reader, &header, len, &what).map_err(|e| ctx(e.to_string()))
+    }
+
+    /// Removes the work directory (see [`WorkDir::cleanup`]; a note if it was replaced) and
+    /// dismisses the watchdog (after the session, which holds it too, has ended).
+    fn remove_work_dir(&mut self) {
+        if let Some(dir) = self.work_dir.take()
+            && let Some(note) = dir.cleanup()
+        {
+            self.notes.push(note);
+        }
+        self.watchdog = None;
     }
 }
 
@@ -752,9 +1016,12 @@ impl Target for AdapterTarget {
         self.array_request(Op::Grad, fields, None, expect)
     }
 
-    /// Sends `bye`, waits for the child to exit (killing it after a grace period) and removes
-    /// the work directory. Calling it again does nothing. A session that already ended in a
-    /// fatal fault is cleaned up without error (the fault was reported when it happened).
+    /// Sends `bye` and waits at most min(timeout, 5 s) for the answer and 3 s more for the
+    /// exit; then kills the adapter's process group and removes the work directory. An adapter
+    /// that did not answer or did not exit is killed and the fact returned as a `Fault` and
+    /// recorded in [`AdapterTarget::shutdown_notes`]. Calling it again does nothing. A session
+    /// that already ended in a fatal fault is cleaned up without error (the fault was reported
+    /// when it happened).
     fn finish(&mut self) -> Result<(), TargetError> {
         if self.finished {
             return Ok(());
@@ -762,25 +1029,32 @@ impl Target for AdapterTarget {
         self.finished = true;
         let mut result = Ok(());
         if self.session.is_some() {
-            let timeout = self.options.timeout;
-            match self.exchange("bye", json!({}), timeout) {
-                Ok(_) => {
-                    if let Some(mut s) = self.session.take() {
-                        if s.wait_exit(EXIT_GRACE).is_none() {
-                            s.kill();
-                            result = Err(TargetError::Fault(format!(
-                                "the adapter did not exit within {} s of answering bye; it was killed",
-                                EXIT_GRACE.as_secs()
-                            )));
-                        }
-                        s.drain_stderr();
-                    }
-                }
-                Err(e) => result = Err(e),
+            let wait = self.options.timeout.min(BYE_WAIT);
+            let note = match self.exchange("bye", json!({}), wait) {
+                Ok(_) => match self.session.as_mut().map(|s| s.child.wait_exit(EXIT_GRACE)) {
+                    Some(None) => Some(format!(
+                        "the adapter answered bye but did not exit within {} s; its process \
+                         group was killed",
+                        EXIT_GRACE.as_secs()
+                    )),
+                    _ => None,
+                },
+                Err(TargetError::Fault(m)) => Some(format!(
+                    "the adapter did not answer bye properly ({}); its process group was killed",
+                    summary(&m)
+                )),
+                Err(e) => Some(format!(
+                    "the adapter did not answer bye with ok ({e}); its process group was killed"
+                )),
+            };
+            if let Some(n) = note {
+                self.notes.push(n.clone());
+                result = Err(TargetError::Fault(n));
             }
         }
         if let Some(mut s) = self.session.take() {
             s.kill();
+            s.drain_stderr();
         }
         self.remove_work_dir();
         result
@@ -794,36 +1068,6 @@ impl Drop for AdapterTarget {
         }
         self.remove_work_dir();
     }
-}
-
-/// Reads and checks the `out` file of request `id`.
-fn read_result(out: &Path, op: Op, id: u64, expect: &Expect) -> Result<Array, TargetError> {
-    let ctx = |m: String| TargetError::Fault(format!("{} (request {id}): {m}", op.name()));
-    if !out.exists() {
-        return Err(ctx(format!(
-            "the adapter answered ok but wrote no result file {}",
-            out.display()
-        )));
-    }
-    let header = npy::read_header(out).map_err(|e| ctx(e.to_string()))?;
-    if header.dtype.is_float() != expect.float {
-        let want = if expect.float {
-            "a float dtype (float32 or float64)"
-        } else {
-            "an integer dtype (int32 or int64)"
-        };
-        return Err(ctx(format!(
-            "result has dtype {}, expected {want}",
-            header.dtype.name()
-        )));
-    }
-    if header.shape != expect.shape {
-        return Err(ctx(format!(
-            "result has shape {:?}, expected {:?}",
-            header.shape, expect.shape
-        )));
-    }
-    npy::read(out).map_err(|e| ctx(e.to_string()))
 }
 
 /// The protocol's number: finite floats as JSON numbers, the rest as "inf", "-inf", "nan".
@@ -882,6 +1126,47 @@ fn last_lines(text: &str, lines: usize, max_bytes: usize) -> String {
     tail.to_string()
 }
 
+/// The first line of a fault message, at most 300 characters: what a later message quotes, so
+/// that standard error tails are never repeated inside one another.
+fn summary(reason: &str) -> String {
+    let first = reason.lines().next().unwrap_or("");
+    let mut cut: String = first.chars().take(300).collect();
+    if cut.len() < reason.len() {
+        cut.push_str(" [...]");
+    }
+    cut
+}
+
+/// The adapter's name, safe to print: control characters (ESC, newline, BEL, DEL, C1)
+/// become `\u{..}` escapes, and at most [`MAX_NAME_CHARS`] characters are kept (then `...`).
+fn sanitize_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    for c in name.chars() {
+        let piece = if c == '\n' {
+            "\\n".to_string()
+        } else if c.is_control() || is_bidi_control(c) {
+            format!("\\u{{{:x}}}", c as u32)
+        } else {
+            c.to_string()
+        };
+        let n = piece.chars().count();
+        if shown + n > MAX_NAME_CHARS {
+            out.push_str("...");
+            break;
+        }
+        shown += n;
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// Invisible characters that reorder or hide text on a terminal (Unicode bidirectional
+/// controls and zero-width marks).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
 /// Validates a `hello` response.
 fn parse_hello(obj: &Map<String, Value>) -> Result<Capabilities, String> {
     match obj.get("protocol") {
@@ -894,7 +1179,7 @@ fn parse_hello(obj: &Map<String, Value>) -> Result<Capabilities, String> {
         None => return Err("no \"protocol\" field".to_string()),
     }
     let name = match obj.get("name") {
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => sanitize_name(s),
         _ => return Err("\"name\" must be a string".to_string()),
     };
     let dtype = match obj.get("dtype").and_then(Value::as_str) {
@@ -974,31 +1259,6 @@ fn spawn_reader(stdout: std::process::ChildStdout) -> Receiver<LineEvent> {
     rx
 }
 
-/// Creates a fresh private directory `gumbel-audit-<pid>-<n>` under `parent` (or the system's
-/// temporary directory).
-fn make_work_dir(parent: Option<&Path>) -> Result<PathBuf, TargetError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mut last = String::new();
-    for _ in 0..100 {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = parent.join(format!("gumbel-audit-{}-{nanos}-{n}", std::process::id()));
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => last = e.to_string(),
-        }
-        break;
-    }
-    Err(TargetError::Fault(format!(
-        "could not create a work directory under {}: {last}",
-        parent.display()
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1062,14 +1322,40 @@ mod tests {
     }
 
     #[test]
+    fn names_are_made_safe_to_print() {
+        assert_eq!(sanitize_name("torch 2.1"), "torch 2.1");
+        assert_eq!(
+            sanitize_name("\u{1b}[2Jx\ny\u{7f}\u{202e}"),
+            "\\u{1b}[2Jx\\ny\\u{7f}\\u{202e}"
+        );
+        let long = sanitize_name(&"é".repeat(1000));
+        assert_eq!(long.chars().count(), MAX_NAME_CHARS + 3);
+        assert!(long.ends_with("é..."));
+        // An escape is never cut in the middle.
+        let cut = sanitize_name(&format!("{}\u{1b}", "a".repeat(MAX_NAME_CHARS - 2)));
+        assert_eq!(cut, format!("{}...", "a".repeat(MAX_NAME_CHARS - 2)));
+        assert_eq!(summary("first\nsecond"), "first [...]");
+    }
+
+    #[test]
     fn stderr_ring_keeps_the_tail() {
         let mut r = StderrRing {
             bytes: VecDeque::new(),
             limit: 8,
+            total: 0,
+            session_start: 0,
         };
         r.push(b"0123456789");
         r.push(b"ab");
         assert_eq!(r.text(), "456789ab");
+        // A session that started at byte 9 sees "9ab"; one that started before the ring's
+        // first byte sees the whole ring.
+        r.session_start = 9;
+        assert_eq!(r.session_text(), "9ab");
+        r.session_start = 1;
+        assert_eq!(r.session_text(), "456789ab");
+        r.session_start = 12;
+        assert_eq!(r.session_text(), "");
         assert_eq!(last_lines("a\nb\nc\nd\n", 2, 100), "c\nd");
         assert_eq!(last_lines("a\nb", 5, 100), "a\nb");
         assert_eq!(last_lines("abcdef", 5, 3), "def");

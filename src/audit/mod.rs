@@ -90,6 +90,7 @@ pub mod npy;
 pub mod options;
 mod outcome;
 pub mod power;
+mod process;
 pub mod reference;
 pub mod report;
 pub mod result;
@@ -97,6 +98,7 @@ pub mod runner;
 pub mod seed;
 pub mod target;
 pub mod tolerance;
+mod workdir;
 
 pub use adapter::{AdapterOptions, AdapterTarget};
 pub use checks::{CheckSpec, Group, Needs, TABLE, check_ids};

@@ -334,15 +334,41 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
         context: format!("opening {}", path.display()),
         message: e.to_string(),
     })?;
-    let file_len = file
+    let what = path.display().to_string();
+    let file_len = file_len(&file, &what)?;
+    let mut reader = BufReader::new(file);
+    let header = read_header_from(&mut reader, &what)?;
+    read_data(&mut reader, &header, file_len, &what)
+}
+
+/// The length of an open file, for [`read_data`].
+///
+/// # Errors
+/// [`NpyError::Io`] when the file's metadata cannot be read.
+pub fn file_len(file: &File, what: &str) -> Result<u64, NpyError> {
+    Ok(file
         .metadata()
         .map_err(|e| NpyError::Io {
-            context: format!("reading the size of {}", path.display()),
+            context: format!("reading the size of {what}"),
             message: e.to_string(),
         })?
-        .len();
-    let mut reader = BufReader::new(file);
-    let header = read_header_from(&mut reader, &path.display().to_string())?;
+        .len())
+}
+
+/// Reads the data section that follows `header` (already read from `reader`) of a file of
+/// `file_len` bytes: the length is checked against the header before anything is allocated.
+/// With [`read_header_from`], this reads a file the caller opened itself (for example with
+/// flags that refuse links and FIFOs) and lets it check the header before the data is read.
+///
+/// # Errors
+/// [`NpyError::LengthMismatch`] when the file is shorter or longer than the header requires;
+/// [`NpyError::Io`] when reading fails.
+pub fn read_data(
+    reader: &mut impl Read,
+    header: &NpyHeader,
+    file_len: u64,
+    what: &str,
+) -> Result<Array, NpyError> {
     let need = header.data_bytes().unwrap_or(usize::MAX) as u64;
     let found = file_len.saturating_sub(header.data_offset as u64);
     if need != found {
@@ -353,10 +379,10 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
     }
     let mut bytes = vec![0u8; need as usize];
     reader.read_exact(&mut bytes).map_err(|e| NpyError::Io {
-        context: format!("reading the data of {}", path.display()),
+        context: format!("reading the data of {what}"),
         message: e.to_string(),
     })?;
-    decode(&header, &bytes)
+    decode(header, &bytes)
 }
 
 /// Parses a whole `.npy` file held in memory.
@@ -485,8 +511,21 @@ pub fn write(path: &Path, array: &Array) -> Result<(), NpyError> {
         message: e.to_string(),
     };
     let mut file = File::create(path).map_err(io)?;
-    file.write_all(&to_bytes(array)).map_err(io)?;
-    file.flush().map_err(io)
+    write_into(&mut file, array, &path.display().to_string())
+}
+
+/// Writes `array` as a `.npy` file into `writer` (a file the caller created, for example
+/// with `create_new`), flushing at the end; `what` names it in errors.
+///
+/// # Errors
+/// [`NpyError::Io`] when writing or flushing fails (a full disk among others).
+pub fn write_into(writer: &mut impl Write, array: &Array, what: &str) -> Result<(), NpyError> {
+    let io = |e: std::io::Error| NpyError::Io {
+        context: format!("writing {what}"),
+        message: e.to_string(),
+    };
+    writer.write_all(&to_bytes(array)).map_err(io)?;
+    writer.flush().map_err(io)
 }
 
 /// A value of the header dict: the three kinds the format uses.

@@ -168,14 +168,19 @@ fn crash_reports_status_and_stderr_then_restarts() {
     let c = t.categorical(&[0.0, 0.0], 10, 2).unwrap();
     assert_eq!(c.shape, vec![10]);
     assert_eq!(t.restarts_used(), 1);
-    assert_contains(&t.stderr_tail(), "adapter restarted (1 of 1)");
-    // Crash again: the budget is spent, so every later request is a Fault at once.
+    assert_contains(
+        &t.stderr_tail(),
+        "adapter restarted (restart 1, budget 1 per op)",
+    );
+    // Crash again: gumbel has spent its restart budget, so later gumbel requests are a Fault
+    // at once; the other ops still get a fresh child (the budget is per op).
     fault(t.gumbel(10, 1));
     let start = Instant::now();
-    let msg = fault(t.categorical(&[0.0, 0.0], 10, 2));
+    let msg = fault(t.gumbel(10, 1));
     assert!(start.elapsed() < Duration::from_secs(1));
-    assert_contains(&msg, "no longer running (1 restart(s) used of 1)");
+    assert_contains(&msg, "no longer running for this op");
     assert_contains(&msg, "exit status: 3");
+    assert_eq!(t.categorical(&[0.0, 0.0], 10, 2).unwrap().shape, vec![10]);
     t.finish().unwrap();
 }
 
@@ -196,7 +201,7 @@ fn hang_times_out_and_kills() {
         "no response to request 1 (gumbel) within 1.5 s (timeout)",
     );
     let start = Instant::now();
-    assert_contains(&fault(t.categorical(&[0.0], 1, 1)), "timeout");
+    assert_contains(&fault(t.gumbel(10, 1)), "timeout");
     assert!(start.elapsed() < Duration::from_secs(1));
     let dir = t.work_dir().unwrap().to_path_buf();
     drop(t);
@@ -224,8 +229,8 @@ fn fatal_stream_faults() {
         let mut t = fake_with(mode, opts).unwrap();
         let msg = fault(t.gumbel(10, 1));
         assert_contains(&msg, needle);
-        // The stream cannot be trusted any more: later requests fail at once.
-        assert_contains(&fault(t.categorical(&[0.0], 1, 1)), "no longer running");
+        // The stream cannot be trusted any more: later requests of the op fail at once.
+        assert_contains(&fault(t.gumbel(10, 1)), "no longer running");
         t.finish().unwrap();
     }
 }

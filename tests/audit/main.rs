@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! adapter      the adapter process target against fake adapters, and the NumPy adapter
+//! faults       hostile adapters: process groups, FIFOs and links, full disk, bye, signals
 //! cli          `gumbel-audit audit`: exit codes, files, --only / --skip, nothing tested
 //! numpy        the battery through the CLI on the NumPy adapter and its planted bugs
 //! reference    the battery on the reference and on in-process planted bugs
@@ -16,6 +17,7 @@
 mod adapter;
 mod cli;
 mod common;
+mod faults;
 mod numpy;
 mod reference;
 mod selection;
