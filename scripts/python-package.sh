@@ -6,7 +6,7 @@
 #
 # Steps: make the venv (python3 -m venv) and pip install the pinned maturin, numpy and pytest of
 # python/requirements.txt; build the Rust CLI (`cargo build --release --locked`) and copy it into
-# python/data/scripts/ so that the wheel installs the `gumbel-audit` command next to python;
+# python/gumbel_audit/_bin/ so that the wheel's `gumbel-audit` command runs it;
 # `maturin build --release --locked` the wheel into target/wheels/; install it; run
 # `pytest python/tests -q`.
 set -euo pipefail
@@ -21,13 +21,13 @@ echo "== pinned build and test tools (python/requirements.txt)" >&2
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r python/requirements.txt
 echo "== the gumbel-audit binary, bundled into the wheel" >&2
 cargo build --release --locked --bin gumbel-audit
-mkdir -p python/data/scripts
-cp target/release/gumbel-audit python/data/scripts/gumbel-audit
+mkdir -p python/gumbel_audit/_bin
+cp target/release/gumbel-audit python/gumbel_audit/_bin/gumbel-audit
 echo "== wheel" >&2
 rm -f target/wheels/gumbel_audit-*.whl
 "$venv/bin/maturin" build --release --locked --quiet -m python/Cargo.toml -i "$venv/bin/python" --out target/wheels
 "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/gumbel_audit-*.whl
 echo "== pytest python/tests" >&2
-# Run from python/tests' parent's parent with the installed package (not the source tree's).
-cd "$repo"
+# From the repository root: python/tests is on sys.path, python/ is not, so `import gumbel_audit`
+# is the installed wheel, not the source tree.
 "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
