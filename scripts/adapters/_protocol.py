@@ -1,8 +1,10 @@
 """Shared plumbing of the framework adapters (protocol v1, docs/adapter-protocol.md).
 
 The framework adapters (torch_functional.py, torch_distributions.py, jax_random.py, tfp_jax.py,
-numpyro_adapter.py, pyro_adapter.py) import this module; numpy_adapter.py is self-contained and
-does not. It holds only what is the same in every adapter: reading requests, writing one JSON
+numpyro_adapter.py, pyro_adapter.py) import this module. numpy_adapter.py does not: it is
+written on the adapter SDK of the Python package (python/gumbel_audit/adapter.py, a target
+object plus `serve(obj)`), which new adapters should use. The framework adapters were left on
+this module because their multi-GB frameworks cannot be re-run here to verify a rewrite. It holds only what is the same in every adapter: reading requests, writing one JSON
 line per answer, turning the library's exceptions into ok:false, and writing .npy files.
 
 Parameters are converted to Python floats ("inf", "-inf", "nan" strings included) and handed

@@ -8,6 +8,12 @@ Usage:
 Needs numpy (scripts/adapters/requirements.txt). Started by a python without numpy, it re-runs
 itself with .venv-adapters/bin/python when scripts/adapters/setup.sh has made that venv.
 
+It is written on the adapter SDK of the Python package: the implementation is the class
+`NumpyTarget(bug=None)` and the protocol is `gumbel_audit.adapter.serve(NumpyTarget(bug))`. The
+same object can be audited in process (`gumbel_audit.audit(NumpyTarget())`, python/tests/).
+The SDK is pure Python: when the package is not installed it is imported from <repo>/python, so
+the adapter works from a source checkout with numpy alone.
+
 It is the reference adapter: `gumbel-audit audit -- python3 scripts/adapters/numpy_adapter.py`
 must pass, and each `--bug NAME` plants one realistic mistake that the audit must catch. The
 protocol is described in docs/adapter-protocol.md; the bugs are listed there too.
@@ -74,7 +80,6 @@ References:
     M. B. Paulus, C. J. Maddison, A. Krause, Rao-Blackwellizing the Straight-Through
         Gumbel-Softmax Gradient Estimator, ICLR 2021, arXiv:2010.04838.
 """
-import json
 import math
 import os
 import sys
@@ -94,16 +99,13 @@ except ImportError:
     )
     sys.exit(1)
 
-PROTOCOL = 1
-OPS = [
-    "gumbel",
-    "categorical",
-    "relaxed_sample",
-    "relaxed_log_prob",
-    "binary_sample",
-    "binary_log_prob",
-    "grad",
-]
+try:
+    from gumbel_audit.adapter import Unsupported, serve
+except ImportError:
+    # A source checkout without the package installed: the SDK is pure Python in <repo>/python.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+    from gumbel_audit.adapter import Unsupported, serve
+
 ESTIMATORS = ["reinforce", "gumbel_softmax", "straight_through", "gumbel_rao"]
 
 # Rows per chunk are chosen so that no intermediate array holds more than this many floats:
@@ -125,42 +127,31 @@ def _bug_table():
 
 
 BUGS = dict(_bug_table())
-BUG = None
 
 
-class Invalid(Exception):
-    """The request's parameters are invalid: answered with ok:false."""
+class Invalid(ValueError):
+    """The request's parameters are invalid: the implementation refuses them."""
 
 
-# ---------------------------------------------------------------- parsing and validation
-
-
-def as_float(x, what):
-    if isinstance(x, str):
-        if x in ("inf", "-inf", "nan"):
-            return float(x)
-        raise Invalid("%s: %r is not a number" % (what, x))
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise Invalid("%s: %r is not a number" % (what, x))
-    return float(x)
+# ---------------------------------------------------------------- validation
 
 
 def as_count(x, what):
-    if isinstance(x, bool) or not isinstance(x, int) or x < 0:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0:
         raise Invalid("%s must be a non-negative integer, got %r" % (what, x))
-    return x
+    return int(x)
 
 
 def as_seed(x):
-    if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < 2**64:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or not 0 <= x < 2**64:
         raise Invalid("seed must be an unsigned 64-bit integer, got %r" % (x,))
-    return x
+    return int(x)
 
 
 def parse_logits(raw):
-    if not isinstance(raw, list):
-        raise Invalid("logits must be a list")
-    logits = np.array([as_float(v, "logit %d" % i) for i, v in enumerate(raw)], dtype=np.float64)
+    logits = np.asarray(raw, dtype=np.float64)
+    if logits.ndim != 1:
+        raise Invalid("logits must be one-dimensional, got shape %s" % (logits.shape,))
     if logits.size == 0:
         raise Invalid("no categories: logits is empty")
     for i, v in enumerate(logits):
@@ -174,17 +165,24 @@ def parse_logits(raw):
 
 
 def parse_tau(raw):
-    tau = as_float(raw, "tau")
+    tau = float(raw)
     if not (math.isfinite(tau) and tau > 0):
         raise Invalid("tau must be positive and finite, got %r" % tau)
     return tau
 
 
 def parse_logit(raw):
-    logit = as_float(raw, "logit")
+    logit = float(raw)
     if not math.isfinite(logit):
         raise Invalid("logit must be finite, got %r" % logit)
     return logit
+
+
+def check_y(y, ndim):
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != ndim:
+        raise Invalid("y must have %d dimension(s), found shape %s" % (ndim, y.shape))
+    return y
 
 
 def log_softmax(logits):
@@ -205,37 +203,10 @@ def softmax_rows(z):
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
-def effective_logits(logits):
-    """The logits as the (possibly buggy) implementation uses them."""
-    if BUG == "probs_as_logits":
-        return np.exp(log_softmax(logits))
-    return logits
-
-
-# ---------------------------------------------------------------- noise
-
-
-def generator(seed):
-    return np.random.Generator(np.random.PCG64(0 if BUG == "seed_ignored" else seed))
-
-
 def open_uniform(rng, size):
     """u = (j + 1/2) 2^-52 in [2^-53, 1 - 2^-53]: never 0 or 1."""
     j = rng.integers(0, 2**52, size=size, dtype=np.uint64)
     return (j.astype(np.float64) + 0.5) * 2.0**-52
-
-
-def gumbel_noise(rng, size, use_bugs=True):
-    if use_bugs and BUG == "uniform_closed":
-        u = rng.integers(0, 2**11, size=size).astype(np.float64) * 2.0**-11
-    else:
-        u = open_uniform(rng, size)
-    if use_bugs and BUG == "clamped_noise":
-        u = np.clip(u, 1e-3, 1 - 1e-3)
-    with np.errstate(divide="ignore"):
-        if use_bugs and BUG == "exponential_noise":
-            return -np.log(u)
-        return -np.log(-np.log(u))
 
 
 def chunks(n, row_elements):
@@ -244,145 +215,13 @@ def chunks(n, row_elements):
         yield start, min(n, start + rows)
 
 
-# ---------------------------------------------------------------- samplers
-
-
-def relaxed_rows(logits, g, tau):
-    """softmax((l + g) / tau) row-wise, in log space after max subtraction."""
-    with np.errstate(invalid="ignore"):
-        if BUG == "tau_logits_only":
-            z = logits / tau + g
-        else:
-            z = (logits + g) / tau
-        return softmax_rows(z)
-
-
-def op_gumbel(req):
-    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
-    rng = generator(seed)
-    out = np.empty(n, dtype=np.float64)
-    for a, b in chunks(n, 1):
-        out[a:b] = gumbel_noise(rng, b - a)
-    return out
-
-
-def op_categorical(req):
-    logits = parse_logits(req["logits"])
-    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
-    lg = effective_logits(logits)
-    rng = generator(seed)
-    k = lg.size
-    out = np.empty(n, dtype=np.int64)
-    for a, b in chunks(n, k):
-        out[a:b] = np.argmax(lg + gumbel_noise(rng, (b - a, k)), axis=1)
-    if BUG == "off_by_one":
-        out += 1
-    return out
-
-
-def op_relaxed_sample(req):
-    logits = parse_logits(req["logits"])
-    tau = parse_tau(req["tau"])
-    hard = req.get("hard", False)
-    if not isinstance(hard, bool):
-        raise Invalid("hard must be true or false, got %r" % (hard,))
-    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
-    lg = effective_logits(logits)
-    rng = generator(seed)
-    k = lg.size
-    out = np.empty((n, k), dtype=np.float64)
-    for a, b in chunks(n, k):
-        y = relaxed_rows(lg, gumbel_noise(rng, (b - a, k)), tau)
-        if hard:
-            if BUG == "hard_threshold":
-                y = (y >= 0.5).astype(np.float64)
-            else:
-                y = np.eye(k)[np.argmax(y, axis=1)]
-        out[a:b] = y
-    return out
-
-
-def load_y(req, ndim):
-    y = np.load(req["y"], allow_pickle=False)
-    if y.ndim != ndim:
-        raise Invalid("y must have %d dimension(s), found shape %s" % (ndim, y.shape))
-    return y.astype(np.float64)
-
-
-def op_relaxed_log_prob(req):
-    logits = parse_logits(req["logits"])
-    tau = parse_tau(req["tau"])
-    y = load_y(req, 2)
-    k = logits.size
-    if y.shape[1] != k:
-        raise Invalid("y has rows of %d entries, logits has %d" % (y.shape[1], k))
-    lg = effective_logits(logits)
-    keep = lg > -np.inf
-    kk = int(np.sum(keep))
-    log_pi = log_softmax(lg[keep])
-    yu = y[:, keep]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Renormalise rows that are on the simplex up to rounding: log y_i - log sum y.
-        ly = np.log(yu) - np.log(np.sum(yu, axis=1, keepdims=True))
-        a = log_pi - tau * ly
-        log_norm = math.lgamma(kk + 1 if BUG == "wrong_factorial" else kk)
-        if BUG != "missing_log_tau":
-            log_norm += (kk - 1) * math.log(tau)
-        body = np.sum(a - ly, axis=1) - kk * logsumexp_rows(a)
-        if BUG == "expconcrete_density":
-            body = body + np.sum(ly, axis=1)
-        out = log_norm + body
-    outside = np.any(~(yu > 0), axis=1) | np.any(y[:, ~keep] != 0, axis=1)
-    outside &= ~np.any(np.isnan(y), axis=1)
-    out[outside] = -np.inf
-    return out
-
-
-def op_binary_sample(req):
-    logit = parse_logit(req["logit"])
-    tau = parse_tau(req["tau"])
-    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
-    rng = generator(seed)
-    out = np.empty(n, dtype=np.float64)
-    for a, b in chunks(n, 2):
-        if BUG == "binary_gumbel_noise":
-            noise = gumbel_noise(rng, b - a)
-        else:
-            u = open_uniform(rng, b - a)
-            noise = np.log(u) - np.log1p(-u)
-        x = (logit + noise) / tau
-        e = np.exp(-np.abs(x))
-        out[a:b] = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    return out
-
-
-def op_binary_log_prob(req):
-    logit = parse_logit(req["logit"])
-    tau = parse_tau(req["tau"])
-    y = load_y(req, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ly, l1y = np.log(y), np.log1p(-y)
-        out = (
-            math.log(tau)
-            + logit
-            - (tau + 1) * (ly + l1y)
-            - 2 * np.logaddexp(logit - tau * ly, -tau * l1y)
-        )
-    out[(y <= 0) | (y >= 1)] = -np.inf
-    return out
-
-
-# ---------------------------------------------------------------- gradients
-
-
 def parse_objective(raw, k):
     if not isinstance(raw, dict) or raw.get("kind") not in ("linear", "quadratic"):
         raise Invalid("objective must be {\"kind\": \"linear\" | \"quadratic\", ...}, got %r" % (raw,))
     key = "c" if raw["kind"] == "linear" else "target"
-    vec = raw.get(key)
-    if not isinstance(vec, list) or len(vec) != k:
+    v = np.asarray(raw.get(key), dtype=np.float64)
+    if v.ndim != 1 or v.size != k:
         raise Invalid("objective %s must be a list of k = %d numbers" % (key, k))
-    v = np.array([as_float(x, "objective %s[%d]" % (key, i)) for i, x in enumerate(vec)])
     if not np.all(np.isfinite(v)):
         raise Invalid("objective %s must be finite" % key)
     if raw["kind"] == "linear":
@@ -390,159 +229,238 @@ def parse_objective(raw, k):
     return (lambda z: np.sum((z - v) ** 2, axis=-1)), (lambda z: 2.0 * (z - v))
 
 
-def jacobian_t(y, v, tau):
-    """J(y)^T v row-wise for y = softmax(z / tau): y * (v - <y, v>) / tau."""
-    inner = np.sum(y * v, axis=-1, keepdims=True)
-    scale = 1.0 if BUG == "gs_missing_inv_tau" else 1.0 / tau
-    return y * (v - inner) * scale
+# ---------------------------------------------------------------- the implementation
 
 
-def conditional_noise(rng, logits, d, m):
-    """m perturbed logit vectors l + g' with g' ~ Gumbel conditioned on argmax(l + g') = d.
+class NumpyTarget:
+    """Every op of protocol v1 in float64 NumPy, with at most one planted bug (BUGS)."""
 
-    Rows of d are category indices; returns shape [rows, m, k]."""
-    rows, k = d.shape[0], logits.size
-    e = -np.log(open_uniform(rng, (rows, m, k)))  # Exponential(1)
-    log_z = float(np.max(logits) + math.log(np.sum(np.exp(logits - np.max(logits)))))
-    e_d = np.take_along_axis(e, d[:, None, None].repeat(m, axis=1), axis=2)  # [rows, m, 1]
-    with np.errstate(divide="ignore"):
-        top = log_z - np.log(e_d)  # the maximum: Gumbel(log Z)
-        others = -np.logaddexp(np.log(e) - logits, np.log(e_d) - log_z)
-    onehot = np.eye(k, dtype=bool)[d][:, None, :]
-    return np.where(onehot, top, others)
+    dtype = "float64"
+    estimators = ESTIMATORS
 
+    def __init__(self, bug=None):
+        if bug is not None and bug not in BUGS:
+            raise ValueError("unknown bug %r; the bugs are: %s" % (bug, ", ".join(BUGS)))
+        self.bug = bug
+        self.name = "numpy %s reference adapter" % np.__version__
+        if bug:
+            self.name += " (planted bug: %s)" % bug
 
-def op_grad(req):
-    est = req.get("estimator")
-    if est not in ESTIMATORS:
-        raise Unsupported(repr(est))
-    logits = parse_logits(req["logits"])
-    k = logits.size
-    f, grad_f = parse_objective(req.get("objective"), k)
-    n, seed = as_count(req["n"], "n"), as_seed(req["seed"])
-    tau = None if est == "reinforce" else parse_tau(req["tau"])
-    m = None
-    if est == "gumbel_rao":
-        m = req.get("m")
-        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-            raise Invalid("gumbel_rao needs an integer m >= 1, got %r" % (m,))
-    rng = generator(seed)
-    eye = np.eye(k)
-    pi = np.exp(log_softmax(logits))
-    out = np.empty((n, k), dtype=np.float64)
-    for a, b in chunks(n, k * (m or 1)):
-        g = gumbel_noise(rng, (b - a, k))
-        if est == "reinforce":
-            z = eye[np.argmax(logits + g, axis=1)]
-            score = z if BUG == "reinforce_missing_pi" else z - pi
-            row = f(z)[:, None] * score
-            out[a:b] = -row if BUG == "reinforce_sign" else row
-        elif est == "gumbel_softmax":
-            y = relaxed_rows(logits, g, tau)
-            out[a:b] = jacobian_t(y, grad_f(y), tau)
-        elif est == "straight_through":
-            y = relaxed_rows(logits, g, tau)
-            z = eye[np.argmax(y, axis=1)]
-            through = z if BUG == "st_backward_hard" else y
-            out[a:b] = jacobian_t(through, grad_f(z), tau)
-        else:  # gumbel_rao
-            d = np.argmax(logits + g, axis=1)
-            z = eye[d]
-            perturbed = conditional_noise(rng, logits, d, m)
-            y = softmax_rows(perturbed / tau)  # [rows, m, k]
-            v = grad_f(z)[:, None, :]
-            out[a:b] = np.mean(jacobian_t(y, np.broadcast_to(v, y.shape), tau), axis=1)
-    return out
+    def __repr__(self):
+        return "NumpyTarget()" if self.bug is None else "NumpyTarget(bug=%r)" % self.bug
 
+    # -- noise
 
-class Unsupported(Exception):
-    """An op or estimator this adapter does not offer."""
+    def generator(self, seed):
+        return np.random.Generator(np.random.PCG64(0 if self.bug == "seed_ignored" else seed))
 
+    def gumbel_noise(self, rng, size):
+        if self.bug == "uniform_closed":
+            u = rng.integers(0, 2**11, size=size).astype(np.float64) * 2.0**-11
+        else:
+            u = open_uniform(rng, size)
+        if self.bug == "clamped_noise":
+            u = np.clip(u, 1e-3, 1 - 1e-3)
+        with np.errstate(divide="ignore"):
+            if self.bug == "exponential_noise":
+                return -np.log(u)
+            return -np.log(-np.log(u))
 
-# ---------------------------------------------------------------- protocol loop
+    def effective_logits(self, logits):
+        """The logits as the (possibly buggy) implementation uses them."""
+        if self.bug == "probs_as_logits":
+            return np.exp(log_softmax(logits))
+        return logits
 
-HANDLERS = {
-    "gumbel": op_gumbel,
-    "categorical": op_categorical,
-    "relaxed_sample": op_relaxed_sample,
-    "relaxed_log_prob": op_relaxed_log_prob,
-    "binary_sample": op_binary_sample,
-    "binary_log_prob": op_binary_log_prob,
-    "grad": op_grad,
-}
+    def relaxed_rows(self, logits, g, tau):
+        """softmax((l + g) / tau) row-wise, in log space after max subtraction."""
+        with np.errstate(invalid="ignore"):
+            if self.bug == "tau_logits_only":
+                z = logits / tau + g
+            else:
+                z = (logits + g) / tau
+            return softmax_rows(z)
 
+    def jacobian_t(self, y, v, tau):
+        """J(y)^T v row-wise for y = softmax(z / tau): y * (v - <y, v>) / tau."""
+        inner = np.sum(y * v, axis=-1, keepdims=True)
+        scale = 1.0 if self.bug == "gs_missing_inv_tau" else 1.0 / tau
+        return y * (v - inner) * scale
 
-def send(obj):
-    sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
-    sys.stdout.flush()
+    # -- the protocol's ops
 
+    def gumbel(self, n, seed):
+        n, seed = as_count(n, "n"), as_seed(seed)
+        rng = self.generator(seed)
+        out = np.empty(n, dtype=np.float64)
+        for a, b in chunks(n, 1):
+            out[a:b] = self.gumbel_noise(rng, b - a)
+        return out
 
-def answer(req):
-    rid = req.get("id")
-    op = req.get("op")
-    if op == "hello":
-        if req.get("protocol") != PROTOCOL:
-            return {"id": rid, "ok": False, "error": "this adapter speaks protocol %d" % PROTOCOL}
-        name = "numpy %s reference adapter" % np.__version__
-        if BUG:
-            name += " (planted bug: %s)" % BUG
-        return {
-            "id": rid,
-            "ok": True,
-            "protocol": PROTOCOL,
-            "name": name,
-            "dtype": "float64",
-            "ops": OPS,
-            "estimators": ESTIMATORS,
-        }
-    if op == "bye":
-        return {"id": rid, "ok": True}
-    handler = HANDLERS.get(op)
-    if handler is None:
-        return {"id": rid, "ok": False, "unsupported": True}
-    try:
-        result = handler(req)
-        out = req["out"]
-        with open(out, "wb") as fh:
-            np.lib.format.write_array(fh, np.ascontiguousarray(result), allow_pickle=False)
-        return {"id": rid, "ok": True}
-    except Unsupported:
-        return {"id": rid, "ok": False, "unsupported": True}
-    except Invalid as e:
-        return {"id": rid, "ok": False, "error": str(e)}
-    except KeyError as e:
-        return {"id": rid, "ok": False, "error": "missing field %s" % e}
-    except Exception as e:  # noqa: BLE001 - the adapter must answer, never crash
-        return {"id": rid, "ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+    def categorical(self, logits, n, seed):
+        logits = parse_logits(logits)
+        n, seed = as_count(n, "n"), as_seed(seed)
+        lg = self.effective_logits(logits)
+        rng = self.generator(seed)
+        k = lg.size
+        out = np.empty(n, dtype=np.int64)
+        for a, b in chunks(n, k):
+            out[a:b] = np.argmax(lg + self.gumbel_noise(rng, (b - a, k)), axis=1)
+        if self.bug == "off_by_one":
+            out += 1
+        return out
+
+    def relaxed_sample(self, logits, tau, n, seed, hard=False):
+        logits = parse_logits(logits)
+        tau = parse_tau(tau)
+        if not isinstance(hard, bool):
+            raise Invalid("hard must be true or false, got %r" % (hard,))
+        n, seed = as_count(n, "n"), as_seed(seed)
+        lg = self.effective_logits(logits)
+        rng = self.generator(seed)
+        k = lg.size
+        out = np.empty((n, k), dtype=np.float64)
+        for a, b in chunks(n, k):
+            y = self.relaxed_rows(lg, self.gumbel_noise(rng, (b - a, k)), tau)
+            if hard:
+                if self.bug == "hard_threshold":
+                    y = (y >= 0.5).astype(np.float64)
+                else:
+                    y = np.eye(k)[np.argmax(y, axis=1)]
+            out[a:b] = y
+        return out
+
+    def relaxed_log_prob(self, logits, tau, y):
+        logits = parse_logits(logits)
+        tau = parse_tau(tau)
+        y = check_y(y, 2)
+        k = logits.size
+        if y.shape[1] != k:
+            raise Invalid("y has rows of %d entries, logits has %d" % (y.shape[1], k))
+        lg = self.effective_logits(logits)
+        keep = lg > -np.inf
+        kk = int(np.sum(keep))
+        log_pi = log_softmax(lg[keep])
+        yu = y[:, keep]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # Renormalise rows that are on the simplex up to rounding: log y_i - log sum y.
+            ly = np.log(yu) - np.log(np.sum(yu, axis=1, keepdims=True))
+            a = log_pi - tau * ly
+            log_norm = math.lgamma(kk + 1 if self.bug == "wrong_factorial" else kk)
+            if self.bug != "missing_log_tau":
+                log_norm += (kk - 1) * math.log(tau)
+            body = np.sum(a - ly, axis=1) - kk * logsumexp_rows(a)
+            if self.bug == "expconcrete_density":
+                body = body + np.sum(ly, axis=1)
+            out = log_norm + body
+        outside = np.any(~(yu > 0), axis=1) | np.any(y[:, ~keep] != 0, axis=1)
+        outside &= ~np.any(np.isnan(y), axis=1)
+        out[outside] = -np.inf
+        return out
+
+    def binary_sample(self, logit, tau, n, seed):
+        logit = parse_logit(logit)
+        tau = parse_tau(tau)
+        n, seed = as_count(n, "n"), as_seed(seed)
+        rng = self.generator(seed)
+        out = np.empty(n, dtype=np.float64)
+        for a, b in chunks(n, 2):
+            if self.bug == "binary_gumbel_noise":
+                noise = self.gumbel_noise(rng, b - a)
+            else:
+                u = open_uniform(rng, b - a)
+                noise = np.log(u) - np.log1p(-u)
+            x = (logit + noise) / tau
+            e = np.exp(-np.abs(x))
+            out[a:b] = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return out
+
+    def binary_log_prob(self, logit, tau, y):
+        logit = parse_logit(logit)
+        tau = parse_tau(tau)
+        y = check_y(y, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ly, l1y = np.log(y), np.log1p(-y)
+            out = (
+                math.log(tau)
+                + logit
+                - (tau + 1) * (ly + l1y)
+                - 2 * np.logaddexp(logit - tau * ly, -tau * l1y)
+            )
+        out[(y <= 0) | (y >= 1)] = -np.inf
+        return out
+
+    def conditional_noise(self, rng, logits, d, m):
+        """m perturbed logit vectors l + g' with g' ~ Gumbel conditioned on argmax(l + g') = d.
+
+        Rows of d are category indices; returns shape [rows, m, k]."""
+        k = logits.size
+        rows = d.shape[0]
+        e = -np.log(open_uniform(rng, (rows, m, k)))  # Exponential(1)
+        log_z = float(np.max(logits) + math.log(np.sum(np.exp(logits - np.max(logits)))))
+        e_d = np.take_along_axis(e, d[:, None, None].repeat(m, axis=1), axis=2)  # [rows, m, 1]
+        with np.errstate(divide="ignore"):
+            top = log_z - np.log(e_d)  # the maximum: Gumbel(log Z)
+            others = -np.logaddexp(np.log(e) - logits, np.log(e_d) - log_z)
+        onehot = np.eye(k, dtype=bool)[d][:, None, :]
+        return np.where(onehot, top, others)
+
+    def grad(self, estimator, objective, logits, tau, n, seed, m=None):
+        est = estimator
+        if est not in ESTIMATORS:
+            raise Unsupported(repr(est))
+        logits = parse_logits(logits)
+        k = logits.size
+        f, grad_f = parse_objective(objective, k)
+        n, seed = as_count(n, "n"), as_seed(seed)
+        tau = None if est == "reinforce" else parse_tau(tau)
+        if est == "gumbel_rao":
+            if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+                raise Invalid("gumbel_rao needs an integer m >= 1, got %r" % (m,))
+        else:
+            m = None
+        rng = self.generator(seed)
+        eye = np.eye(k)
+        pi = np.exp(log_softmax(logits))
+        out = np.empty((n, k), dtype=np.float64)
+        for a, b in chunks(n, k * (m or 1)):
+            g = self.gumbel_noise(rng, (b - a, k))
+            if est == "reinforce":
+                z = eye[np.argmax(logits + g, axis=1)]
+                score = z if self.bug == "reinforce_missing_pi" else z - pi
+                row = f(z)[:, None] * score
+                out[a:b] = -row if self.bug == "reinforce_sign" else row
+            elif est == "gumbel_softmax":
+                y = self.relaxed_rows(logits, g, tau)
+                out[a:b] = self.jacobian_t(y, grad_f(y), tau)
+            elif est == "straight_through":
+                y = self.relaxed_rows(logits, g, tau)
+                z = eye[np.argmax(y, axis=1)]
+                through = z if self.bug == "st_backward_hard" else y
+                out[a:b] = self.jacobian_t(through, grad_f(z), tau)
+            else:  # gumbel_rao
+                d = np.argmax(logits + g, axis=1)
+                z = eye[d]
+                perturbed = self.conditional_noise(rng, logits, d, m)
+                y = softmax_rows(perturbed / tau)  # [rows, m, k]
+                v = grad_f(z)[:, None, :]
+                out[a:b] = np.mean(self.jacobian_t(y, np.broadcast_to(v, y.shape), tau), axis=1)
+        return out
 
 
 def main(argv):
-    global BUG
     if "--list-bugs" in argv:
         for name, summary in BUGS.items():
             print("%s\t%s" % (name, summary))
         return 0
+    bug = None
     if "--bug" in argv:
         i = argv.index("--bug")
         if i + 1 >= len(argv) or argv[i + 1] not in BUGS:
             sys.stderr.write("--bug needs one of: %s\n" % ", ".join(BUGS))
             return 2
-        BUG = argv[i + 1]
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-        except ValueError as e:
-            sys.stderr.write("numpy_adapter: request is not JSON (%s): %r\n" % (e, line[:200]))
-            continue
-        if not isinstance(req, dict):
-            sys.stderr.write("numpy_adapter: request is not a JSON object: %r\n" % line[:200])
-            continue
-        send(answer(req))
-        if req.get("op") == "bye":
-            return 0
-    return 0
+        bug = argv[i + 1]
+    return serve(NumpyTarget(bug))
 
 
 if __name__ == "__main__":
