@@ -87,9 +87,10 @@ def audit(target, level="standard", seed=0, fwer=1e-3, only=None, skip=None, jso
     level: "quick", "standard" or "thorough" (sample sizes as `gumbel-audit audit --level`).
     seed: master seed (int in 0..2**64); every request's seed derives from it.
     fwer: family-wise false-alarm rate in (0, 1), controlled by Holm across the checks.
-    only, skip: check ids (see CHECK_IDS) to keep or leave out of the report. The whole battery
-        runs and the report is filtered, so each kept check has exactly the p-value and verdict
-        of the full run (Holm counts every check: conservative for the kept ones).
+    only, skip: check ids (see CHECK_IDS) to run, or to leave out (as `gumbel-audit audit
+        --only/--skip`); an unknown id is a ValueError naming the valid ones. Seeds depend only on
+        (master seed, check id, chunk), so a check run alone has the p-value it has in the full
+        battery; Holm then counts only the checks that ran.
     json: a path to write the JSON report to (as `--json`); report: a directory for report.md
         and its SVG plots (as `--report`).
 

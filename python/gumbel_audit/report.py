@@ -1,6 +1,6 @@
 """The result of an audit: `AuditReport` and its `Check`s.
 
-Built from the crate's JSON report (schema `gumbel-audit-report/1`, docs/audit-report-schema.md,
+Built from the crate's JSON report (schema `gumbel-audit-report/2`, docs/audit-report-schema.md,
 the same as `gumbel-audit audit --json`); `str(report)` is the CLI's table and
 `report._repr_markdown_()` the Markdown of `gumbel-audit audit --report` (plots left out: they
 are SVG files; `report.markdown()` returns them too).
@@ -11,14 +11,18 @@ import json as _json
 class Check:
     """One check: id, title, verdict ("pass", "fail", "warn", "skipped", "error"), p_value
     (None for exact criteria), p_adjusted (Holm), n, detail, criterion, false_alarm, detectable,
-    and seed (the check's own seed once the battery reports one, else None)."""
+    seeds (every seed the check sent, as dicts {stream, chunk, seed}, in order) and seed (the
+    first of them, None for a check that sent nothing, e.g. a skipped one)."""
 
     __slots__ = ("id", "title", "verdict", "p_value", "p_adjusted", "n", "detail", "criterion",
-                 "false_alarm", "detectable", "seed")
+                 "false_alarm", "detectable", "seeds", "seed")
 
     def __init__(self, raw):
-        for field in self.__slots__:
+        for field in self.__slots__[:-1]:
             setattr(self, field, raw.get(field))
+        if self.seeds is None:
+            self.seeds = []
+        self.seed = self.seeds[0]["seed"] if self.seeds else None
 
     @property
     def passed(self):
@@ -31,8 +35,9 @@ class Check:
 
 
 class AuditReport:
-    """An audit's outcome. `passed` is True when no check is fail or error; `verdict` is "pass"
-    or "fail"; `checks` lists the Checks in battery order."""
+    """An audit's outcome. `passed` is True when the verdict is "pass"; `verdict` is "pass",
+    "fail" (a check failed or had an error) or "error" (nothing was tested: `problem` says why);
+    `checks` lists the Checks in battery order."""
 
     def __init__(self, native, reproduce=None):
         self._native = native
@@ -49,6 +54,7 @@ class AuditReport:
     fwer = property(lambda self: self._data["fwer"])
     verdict = property(lambda self: self._data["verdict"])
     exit_code = property(lambda self: self._data["exit_code"])
+    problem = property(lambda self: self._data.get("problem"))
 
     @property
     def passed(self):

@@ -37,8 +37,9 @@ def assert_audit_passes(target, level="quick", **kw):
     lines = ["gumbel-audit: %s (%s) did not pass the %s audit (seed %d, fwer %g)"
              % (report.implementation, report.dtype, report.level, report.seed, report.fwer)]
     if not bad:
-        lines.append("  no check passed: the target offers none of the ops the selected checks need "
-                     "(every check was skipped)")
+        lines.append("  no check passed: %s" % (report.problem or
+                     "the target offers none of the ops the selected checks need "
+                     "(every check was skipped)"))
     for c in bad:
         p = "" if c.p_value is None else ", p = %.3g" % c.p_value
         lines.append("  %s: %s%s: %s" % (c.id, c.verdict.upper(), p, c.detail))

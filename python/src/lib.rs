@@ -17,7 +17,7 @@ mod report;
 mod target;
 
 use gumbel_audit::audit::battery::check_ids as battery_check_ids;
-use gumbel_audit::audit::{AuditOptions, Capabilities, Dtype, Level, Op, run_battery};
+use gumbel_audit::audit::{AuditOptions, Capabilities, Dtype, Level, Op, Selection, run_battery};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -31,12 +31,10 @@ fn check_ids() -> Vec<&'static str> {
 }
 
 /// Runs the battery on `target`, whose capabilities the Python side has read
-/// (`gumbel_audit._target.describe`). `only`/`skip` select checks by id (validated in Python).
-///
-/// Until the crate's `AuditOptions` has its own `only`/`skip`, the whole battery runs and the
-/// report is filtered afterwards: Holm's correction still counts every check with a p-value,
-/// which keeps the family-wise false-alarm rate of the kept checks at most `fwer`
-/// (conservative), and every kept check has exactly the p-value of the full run.
+/// (`gumbel_audit._target.describe`). `only`/`skip` select checks by id, exactly as
+/// `gumbel-audit audit --only/--skip` do: the other checks are not run, and every check's seeds
+/// depend only on (master seed, check id, chunk), so a check run alone has the p-value it has in
+/// the full battery.
 #[pyfunction]
 #[pyo3(signature = (target, name, dtype, ops, estimators, unsupported, level, seed, fwer, only, skip))]
 #[allow(clippy::too_many_arguments)]
@@ -58,8 +56,11 @@ fn audit(
             "level {level:?}: must be \"quick\", \"standard\" or \"thorough\""
         ))
     })?;
-    let options =
-        AuditOptions::new(level, seed, fwer).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let selection = Selection::new(only.as_deref(), skip.as_deref().unwrap_or(&[]))
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let options = AuditOptions::new(level, seed, fwer)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?
+        .with_selection(selection);
     let dtype = match dtype {
         "float32" => Dtype::Float32,
         "float64" => Dtype::Float64,
@@ -75,7 +76,7 @@ fn audit(
         .collect::<PyResult<Vec<Op>>>()?;
     let caps = Capabilities::new(name, dtype, ops, estimators);
     let mut py_target = PyTarget::new(target, caps, unsupported);
-    let mut report = guard::guarded(|| {
+    let report = guard::guarded(|| {
         run_battery(&mut py_target, &options, &mut |_| {})
             .map_err(|e| PyValueError::new_err(format!("the audit could not start: {e}")))
     })?;
@@ -84,7 +85,6 @@ fn audit(
     if let Some(err) = py_target.take_interrupt() {
         return Err(err);
     }
-    report::select(&mut report, only.as_deref(), skip.as_deref());
     Ok(NativeReport::new(report))
 }
 

@@ -1,12 +1,12 @@
 //! The audit report as the Python package sees it: the crate's renderers, unchanged, behind a
-//! small class, and the `only`/`skip` selection of checks.
+//! small class.
 //!
 //! The Python `gumbel_audit.AuditReport` is built from [`NativeReport::json`] (the CLI's
-//! `--json` schema, `gumbel-audit-report/1`); its `__str__` is [`NativeReport::table`] (the
+//! `--json` schema, `gumbel-audit-report/2`); its `__str__` is [`NativeReport::table`] (the
 //! CLI's table) and its `_repr_markdown_` [`NativeReport::markdown`] (the CLI's `--report`).
 
+use gumbel_audit::audit::AuditReport;
 use gumbel_audit::audit::report::{to_json, to_markdown, to_table};
-use gumbel_audit::audit::{AuditReport, Verdict};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -25,7 +25,7 @@ impl NativeReport {
 
 #[pymethods]
 impl NativeReport {
-    /// The report as JSON text (schema `gumbel-audit-report/1`, as `gumbel-audit audit --json`).
+    /// The report as JSON text (schema `gumbel-audit-report/2`, as `gumbel-audit audit --json`).
     fn json(&self) -> PyResult<String> {
         serde_json::to_string_pretty(&to_json(&self.report))
             .map_err(|e| PyValueError::new_err(format!("cannot serialise the report: {e}")))
@@ -41,20 +41,4 @@ impl NativeReport {
         let md = to_markdown(&self.report);
         (md.markdown, md.plots)
     }
-}
-
-/// Keeps the checks named by `only` (all if `None`) minus those named by `skip`, and recomputes
-/// the overall verdict over the kept checks (`fail` if any kept check is `fail` or `error`).
-pub fn select(report: &mut AuditReport, only: Option<&[String]>, skip: Option<&[String]>) {
-    if only.is_none() && skip.is_none() {
-        return;
-    }
-    report.checks.retain(|c| {
-        only.is_none_or(|ids| ids.contains(&c.id)) && !skip.is_some_and(|ids| ids.contains(&c.id))
-    });
-    let failed = report
-        .checks
-        .iter()
-        .any(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error));
-    report.verdict = if failed { Verdict::Fail } else { Verdict::Pass };
 }

@@ -27,7 +27,7 @@ def test_report_renderings(tmp_path):
     report = gumbel_audit.audit(NumpyTarget(), level="quick", seed=3, json=str(tmp_path / "r.json"),
                                 report=str(tmp_path / "md"))
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["schema"] == "gumbel-audit-report/1"
+    assert data["schema"] == "gumbel-audit-report/2"
     assert [c["id"] for c in data["checks"]] == [c.id for c in report.checks]
     assert json.loads(report.to_json())["verdict"] == report.verdict
     text = str(report)
