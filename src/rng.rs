@@ -1,4 +1,4 @@
-//! The crate's named portable RNG: `ChaCha8Rng` seeded from a `u64` (STYLE.md §10).
+//! The crate's named portable RNG: `ChaCha8Rng` seeded from a `u64` (docs/design/style.md §10).
 //!
 //! Streams are the same on every platform, so seeded outputs are value-stable: a change that
 //! alters them is called out in CHANGELOG.md.

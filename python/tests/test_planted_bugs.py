@@ -1,5 +1,5 @@
 """assert_audit_passes on the NumPy target's planted bugs (scripts/adapters/numpy_adapter.py):
-each must fail, at the standard level, the checks the bug table of tests/audit_numpy.rs names,
+each must fail, at the standard level, the checks the bug table of tests/audit/numpy.rs names,
 and the message must name them with their detail and a reproducing call."""
 import re
 
@@ -8,7 +8,7 @@ import pytest
 from gumbel_audit.testing import assert_audit_passes
 from numpy_adapter import BUGS, NumpyTarget
 
-# bug -> the checks it must fail (the same table as tests/audit_numpy.rs).
+# bug -> the checks it must fail (the same table as tests/audit/numpy.rs).
 EXPECTED = {
     "uniform_closed": ["noise.finite"],
     "clamped_noise": ["categorical.chi2"],

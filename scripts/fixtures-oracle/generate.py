@@ -3,7 +3,7 @@
 
 Run through ./run.sh, which builds a private venv with the pinned mpmath of requirements.txt.
 Every value is computed in mpmath at DPS = 50 significant digits from the formulas of
-shared/design/MATH.md (never from the Rust code), then rounded once to the nearest f64 and
+docs/design/math.md (never from the Rust code), then rounded once to the nearest f64 and
 written with 17 significant digits. Inputs (logits, points, noise) are f64 values drawn from
 Python's `random.Random(seed)` (Mersenne Twister, stable across Python versions) and are
 written too; the oracle works on the exact f64 values it writes.
@@ -482,7 +482,7 @@ def gradients():
     write("gradients",
           "Exact discrete objective L = Σ_i π_i f(e_i), its gradient ∂L/∂l_j = π_j (f(e_j) - L) "
           "and the covariance of the REINFORCE row (f(e_z) - b)(e_z - π), z ~ Categorical(π), "
-          "by enumeration: Σ_z π_z (f(e_z) - b)² (e_z - π)(e_z - π)ᵀ - ∇L ∇Lᵀ (MATH.md §3). "
+          "by enumeration: Σ_z π_z (f(e_z) - b)² (e_z - π)(e_z - π)ᵀ - ∇L ∇Lᵀ (docs/design/math.md §3). "
           "Objectives: linear f(z) = Σ c_i z_i (f(e_i) = c_i), quadratic f(z) = Σ (z_i - t_i)² "
           "(f(e_i) = Σ_j t_j² + 1 - 2 t_i); 'coefficients' is c or t.",
           {"seed": 4},

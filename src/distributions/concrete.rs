@@ -21,8 +21,8 @@
 //! [`Concrete::ln_pdf_exp`] is the raw log-space formula, as TFP's
 //! `ExpRelaxedOneHotCategorical.log_prob` and PyTorch's `ExpRelaxedCategorical.log_prob`
 //! compute it. It is **not** a normalised density in the chart `x_1 … x_{k-1}`: that density is
-//! `p_exp(x) / y_k` (the Jacobian of `y = e^x` restricted to the simplex is `Π_{i<k} y_i`; for
-//! k = 2 the raw formula integrates to about 0.675, docs/design/math.md §1). Ratios of
+//! `p_exp(x) / y_k` (the Jacobian of `y = e^x` restricted to the simplex is `Π_{i<k} y_i`, so
+//! the raw formula integrates to `E[y_k]`, not 1: docs/design/math.md §1.7). Ratios of
 //! densities and KL divergences are unaffected; integrate or goodness-of-fit test
 //! `ln p_exp(x) - x_k`.
 //!

@@ -28,7 +28,7 @@ mod tests {
 
     /// `rng.sample(&d)` and `d.sample_iter(&mut rng)` (rand's interface) draw the same values
     /// as the seeded `d.sample(&mut rng)` from the same RNG state, for every sampler, bit for
-    /// bit, over 200 consecutive draws (so the pinned values of tests/value_stability.rs hold
+    /// bit, over 200 consecutive draws (so the pinned values of tests/distributions/value_stability.rs hold
     /// for both interfaces). Seen to fail when the `Gumbel` impl drew `-ln(-ln(1 - u))`.
     #[test]
     fn rand_distribution_draws_the_seeded_values() {

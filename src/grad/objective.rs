@@ -34,7 +34,7 @@
 //! # References
 //! - R. J. Williams, *Simple statistical gradient-following algorithms for connectionist
 //!   reinforcement learning*, Machine Learning 8 (1992), <https://doi.org/10.1007/BF00992696>.
-//! - shared/design/MATH.md §3 (the covariance formula is tagged `[derived]` there; the tests
+//! - docs/design/math.md §3 (the covariance formula is labelled **derived** there; the tests
 //!   check it against enumeration).
 
 use nalgebra::DMatrix;

@@ -18,7 +18,7 @@
 //!                    z_i = TruncatedGumbel(l_i, z_d)(u_i), i ≠ d (truncated at z_d)
 //! ```
 //! where `G(u) = -ln(-ln u)` and `u⁽ʳ⁾` are `k` open-interval uniforms per draw
-//! (shared/design/MATH.md §2 facts 4 and 5). The conditional draw uses the hard sample `d`
+//! (docs/design/math.md §2 facts 4 and 5). The conditional draw uses the hard sample `d`
 //! only, not the original maximum (Paulus et al. 2021, Alg. 1): `z⁽ʳ⁾` has exactly the law of
 //! `z` given `argmax z = d`, so the Gumbel-Rao row is `E[straight-through row | d]` estimated
 //! from `m` draws; `m = 1` has the law of straight-through, and the mean does not depend on `m`.

@@ -26,7 +26,7 @@
 //! Each integral is the exp-sinh rule of [`crate::grad::quadrature`], halved until two levels
 //! agree to `1e-13 · scale` (`scale = 1 + max |∇f|` at a vertex, and `/τ` for second moments);
 //! the reported `error_estimate` is the propagated `|I_h - I_{h/2}|` of the last halving plus a
-//! rounding allowance. How we know the error is below 1e-10 (tests/grad_truth.rs): the estimate
+//! rounding allowance. How we know the error is below 1e-10 (tests/grad/truth.rs): the estimate
 //! itself is below 1e-10 in every tested case (`τ` from 1e-4 to 10, `|a| ≤ 9`); the values match
 //! closed forms at `τ = 1` (polynomial integrals at `a = 0`, the difference-of-logistics density
 //! for any `a`) to 1e-12; and they match an independent composite Simpson rule (400 000 panels
@@ -325,7 +325,7 @@ pub struct MonteCarloMean {
 /// # Independence
 /// This truth averages the Gumbel-Softmax rows of [`GumbelSoftmax`] themselves, so it inherits
 /// any bug in them: it is a ground truth for *other* code (an adapter, the straight-through
-/// bias), never for testing [`GumbelSoftmax`]. `tests/grad_unbiased.rs` tests the pathwise rows
+/// bias), never for testing [`GumbelSoftmax`]. `tests/grad/unbiased.rs` tests the pathwise rows
 /// against the score-function estimator of the Concrete density instead, which shares no code
 /// with them. Likewise [`crate::grad::LeaveOneOut::exact_moments`] enumerates the library's own
 /// rows and is not an independent truth for them.

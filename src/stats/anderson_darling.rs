@@ -40,7 +40,7 @@
 //!   (measured errors up to `2e-5`, and 50% relative at `z = 10`).
 //! - `x + errfix` is "uniform for practical purposes; accuracy may be off at the 5th, rarely
 //!   at the 4th, digit" (M&M); measured against 10⁶-replication Monte Carlo at `n = 5 … 100`
-//!   in tests/stats_oracle.rs.
+//!   in tests/stats/oracle_ks_ad.rs.
 //! - **Deviation from M&M in the far upper tail.** Taken literally, `p = 1 - x - g₃(x)/n`
 //!   never falls below `-g₃(1)/n ≈ 6e-4/n` (the fitted `g₃` does not vanish at `x = 1`), so a
 //!   grossly wrong sample could never reach `p < 1e-6` at `n = 1000`. For `x > 0.999` (limit
@@ -91,7 +91,7 @@ pub struct AndersonDarlingResult {
 /// expansion, with relative error below `2e-4`.
 /// Agreement with an mpmath evaluation of the same series at 40 digits and with an
 /// independent characteristic-function (Imhof) inversion: better than `1e-13` absolute
-/// (tests/stats_oracle.rs). M&M's short polynomial approximation of this law is not used: it
+/// (tests/stats/oracle_ks_ad.rs). M&M's short polynomial approximation of this law is not used: it
 /// is off by up to `2e-5` for `z < 2` and by 50% in the tail at `z = 10` (same test data).
 ///
 /// Returns 0 for `z ≤ 0`, 1 for `z = +inf`, NaN for NaN.

@@ -231,7 +231,7 @@ fn check_counts(k: u64, n: u64) -> Result<(), Error> {
 /// as scipy.stats.binomtest). The test is exact: its false-alarm rate at `α` is at most `α`
 /// (less, since `X` is discrete). Detects, e.g., for one rare cell with `p = 1e-4` and
 /// `n = 1e6` (100 expected), a halving of the cell's probability at `α = 1e-3` with power
-/// above 0.99 (tests/stats_power_b.rs).
+/// above 0.99 (tests/stats/power_counts_multivariate.rs).
 ///
 /// # Errors
 /// [`Error::CountZero`] for `n = 0`; [`Error::InvalidParameter`] for `k > n` or `p` outside

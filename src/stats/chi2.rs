@@ -166,7 +166,7 @@ fn pooled_cells(expected: &[f64], min_expected: f64) -> Vec<usize> {
 /// with expected count below 5 ([`DEFAULT_MIN_EXPECTED`]).
 ///
 /// False-alarm rate: the p-value is asymptotic (χ²_df); with every cell's `E ≥ 5` its size at
-/// `α = 0.01` is within Monte-Carlo error of `α` (tests/stats_calibration_b.rs). Detectable
+/// `α = 0.01` is within Monte-Carlo error of `α` (tests/stats/calibration_counts_multivariate.rs). Detectable
 /// effect at `(α, power, n)`: [`chi2_detectable_w`].
 ///
 /// # Errors
@@ -549,7 +549,7 @@ pub fn chi2_detectable_w(alpha: f64, power: f64, df: f64, n: f64) -> Result<f64,
 /// use gumbel_audit::stats::chi2_sample_size;
 /// # fn main() -> Result<(), gumbel_audit::Error> {
 /// // k = 10 categories (df = 9), α = 1e-6, power 0.999, w = 0.01: n ≈ 8.61e5
-/// // (λ = 86.07; scipy.stats.ncx2 agrees, MATH.md §4).
+/// // (λ = 86.07; scipy.stats.ncx2 agrees, docs/design/math.md §4).
 /// let n = chi2_sample_size(1e-6, 0.999, 9.0, 0.01)?;
 /// assert!(n > 8.55e5 && n < 8.65e5);
 /// # Ok(()) }
@@ -711,7 +711,7 @@ mod tests {
 
     #[test]
     fn noncentral_against_scipy() {
-        // scipy 1.14.1 `stats.ncx2.sf(x, df, nc)` and the MATH.md §4 sample size, computed
+        // scipy 1.14.1 `stats.ncx2.sf(x, df, nc)` and the docs/design/math.md §4 sample size, computed
         // once in a throwaway venv (`stats.chi2.isf(1e-6, 9)`; brentq on `ncx2.sf(c, 9, λ) =
         // 0.999`, xtol 1e-12).
         let cases = [

@@ -36,7 +36,7 @@
 //!
 //! # Calibration and power
 //! For Gaussian rows the p-value is exact; for other rows it is asymptotic (CLT for `x̄`).
-//! tests/stats_calibration_b.rs checks both on 4000 seeds; tests/stats_power_b.rs shows it
+//! tests/stats/calibration_counts_multivariate.rs checks both on 4000 seeds; tests/stats/power_counts_multivariate.rs shows it
 //! catching a mean bias of a stated size.
 //!
 //! Measured (40 000 seeds): on categorical "gradient" rows `e_c - π`, π = (0.4, 0.3, 0.2, 0.1),
@@ -206,7 +206,7 @@ fn finish(
 /// False-alarm rate: exact for Gaussian rows, asymptotic otherwise. The statistic has
 /// noncentrality `n δᵀ Σ⁻¹ δ` for a true mean shift `δ`: a shift of Mahalanobis length `Δ` is
 /// detected at level `α` with the power of `F(p, n-p)` at noncentrality `n Δ²` (e.g. `Δ = 0.3`,
-/// `p = 3`, `n = 500`, `α = 1e-3`: power ≈ 0.998, tests/stats_power_b.rs).
+/// `p = 3`, `n = 500`, `α = 1e-3`: power ≈ 0.998, tests/stats/power_counts_multivariate.rs).
 ///
 /// # Errors
 /// [`Error::TooFewSamples`] unless `n ≥ p + 1`; [`Error::WrongLength`] for ragged rows, a

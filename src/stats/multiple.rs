@@ -36,7 +36,7 @@ pub struct HolmResult {
 /// Holm's step-down procedure over `p_values` at family-wise error rate `α`.
 ///
 /// False-alarm rate: FWER ≤ `α` under any dependence (checked by simulation in
-/// tests/stats_calibration_b.rs). Power: a false null with p-value `p` is rejected at least
+/// tests/stats/calibration_counts_multivariate.rs). Power: a false null with p-value `p` is rejected at least
 /// whenever `m · p ≤ α` (Bonferroni), and often earlier.
 ///
 /// # Errors

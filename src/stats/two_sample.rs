@@ -181,9 +181,9 @@ fn split_statistic(d: &[f64], big_n: usize, r: &[f64], order: &[usize], n1: usiz
 /// p-value (module doc).
 ///
 /// False-alarm rate: exactly valid for any `B` (`P(p ≤ α) ≤ α`); calibrated over 1000 seeds in
-/// tests/stats_calibration_b.rs. Detects, e.g., Concrete samples with the temperature applied
+/// tests/stats/calibration_counts_multivariate.rs. Detects, e.g., Concrete samples with the temperature applied
 /// to the logits but not the noise at `n = 300` per side, `τ = 0.5`, `k = 3`, `B = 199`, with
-/// `p = 1/200` (tests/stats_power_b.rs).
+/// `p = 1/200` (tests/stats/power_counts_multivariate.rs).
 ///
 /// # Errors
 /// [`Error::TooFewSamples`] when a side is empty; [`Error::WrongLength`] for rows of different

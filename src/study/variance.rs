@@ -1,5 +1,5 @@
 //! Bias, variance and mean squared error of the gradient estimators against the exact gradient of
-//! the discrete objective, per estimator and temperature: the seed's trade-off in numbers.
+//! the discrete objective, per estimator and temperature: the bias-variance trade-off of the temperature in numbers.
 //!
 //! # Notation
 //! Logits `l`, `π = softmax(l)`, objective `f`, discrete objective `L = Σ_i π_i f(e_i)` with exact

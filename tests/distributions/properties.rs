@@ -2,7 +2,7 @@
 //! hold for every input in the documented range.
 //!
 //! # Strategies
-//! Bounded ranges (STYLE.md §9), never `any::<f64>()`. The shared ones are in
+//! Bounded ranges (docs/design/style.md §9), never `any::<f64>()`. The shared ones are in
 //! `tests/common/strategies.rs`, used here with their wide ranges:
 //! - `logits_wide`: `k` logits, mostly in `[-10, 10]`, some anywhere in `[-10⁴, 10⁴]`, some
 //!   exactly `±10⁴`, some `-inf` (masked); at least one is finite.
@@ -24,7 +24,7 @@
 //! not representable (a CDF that rounds to 1, a sample that rounds to 0 or 1) the test checks
 //! that the rounding is legitimate and says so.
 //!
-//! No statistical test runs here (STYLE.md §8). 256 cases per property.
+//! No statistical test runs here (docs/design/style.md §8). 256 cases per property.
 
 use gumbel_audit::distributions::gumbel::STANDARD_NOISE_MAX;
 use gumbel_audit::distributions::{

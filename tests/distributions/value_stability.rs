@@ -23,7 +23,7 @@
 //!   last-bit difference could flip one only at a near-tie of the scores, which none of these
 //!   draws is near.
 
-// The pinned floats carry 17 significant digits on purpose (STYLE.md §11: round-trip), which
+// The pinned floats carry 17 significant digits on purpose (docs/design/style.md §11: round-trip), which
 // is more than the shortest representation clippy would like.
 #![allow(clippy::excessive_precision)]
 

@@ -1,4 +1,4 @@
-//! The seed's application: the semi-supervised objective for unlabelled data with one
+//! The Gumbel-Softmax paper's application: the semi-supervised objective for unlabelled data with one
 //! Gumbel-Softmax sample instead of the sum over `k` classes (Jang et al. 2017, §4.3): time per
 //! training step of each estimator, the speedup, and the single-sample estimators' error.
 //!
@@ -35,7 +35,7 @@
 //!   mse         (1/(P n)) Σ_i Σ_r ‖ĝ_ir - g*_i‖²,  interval ± z · SE as for the value
 //! ```
 //! The Gumbel-Softmax value is biased for `U` by design (it is unbiased for the relaxed
-//! objective `U_τ`, tested against quadrature at `k = 2` in `tests/semi_supervised.rs`);
+//! objective `U_τ`, tested against quadrature at `k = 2` in `tests/cli/study_semi_supervised.rs`);
 //! straight-through's value is unbiased for `U`, its gradient is not.
 //!
 //! # Timing
