@@ -40,7 +40,21 @@ enum Command {
 
 /// Runs the command line; the exit code is the process's.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    // `Cli::parse` would print help or a usage error and exit 0 even when standard output is
+    // full; here a failed print is exit 2 with a message.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 2 } else { 0 };
+            return match err.print() {
+                Ok(()) => ExitCode::from(code),
+                Err(e) => {
+                    write_stderr(&format!("gumbel-audit: cannot write the message: {e}\n"));
+                    ExitCode::from(2)
+                }
+            };
+        }
+    };
     let result = match cli.command {
         Command::Audit(args) => audit::audit(&args),
         Command::Sample(args) => sample::sample(&args),

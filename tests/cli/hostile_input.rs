@@ -47,6 +47,14 @@ fn log_prob_to_a_full_disk_is_exit_2() {
     refused(&out, &["cannot write to stdout"]);
 }
 
+/// Before: exit 0 with nothing written (clap ignored the write error).
+#[test]
+fn help_to_a_full_disk_is_exit_2() {
+    let out = to_full_disk(&["--help"]);
+    refused(&out, &["cannot write"]);
+    assert!(run(&["--help"]).status.success());
+}
+
 /// Before: `Duration::from_secs_f64(1e300)` panicked, exit 101.
 #[test]
 fn audit_timeout_is_bounded() {
