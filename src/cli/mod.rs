@@ -101,10 +101,7 @@ pub(crate) fn check_alpha(flag: &str, alpha: f64) -> Result<(), String> {
     if alpha > 0.0 && alpha < 1.0 {
         Ok(())
     } else {
-        Err(format!(
-            "{flag} {}: it must lie in the open interval (0, 1)",
-            fmt_f64(alpha)
-        ))
+        Err(format!("{flag} {}: it must be in (0, 1)", fmt_f64(alpha)))
     }
 }
 

@@ -47,8 +47,9 @@ pub struct LogProbArgs {
 }
 
 fn concrete(logits: &str, tau: f64) -> Result<Concrete, String> {
-    let logits = Logits::new(parse_list("--logits", logits)?).map_err(|e| e.to_string())?;
-    Concrete::new(logits, tau).map_err(|e| e.to_string())
+    let logits =
+        Logits::new(parse_list("--logits", logits)?).map_err(|e| format!("--logits: {e}"))?;
+    Concrete::new(logits, tau).map_err(|e| format!("--tau: {e}"))
 }
 
 /// Prints `n` rows of `k` values.
@@ -83,7 +84,7 @@ pub fn sample(args: &SampleArgs) -> Result<ExitCode, String> {
 pub fn log_prob(args: &LogProbArgs) -> Result<ExitCode, String> {
     let dist = concrete(&args.logits, args.tau)?;
     let y = parse_list("--y", &args.y)?;
-    let lp = dist.ln_pdf(&y).map_err(|e| e.to_string())?;
+    let lp = dist.ln_pdf(&y).map_err(|e| format!("--y: {e}"))?;
     super::write_stdout(&format!("{}\n", fmt_f64(lp)))?;
     Ok(ExitCode::SUCCESS)
 }

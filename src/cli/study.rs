@@ -200,7 +200,8 @@ fn variance_study(args: &VarianceArgs) -> Result<ExitCode, String> {
     };
     if objective.len() != logits.len() {
         return Err(format!(
-            "--objective has {} coefficients but --logits has {} categories: give one per category",
+            "--objective: wrong length: {} coefficients for the {} categories of --logits; give \
+             one per category",
             objective.len(),
             logits.len()
         ));
@@ -243,7 +244,7 @@ fn variance_study(args: &VarianceArgs) -> Result<ExitCode, String> {
         write_file(dir, "variance.csv", &csv)?;
         let title = format!("logits {} · {}", args.logits, args.objective);
         let svg = variance_svg(&rows, &logits, &objective, &title, args.alpha)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("--out: cannot draw variance.svg: {e}"))?;
         write_file(dir, "variance.svg", &svg)?;
     }
     Ok(ExitCode::SUCCESS)

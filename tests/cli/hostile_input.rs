@@ -245,6 +245,43 @@ fn count_messages_give_the_value_the_flag_and_the_rule() {
     refused(&out, &["--draws 1", "at least 2"]);
 }
 
+/// Before: the library's rule without the flag ("temperature is 0: it must be positive").
+#[test]
+fn library_rules_are_prefixed_with_their_flag() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["sample", "--logits", "0,1", "--tau", "0"],
+            "--tau: temperature is 0",
+        ),
+        (
+            &["sample", "--logits", "nan,1", "--tau", "1"],
+            "--logits: logit 0 is NaN",
+        ),
+        (
+            &[
+                "log-prob", "--logits", "0,1", "--tau", "1", "--y", "0.5,0.6",
+            ],
+            "--y: point is not in the open simplex",
+        ),
+        (
+            &[
+                "study",
+                "variance",
+                "--logits",
+                "0,0",
+                "--objective",
+                "linear:1,0",
+                "--taus",
+                "1,-2",
+            ],
+            "--taus: temperature is -2",
+        ),
+    ];
+    for (args, message) in cases {
+        refused(&run(args), &[message]);
+    }
+}
+
 /// Before: clap's "unexpected argument '-0' found".
 #[test]
 fn negative_numbers_reach_the_rule() {
