@@ -29,7 +29,7 @@ pub struct AuditArgs {
     /// Master seed; every request's seed is derived from it.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Family-wise false-alarm rate of the whole battery (Holm), in (0, 1).
+    /// Family-wise false-alarm rate of the whole battery (Holm), in [1e-300, 1).
     #[arg(long, default_value_t = DEFAULT_FWER, allow_hyphen_values = true)]
     fwer: f64,
     /// Write the report as JSON to this path (schema: docs/audit-report-schema.md).
