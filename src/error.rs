@@ -2,9 +2,13 @@
 //!
 //! One enum serves the whole reference implementation because the rules are shared: logits,
 //! temperatures, uniforms and simplex points are validated the same way by every distribution.
-//! `Display` is lower case and says the rule, so the CLI can print it as is.
+//! `Display` is lower case and says the rule, so the CLI can print it as is; every float in a
+//! message is in the short round-trip form of [`crate::study::report::fmt_f64`] (`5e-324`, not
+//! 330 digits).
 
 use std::fmt;
+
+use crate::study::report::fmt_f64;
 
 /// An input that breaks a documented rule. Returned, never panicked on.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,27 +123,33 @@ impl fmt::Display for Error {
             Error::NoCategories => write!(f, "no categories: k must be at least 1"),
             Error::LogitNotFinite { index, value } => write!(
                 f,
-                "logit {index} is {value}: logits must be finite or -inf (a masked category)"
+                "logit {index} is {}: logits must be finite or -inf (a masked category)",
+                fmt_f64(*value)
             ),
             Error::AllCategoriesMasked => write!(
                 f,
                 "all logits are -inf: at least one category must have positive probability"
             ),
             Error::TemperatureNotPositive { value } => {
-                write!(f, "temperature is {value}: it must be positive")
+                write!(f, "temperature is {}: it must be positive", fmt_f64(*value))
             }
             Error::TemperatureNotFinite { value } => {
-                write!(f, "temperature is {value}: it must be finite")
+                write!(f, "temperature is {}: it must be finite", fmt_f64(*value))
             }
             Error::InvalidParameter { name, value, rule } => {
-                write!(f, "{name} is {value}: it must be {rule}")
+                write!(f, "{name} is {}: it must be {rule}", fmt_f64(*value))
             }
             Error::UniformOutOfRange { value } => write!(
                 f,
-                "uniform variate is {value}: it must lie in the open interval (0, 1)"
+                "uniform variate is {}: it must lie in the open interval (0, 1)",
+                fmt_f64(*value)
             ),
             Error::ProbabilityOutOfRange { value } => {
-                write!(f, "probability is {value}: it must lie in [0, 1]")
+                write!(
+                    f,
+                    "probability is {}: it must lie in [0, 1]",
+                    fmt_f64(*value)
+                )
             }
             Error::WrongLength { expected, found } => {
                 write!(
@@ -150,7 +160,8 @@ impl fmt::Display for Error {
             Error::NoiseNotFinite { index, value } => {
                 write!(
                     f,
-                    "noise value {index} is {value}: Gumbel noise must be finite"
+                    "noise value {index} is {}: Gumbel noise must be finite",
+                    fmt_f64(*value)
                 )
             }
             Error::NotOnSimplex { reason } => {
@@ -159,7 +170,8 @@ impl fmt::Display for Error {
             Error::NotInUnitInterval { value } => {
                 write!(
                     f,
-                    "value is {value}: it must lie in the open interval (0, 1)"
+                    "value is {}: it must lie in the open interval (0, 1)",
+                    fmt_f64(*value)
                 )
             }
             Error::SingularCovariance { condition } => write!(
@@ -229,6 +241,20 @@ mod tests {
             check_temperature(f64::INFINITY),
             Err(Error::TemperatureNotFinite { .. })
         ));
+    }
+
+    /// Seen to fail with `{value}` in `Display` (a 330-character decimal for `5e-324`).
+    #[test]
+    fn floats_in_messages_are_short() {
+        let msg = Error::InvalidParameter {
+            name: "temperature",
+            value: 5e-324,
+            rule: "large",
+        }
+        .to_string();
+        assert_eq!(msg, "temperature is 5e-324: it must be large");
+        let msg = Error::TemperatureNotPositive { value: -1e-310 }.to_string();
+        assert!(msg.contains("-1e-310") && msg.len() < 60, "{msg}");
     }
 
     #[test]

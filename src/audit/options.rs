@@ -116,13 +116,14 @@ impl AuditOptions {
     /// Options; `fwer` must lie in `(0, 1)`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `fwer` outside `(0, 1)`.
+    /// [`Error::InvalidParameter`] for `fwer` outside `[MIN_FWER, 1)`.
     pub fn new(level: Level, seed: u64, fwer: f64) -> Result<Self, Error> {
-        if !(fwer > 0.0 && fwer < 1.0) {
+        if !(MIN_FWER..1.0).contains(&fwer) {
             return Err(Error::InvalidParameter {
                 name: "family-wise false-alarm rate",
                 value: fwer,
-                rule: "in the open interval (0, 1)",
+                rule: "in [1e-300, 1): below about 1e-308 the per-check rates fwer/(checks·parts) \
+                       are subnormal and the smallest detectable discrepancy overflows to inf or NaN",
             });
         }
         Ok(AuditOptions {
@@ -133,6 +134,13 @@ impl AuditOptions {
         })
     }
 }
+
+/// Smallest family-wise false-alarm rate [`AuditOptions::new`] accepts: `1e-300`. The
+/// per-check rates are `fwer / (checks · parts)`; below the smallest normal f64 (`2.2e-308`)
+/// their reciprocals overflow, and the power computation (DKWM, χ²) gives `inf` or NaN. On the
+/// whole quick battery the first `inf` appears at `fwer = 1e-306` (NaN at `5e-324`); `1e-305`
+/// is still finite. `1e-300` keeps a factor 10⁵ of margin for a larger battery.
+pub const MIN_FWER: f64 = 1e-300;
 
 impl AuditOptions {
     /// These options with only the checks of `selection` run.

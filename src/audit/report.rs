@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 
 use crate::audit::result::{AuditReport, CheckResult, Figure, Verdict};
 use crate::plot::{Plot, Series, Style};
+use crate::study::report::fmt_f64;
 
 /// Schema identifier written into every JSON report.
 pub const SCHEMA: &str = "gumbel-audit-report/2";
@@ -114,7 +115,7 @@ pub fn to_table(report: &AuditReport) -> String {
         report.dtype.as_str(),
         report.level.name(),
         report.seed,
-        report.fwer
+        fmt_f64(report.fwer)
     );
     s += &format!(
         "{:<26} {:<8} {:>9} {:>9} {:>10}  {}\n",
@@ -253,7 +254,7 @@ pub fn to_markdown(report: &AuditReport) -> MarkdownReport {
         report.dtype.as_str(),
         report.level.name(),
         report.seed,
-        report.fwer,
+        fmt_f64(report.fwer),
         report.verdict.as_str().to_uppercase()
     );
     if let Some(problem) = &report.problem {

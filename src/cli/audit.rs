@@ -29,8 +29,8 @@ pub struct AuditArgs {
     /// Master seed; every request's seed is derived from it.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Family-wise false-alarm rate of the whole battery (Holm), in (0, 1).
-    #[arg(long, default_value_t = DEFAULT_FWER)]
+    /// Family-wise false-alarm rate of the whole battery (Holm), in [1e-300, 1).
+    #[arg(long, default_value_t = DEFAULT_FWER, allow_hyphen_values = true)]
     fwer: f64,
     /// Write the report as JSON to this path (schema: docs/audit-report-schema.md).
     #[arg(long, value_name = "PATH")]
@@ -38,8 +38,9 @@ pub struct AuditArgs {
     /// Write report.md and SVG plots into this directory (created if missing).
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
-    /// Per-request timeout for an adapter process, in seconds.
-    #[arg(long, default_value_t = 300.0)]
+    /// Per-request timeout for an adapter process, in seconds: positive, at most 10⁶ (about
+    /// 11.6 days).
+    #[arg(long, default_value_t = 300.0, allow_hyphen_values = true)]
     timeout: f64,
     /// Run only these checks (comma-separated ids, e.g. `noise.cdf,bad_input`).
     #[arg(long, value_name = "ID[,ID]", value_delimiter = ',')]
@@ -97,6 +98,23 @@ fn write_file(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Largest `--timeout`, in seconds: 10⁶ (about 11.6 days), far beyond any request's need and
+/// far below the range where a `Duration` or a deadline `now + timeout` could overflow.
+const MAX_TIMEOUT_SECONDS: f64 = 1e6;
+
+/// Checks `--timeout` (finite, positive, at most [`MAX_TIMEOUT_SECONDS`]) and converts it.
+fn timeout_duration(seconds: f64) -> Result<Duration, String> {
+    if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_SECONDS {
+        Duration::try_from_secs_f64(seconds).map_err(|e| format!("--timeout: {e}"))
+    } else {
+        Err(format!(
+            "--timeout {}: it must be a positive number of seconds, at most {}",
+            super::fmt_f64(seconds),
+            super::fmt_f64(MAX_TIMEOUT_SECONDS)
+        ))
+    }
+}
+
 /// Runs `audit`.
 pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
     let level = Level::from_name(&args.level)
@@ -112,22 +130,15 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
         )
     })?;
     let options = AuditOptions::new(level, args.seed, args.fwer)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("--fwer: {e}"))?
         .with_selection(selection);
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(format!(
-            "--timeout {}: must be a positive number of seconds",
-            args.timeout
-        ));
-    }
+    let timeout = timeout_duration(args.timeout)?;
     let mut target: Box<dyn Target> = match (args.reference, args.command.split_first()) {
         (true, None) => Box::new(ReferenceTarget::new()),
         (true, Some(_)) => {
             return Err("give either --reference or an adapter command after --, not both".into());
         }
-        (false, Some((command, rest))) => {
-            adapter_target(command, rest, Duration::from_secs_f64(args.timeout))?
-        }
+        (false, Some((command, rest))) => adapter_target(command, rest, timeout)?,
         (false, None) => {
             return Err(
                 "nothing to audit: use --reference, or give an adapter after -- (e.g. \
@@ -144,10 +155,7 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
     };
     let report = run_battery(target.as_mut(), &options, &mut progress)
         .map_err(|e| format!("cannot start the audit: {e}"))?;
-    super::write_stdout(&to_table(&report))?;
-    if let Some(problem) = &report.problem {
-        eprintln!("error: {problem}");
-    }
+    // The files first: a failing standard output must not lose the report.
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&to_json(&report))
             .map_err(|e| format!("cannot serialise the report: {e}"))?;
@@ -161,6 +169,10 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
         for (name, svg) in &md.plots {
             write_file(&dir.join(name), svg)?;
         }
+    }
+    super::write_stdout(&to_table(&report))?;
+    if let Some(problem) = &report.problem {
+        super::write_stderr(&format!("error: {problem}\n"));
     }
     Ok(ExitCode::from(report.exit_code()))
 }

@@ -43,7 +43,7 @@ pub fn run(command: &FixturesCommand) -> Result<ExitCode, String> {
     match command {
         FixturesCommand::Regenerate(args) => {
             let mut text = String::new();
-            for path in golden::regenerate(&args.dir).map_err(|e| e.to_string())? {
+            for path in golden::regenerate(&args.dir).map_err(|e| format!("--dir: {e}"))? {
                 text.push_str(&format!("wrote {}\n", path.display()));
             }
             super::write_stdout(&text)?;

@@ -2,6 +2,8 @@
 
 mod audit;
 mod fixtures;
+mod input;
+mod limits;
 mod sample;
 mod study;
 
@@ -38,7 +40,21 @@ enum Command {
 
 /// Runs the command line; the exit code is the process's.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    // `Cli::parse` would print help or a usage error and exit 0 even when standard output is
+    // full; here a failed print is exit 2 with a message.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 2 } else { 0 };
+            return match err.print() {
+                Ok(()) => ExitCode::from(code),
+                Err(e) => {
+                    write_stderr(&format!("gumbel-audit: cannot write the message: {e}\n"));
+                    ExitCode::from(2)
+                }
+            };
+        }
+    };
     let result = match cli.command {
         Command::Audit(args) => audit::audit(&args),
         Command::Sample(args) => sample::sample(&args),
@@ -49,7 +65,7 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("gumbel-audit: {err}");
+            write_stderr(&format!("gumbel-audit: {err}\n"));
             ExitCode::from(2)
         }
     }
@@ -65,19 +81,37 @@ pub(crate) fn write_stdout(text: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot write to stdout: {e}"))
 }
 
-/// Parses a comma-separated list of numbers; `inf`, `-inf` and `nan` are accepted as numbers so
-/// that the library, not the parser, judges them.
+/// Writes `text` to standard error, ignoring a failure (there is nowhere left to report it;
+/// `eprint!` would panic).
+pub(crate) fn write_stderr(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
+/// Reads the list of numbers given to `flag`: comma-separated, or `@path` / `@-` (a text or
+/// `.npy` file, or standard input; see `input`). `inf`, `-inf` and `nan` are accepted as
+/// numbers so that the library, not the parser, judges them.
 pub(crate) fn parse_list(flag: &str, text: &str) -> Result<Vec<f64>, String> {
-    if text.trim().is_empty() {
-        return Err(format!("{flag} is empty: give comma-separated numbers"));
+    input::read_list(flag, text)
+}
+
+/// Checks a two-sided error rate given to `flag`: `0 < alpha < 1`.
+pub(crate) fn check_alpha(flag: &str, alpha: f64) -> Result<(), String> {
+    if alpha > 0.0 && alpha < 1.0 {
+        Ok(())
+    } else {
+        Err(format!("{flag} {}: it must be in (0, 1)", fmt_f64(alpha)))
     }
-    text.split(',')
-        .map(|item| {
-            let item = item.trim();
-            item.parse::<f64>()
-                .map_err(|_| format!("{flag}: cannot read '{item}' as a number"))
-        })
-        .collect()
+}
+
+/// Checks a count given to `flag`: at least `min`.
+pub(crate) fn check_at_least(flag: &str, value: usize, min: usize) -> Result<(), String> {
+    if value >= min {
+        Ok(())
+    } else {
+        Err(format!("{flag} {value}: it must be at least {min}"))
+    }
 }
 
 /// Floats in CSV and on stdout: the library's round-trip format (one definition).

@@ -12,7 +12,8 @@ use super::{fmt_f64, parse_list};
 /// Arguments of `sample`.
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// Logits, comma-separated; `-inf` masks a category.
+    /// Logits, comma-separated, or `@path` (text or .npy file) or `@-` (standard input);
+    /// `-inf` masks a category.
     #[arg(long, allow_hyphen_values = true)]
     logits: String,
     /// Temperature τ > 0.
@@ -32,20 +33,23 @@ pub struct SampleArgs {
 /// Arguments of `log-prob`.
 #[derive(Debug, Args)]
 pub struct LogProbArgs {
-    /// Logits, comma-separated; `-inf` masks a category.
+    /// Logits, comma-separated, or `@path` (text or .npy file) or `@-` (standard input);
+    /// `-inf` masks a category.
     #[arg(long, allow_hyphen_values = true)]
     logits: String,
     /// Temperature τ > 0.
     #[arg(long, allow_hyphen_values = true)]
     tau: f64,
-    /// The point of the simplex, comma-separated (masked categories exactly 0).
+    /// The point of the simplex, comma-separated, or `@path` / `@-` as for --logits (masked
+    /// categories exactly 0).
     #[arg(long, allow_hyphen_values = true)]
     y: String,
 }
 
 fn concrete(logits: &str, tau: f64) -> Result<Concrete, String> {
-    let logits = Logits::new(parse_list("--logits", logits)?).map_err(|e| e.to_string())?;
-    Concrete::new(logits, tau).map_err(|e| e.to_string())
+    let logits =
+        Logits::new(parse_list("--logits", logits)?).map_err(|e| format!("--logits: {e}"))?;
+    Concrete::new(logits, tau).map_err(|e| format!("--tau: {e}"))
 }
 
 /// Prints `n` rows of `k` values.
@@ -80,7 +84,7 @@ pub fn sample(args: &SampleArgs) -> Result<ExitCode, String> {
 pub fn log_prob(args: &LogProbArgs) -> Result<ExitCode, String> {
     let dist = concrete(&args.logits, args.tau)?;
     let y = parse_list("--y", &args.y)?;
-    let lp = dist.ln_pdf(&y).map_err(|e| e.to_string())?;
-    println!("{}", fmt_f64(lp));
+    let lp = dist.ln_pdf(&y).map_err(|e| format!("--y: {e}"))?;
+    super::write_stdout(&format!("{}\n", fmt_f64(lp)))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,15 +6,20 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use gumbel_audit::distributions::Logits;
+use gumbel_audit::error::check_temperature;
 use gumbel_audit::grad::Objective;
 use gumbel_audit::study::semi_supervised::SemiSupervisedStudy;
 use gumbel_audit::study::semi_supervised::report::{semi_supervised_csv, semi_supervised_plot};
 use gumbel_audit::study::temperature::{default_grid, temperature_study};
 use gumbel_audit::study::temperature_report::{temperature_csv, temperature_plot};
-use gumbel_audit::study::variance::{self, VarianceStudy};
+use gumbel_audit::study::variance::{self, MAX_COEFFICIENT_OVER_TAU, VarianceStudy};
 use gumbel_audit::study::variance_report::{variance_csv, variance_svg};
 
-use super::parse_list;
+use super::{fmt_f64, limits, parse_list};
+
+fn logits_arg(text: &str) -> Result<Logits, String> {
+    Logits::new(parse_list("--logits", text)?).map_err(|e| format!("--logits: {e}"))
+}
 
 /// Which study.
 #[derive(Debug, Subcommand)]
@@ -38,7 +43,8 @@ pub enum StudyCommand {
 /// Arguments of `study temperature`.
 #[derive(Debug, Args)]
 pub struct TemperatureArgs {
-    /// Logits, comma-separated; `-inf` masks a category.
+    /// Logits, comma-separated, or `@path` (text or .npy file) or `@-` (standard input);
+    /// `-inf` masks a category.
     #[arg(long, allow_hyphen_values = true)]
     logits: String,
     /// Seed of the ChaCha8 RNG (temperature j uses seed + j).
@@ -48,7 +54,7 @@ pub struct TemperatureArgs {
     #[arg(long, default_value_t = 1_000_000)]
     samples: usize,
     /// Two-sided error rate of each interval (0.01: 99% intervals).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_hyphen_values = true)]
     alpha: f64,
     /// Directory to write temperature.csv and temperature.svg into (created if missing).
     #[arg(long)]
@@ -58,7 +64,8 @@ pub struct TemperatureArgs {
 /// Arguments of `study variance`.
 #[derive(Debug, Args)]
 pub struct VarianceArgs {
-    /// Logits, comma-separated; `-inf` masks a category.
+    /// Logits, comma-separated, or `@path` (text or .npy file) or `@-` (standard input);
+    /// `-inf` masks a category.
     #[arg(long, allow_hyphen_values = true)]
     logits: String,
     /// Objective: `linear:c0,c1,...` (f = Σ c_i z_i) or `quadratic:t0,t1,...`
@@ -76,7 +83,7 @@ pub struct VarianceArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Two-sided error rate of each variance interval (0.05: 95% intervals).
-    #[arg(long, default_value_t = variance::DEFAULT_ALPHA)]
+    #[arg(long, default_value_t = variance::DEFAULT_ALPHA, allow_hyphen_values = true)]
     alpha: f64,
     /// Conditional draws m per Gumbel-Rao row (the estimator is printed as gumbel_rao_m<m>).
     #[arg(long, default_value_t = variance::DEFAULT_RAO_DRAWS)]
@@ -108,7 +115,7 @@ pub struct SemiSupervisedArgs {
     #[arg(long, default_value_t = 0)]
     labelled: usize,
     /// Temperature τ of the relaxed estimators.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, allow_hyphen_values = true)]
     tau: f64,
     /// Single-sample draws per evaluation point for the error columns (at least 2).
     #[arg(long, default_value_t = 400)]
@@ -117,7 +124,7 @@ pub struct SemiSupervisedArgs {
     #[arg(long, default_value_t = 5)]
     reps: usize,
     /// Two-sided error rate of each interval.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, allow_hyphen_values = true)]
     alpha: f64,
     /// Directory to write semi_supervised.csv and semi_supervised.svg into (created if missing).
     #[arg(long)]
@@ -134,7 +141,9 @@ pub fn run(command: &StudyCommand) -> Result<ExitCode, String> {
 }
 
 fn temperature(args: &TemperatureArgs) -> Result<ExitCode, String> {
-    let logits = Logits::new(parse_list("--logits", &args.logits)?).map_err(|e| e.to_string())?;
+    super::check_at_least("--samples", args.samples, 2)?;
+    super::check_alpha("--alpha", args.alpha)?;
+    let logits = logits_arg(&args.logits)?;
     let rows = temperature_study(
         &logits,
         &default_grid(),
@@ -142,7 +151,7 @@ fn temperature(args: &TemperatureArgs) -> Result<ExitCode, String> {
         args.alpha,
         args.seed,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| format!("study temperature: {e}"))?;
     let csv = temperature_csv(&rows);
     super::write_stdout(&csv)?;
     if let Some(dir) = &args.out {
@@ -171,30 +180,100 @@ fn parse_objective(text: &str) -> Result<Objective, String> {
             ));
         }
     };
-    objective.map_err(|e| e.to_string())
+    objective.map_err(|e| format!("--objective: {e}"))
 }
 
 fn variance_study(args: &VarianceArgs) -> Result<ExitCode, String> {
-    let logits = Logits::new(parse_list("--logits", &args.logits)?).map_err(|e| e.to_string())?;
+    super::check_at_least("--samples", args.samples, 2)?;
+    super::check_at_least("--rao-draws", args.rao_draws, 1)?;
+    super::check_alpha("--alpha", args.alpha)?;
+    let logits = logits_arg(&args.logits)?;
     let objective = parse_objective(&args.objective)?;
+    // Gumbel-Rao draws m·k uniforms per row.
+    limits::check_elements(
+        &format!("--rao-draws {} × k {}", args.rao_draws, logits.len()),
+        limits::product(&[args.rao_draws, logits.len()]),
+    )?;
     let taus = match &args.taus {
         Some(text) => parse_list("--taus", text)?,
         None => variance::default_grid(),
     };
+    if objective.len() != logits.len() {
+        return Err(format!(
+            "--objective: wrong length: {} coefficients for the {} categories of --logits; give \
+             one per category",
+            objective.len(),
+            logits.len()
+        ));
+    }
+    for &tau in &taus {
+        check_temperature(tau).map_err(|e| format!("--taus: {e}"))?;
+    }
+    let taus_flag = if args.taus.is_some() {
+        "--taus"
+    } else {
+        "the default --taus"
+    };
+    let tau_min = taus
+        .iter()
+        .copied()
+        .filter(|t| *t > 0.0)
+        .fold(1.0_f64, f64::min);
+    let c_max = objective
+        .coefficients()
+        .iter()
+        .fold(0.0_f64, |m, c| m.max(c.abs()));
+    if c_max / tau_min > MAX_COEFFICIENT_OVER_TAU {
+        return Err(format!(
+            "--objective with {taus_flag}: max |coefficient| / min(1, smallest τ) is {} / {}: it \
+             must be at most {} so that the gradients' variance and its interval are finite",
+            fmt_f64(c_max),
+            fmt_f64(tau_min),
+            fmt_f64(MAX_COEFFICIENT_OVER_TAU)
+        ));
+    }
     let mut study = VarianceStudy::new(taus, args.samples, args.seed);
     study.alpha = args.alpha;
     study.rao_draws = args.rao_draws;
-    let rows = study.run(&logits, &objective).map_err(|e| e.to_string())?;
+    let rows = study
+        .run(&logits, &objective)
+        .map_err(|e| format!("study variance: {e}"))?;
     let csv = variance_csv(&rows);
     super::write_stdout(&csv)?;
     if let Some(dir) = &args.out {
         write_file(dir, "variance.csv", &csv)?;
         let title = format!("logits {} · {}", args.logits, args.objective);
         let svg = variance_svg(&rows, &logits, &objective, &title, args.alpha)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("--out: cannot draw variance.svg: {e}"))?;
         write_file(dir, "variance.svg", &svg)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The model's and the data's buffers for the largest k: the decoder's weights (`w·w`,
+/// `w·(k + d)`), the encoder's (`k·d`), the points (`(batch + labelled)·d`) and the per-point
+/// class scores (`(batch + labelled)·k`); each within [`limits::MAX_ELEMENTS`].
+fn check_semi_supervised_memory(args: &SemiSupervisedArgs, k: usize) -> Result<(), String> {
+    let (w, d) = (args.width, args.dim);
+    // A saturated sum is far above the limit, so it is refused like the overflow it stands for.
+    let n = args.batch.saturating_add(args.labelled);
+    let kd = k.saturating_add(d);
+    limits::check_elements(
+        &format!("--width {w} × --width {w}"),
+        limits::product(&[w, w]),
+    )?;
+    limits::check_elements(
+        &format!("--width {w} × (k {k} + --dim {d})"),
+        limits::product(&[w, kd]),
+    )?;
+    limits::check_elements(&format!("k {k} × --dim {d}"), limits::product(&[k, d]))?;
+    limits::check_elements(
+        &format!(
+            "(--batch {} + --labelled {}) × (k {k} + --dim {d})",
+            args.batch, args.labelled
+        ),
+        limits::product(&[n, kd]),
+    )
 }
 
 fn parse_classes(text: &str) -> Result<Vec<usize>, String> {
@@ -213,7 +292,21 @@ fn parse_classes(text: &str) -> Result<Vec<usize>, String> {
 }
 
 fn semi_supervised(args: &SemiSupervisedArgs) -> Result<ExitCode, String> {
-    let mut study = SemiSupervisedStudy::new(parse_classes(&args.classes)?, args.seed);
+    let classes = parse_classes(&args.classes)?;
+    super::check_at_least("--draws", args.draws, 2)?;
+    super::check_at_least("--reps", args.reps, 1)?;
+    for (flag, v) in [
+        ("--width", args.width),
+        ("--dim", args.dim),
+        ("--batch", args.batch),
+    ] {
+        super::check_at_least(flag, v, 1)?;
+    }
+    super::check_alpha("--alpha", args.alpha)?;
+    check_temperature(args.tau).map_err(|e| format!("--tau: {e}"))?;
+    let k_max = classes.iter().copied().max().unwrap_or(2);
+    check_semi_supervised_memory(args, k_max)?;
+    let mut study = SemiSupervisedStudy::new(classes, args.seed);
     study.width = args.width;
     study.dim = args.dim;
     study.batch = args.batch;
@@ -222,9 +315,11 @@ fn semi_supervised(args: &SemiSupervisedArgs) -> Result<ExitCode, String> {
     study.draws = args.draws;
     study.reps = args.reps;
     study.alpha = args.alpha;
-    let rows = study.run().map_err(|e| e.to_string())?;
+    let rows = study
+        .run()
+        .map_err(|e| format!("study semi-supervised: {e}"))?;
     if let Some(r) = rows.first() {
-        eprintln!("timing clock: {}", r.times.clock.name());
+        super::write_stderr(&format!("timing clock: {}\n", r.times.clock.name()));
     }
     let csv = semi_supervised_csv(&rows);
     super::write_stdout(&csv)?;

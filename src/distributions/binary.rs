@@ -137,12 +137,25 @@ impl BinaryConcrete {
         // the larger argument out of the logaddexp by hand leaves the coefficient τ - 1 on one
         // log: at τ = 1 and x = 1e-300 the two ±(τ+1)·690 terms of the formula above would
         // otherwise cancel to an O(1) result and lose ~1e-13 (found by the fixtures).
-        let t = l - tau * (ln_x - ln_1mx);
+        let d = ln_x - ln_1mx;
+        // τ·d may overflow while t is finite (l and τ·d near f64::MAX cancel); τ > 1 then.
+        let t = if (tau * d).is_finite() {
+            l - tau * d
+        } else {
+            tau * (l / tau - d)
+        };
         let tail = 2.0 * (-t.abs()).exp().ln_1p();
-        Ok(if t >= 0.0 {
+        let direct = if t >= 0.0 {
             tau.ln() - l + (tau - 1.0) * ln_x - (tau + 1.0) * ln_1mx - tail
         } else {
             tau.ln() + l - (tau + 1.0) * ln_x + (tau - 1.0) * ln_1mx - tail
+        };
+        // With l and τ near f64::MAX a term of the direct form overflows (inf - inf = NaN);
+        // the same value is ln τ - |t| - ln x - ln(1-x) - tail, whose only large term is t.
+        Ok(if direct.is_finite() {
+            direct
+        } else {
+            tau.ln() - t.abs() - ln_x - ln_1mx - tail
         })
     }
 
@@ -198,6 +211,30 @@ impl Distribution<f64> for BinaryConcrete {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Logit and τ near f64::MAX: the direct form overflowed to NaN (l = 1.79e308,
+    /// τ = 1.5e308, x = 0.75); the value is ln τ - |t| - ln x - ln(1-x) with
+    /// t = l - τ·ln 3 ≈ 1.42e307, so ≈ -1.42e307.
+    #[test]
+    fn extreme_logit_and_temperature_do_not_give_nan() {
+        let b = BinaryConcrete::new(1.79e308, 1.5e308).unwrap();
+        let t = 1.79e308 - 1.5e308 * 3f64.ln();
+        let v = b.ln_pdf(0.75).unwrap();
+        assert!((v + t).abs() <= 1e-12 * t, "{v} vs {}", -t);
+        // τ·ln 3 overflows here but t = MAX·(1 - ln 3) ≈ -1.77e307 is finite.
+        let b = BinaryConcrete::new(f64::MAX, f64::MAX).unwrap();
+        let t = f64::MAX * (1.0 - 3f64.ln());
+        let v = b.ln_pdf(0.75).unwrap();
+        assert!((v - t).abs() <= 1e-12 * t.abs(), "{v} vs {t}");
+        for l in [-f64::MAX, -1e308, 0.0, 1e308, f64::MAX] {
+            for tau in [1e300, 1e308, f64::MAX] {
+                for x in [1e-300, 0.1, 0.5, 0.75, 1.0 - 1e-16] {
+                    let v = BinaryConcrete::new(l, tau).unwrap().ln_pdf(x).unwrap();
+                    assert!(!v.is_nan() && v < f64::INFINITY, "l {l} τ {tau} x {x}: {v}");
+                }
+            }
+        }
+    }
     use approx::assert_relative_eq;
 
     #[test]

@@ -50,6 +50,7 @@ use crate::distributions::logits::Logits;
 use crate::distributions::uniform::open_uniform;
 use crate::error::{Error, check_temperature};
 use crate::numeric::{log_sum_exp, sum};
+use crate::study::report::fmt_f64;
 use crate::tolerance;
 
 /// Concrete(π, τ): the Gumbel-Softmax distribution on the simplex.
@@ -234,13 +235,18 @@ impl Concrete {
     /// unmasked entry is not in `(0, 1]`, or `|Σ y - 1| > 1e-6`
     /// ([`crate::tolerance::SIMPLEX_SUM`]).
     pub fn ln_pdf(&self, y: &[f64]) -> Result<f64, Error> {
-        let ln_y = self.log_point(y)?;
-        let (lp, ln_y) = self.unmasked_pairs(&ln_y);
+        let ln_y_all = self.log_point(y)?;
+        let (lp, ln_y) = self.unmasked_pairs(&ln_y_all);
         let a: Vec<f64> = lp
             .iter()
             .zip(&ln_y)
             .map(|(&p, &x)| p - self.temperature * x)
             .collect();
+        if !direct_form_is_safe(&a) {
+            // ln π_i underflowed to -inf or τ·ln y_i overflowed (or nearly): the scaled form.
+            let body = self.scaled_log_softmax_sum(&ln_y_all) - sum(ln_y.iter().copied());
+            return Ok(self.ln_norm + body);
+        }
         let lse = log_sum_exp(&a);
         let kk = lp.len() as f64;
         // Σ_i (a_i - ln y_i) - k'·lse(a), summed with compensation.
@@ -261,36 +267,75 @@ impl Concrete {
             if self.logits.is_masked(i) {
                 if v != f64::NEG_INFINITY {
                     return Err(not_on_simplex(format!(
-                        "entry {i} of a masked category must be -inf in log space, found {v}"
+                        "entry {i} of a masked category must be -inf in log space, found {}",
+                        fmt_f64(v)
                     )));
                 }
             } else if !(v.is_finite() && v <= 0.0) {
                 return Err(not_on_simplex(format!(
-                    "log-space entry {i} is {v}: unmasked entries must be finite and at most 0"
+                    "log-space entry {i} is {}: unmasked entries must be finite and at most 0",
+                    fmt_f64(v)
                 )));
             }
         }
         let lse_x = log_sum_exp(x);
         if lse_x.abs() > tolerance::LOG_SIMPLEX_SUM {
             return Err(not_on_simplex(format!(
-                "logsumexp of the log-space point is {lse_x}, not 0 (tolerance {})",
+                "logsumexp of the log-space point is {}, not 0 (tolerance {})",
+                fmt_f64(lse_x),
                 tolerance::LOG_SIMPLEX_SUM
             )));
         }
-        let ln_y: Vec<f64> = x.iter().map(|&v| v - lse_x).collect();
-        let (lp, ln_y) = self.unmasked_pairs(&ln_y);
-        Ok(self.ln_norm + self.exp_body(&lp, &ln_y))
+        let ln_y_all: Vec<f64> = x.iter().map(|&v| v - lse_x).collect();
+        let (lp, ln_y) = self.unmasked_pairs(&ln_y_all);
+        Ok(self.ln_norm + self.exp_body(&lp, &ln_y, &ln_y_all))
     }
 
-    /// `Σ_i log_softmax(ln π - τ x)_i` over unmasked categories.
-    fn exp_body(&self, lp: &[f64], ln_y: &[f64]) -> f64 {
+    /// `Σ_i log_softmax(ln π - τ x)_i` over unmasked categories (`ln_y_all`: every category).
+    fn exp_body(&self, lp: &[f64], ln_y: &[f64], ln_y_all: &[f64]) -> f64 {
         let a: Vec<f64> = lp
             .iter()
             .zip(ln_y)
             .map(|(&p, &x)| p - self.temperature * x)
             .collect();
+        if !direct_form_is_safe(&a) {
+            return self.scaled_log_softmax_sum(ln_y_all);
+        }
         let lse = log_sum_exp(&a);
         sum(a.iter().map(|&ai| ai - lse))
+    }
+
+    /// `Σ_i log_softmax(a)_i` over unmasked categories, `a_i = ln π_i - τ x_i`, when some `a_i`
+    /// is not finite: `ln π_i` underflowed to `-inf` (logits whose spread `l_max - l_i`
+    /// overflows) or `τ x_i` overflowed. Uses the scaled scores `b_i = (l_i - l_max)/τ - x_i`
+    /// (`a = τ b` up to a constant, to which log_softmax is blind):
+    /// `Σ_i log_softmax(a)_i = Σ_i t_i - k' · logsumexp(t)`, `t_i = τ (b_i - max b) ≤ 0`.
+    /// A `t_i` that overflows to `-inf` stands for a true value below `-f64::MAX`, and the sum is
+    /// then `-inf`, the correctly rounded answer; no `inf - inf` can occur.
+    fn scaled_log_softmax_sum(&self, ln_y_all: &[f64]) -> f64 {
+        let tau = self.temperature;
+        let values = self.logits.values();
+        let l_max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let b: Vec<f64> = (0..self.len())
+            .filter(|&i| !self.logits.is_masked(i))
+            .map(|i| {
+                let c = self.logits.centered()[i];
+                // (l_i - l_max)/τ; when l_i - l_max overflowed, the quotient of the parts
+                // (finite for τ ≥ 1, -inf or below -f64::MAX/τ otherwise).
+                let e = if c.is_finite() {
+                    c / tau
+                } else {
+                    values[i] / tau - l_max / tau
+                };
+                e - ln_y_all[i]
+            })
+            .collect();
+        let b_max = b.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let t: Vec<f64> = b.iter().map(|&bi| tau * (bi - b_max)).collect();
+        if t.contains(&f64::NEG_INFINITY) {
+            return f64::NEG_INFINITY;
+        }
+        sum(t.iter().copied()) - t.len() as f64 * log_sum_exp(&t)
     }
 
     fn check_len(&self, found: usize) -> Result<(), Error> {
@@ -311,19 +356,22 @@ impl Concrete {
             if self.logits.is_masked(i) {
                 if v != 0.0 {
                     return Err(not_on_simplex(format!(
-                        "entry {i} of a masked category must be exactly 0, found {v}"
+                        "entry {i} of a masked category must be exactly 0, found {}",
+                        fmt_f64(v)
                     )));
                 }
             } else if !(v > 0.0 && v <= 1.0) {
                 return Err(not_on_simplex(format!(
-                    "entry {i} is {v}: unmasked entries must lie in (0, 1]"
+                    "entry {i} is {}: unmasked entries must lie in (0, 1]",
+                    fmt_f64(v)
                 )));
             }
         }
         let total = sum(y.iter().copied());
         if (total - 1.0).abs() > tolerance::SIMPLEX_SUM {
             return Err(not_on_simplex(format!(
-                "entries sum to {total}, not 1 (tolerance {})",
+                "entries sum to {}, not 1 (tolerance {})",
+                fmt_f64(total),
                 tolerance::SIMPLEX_SUM
             )));
         }
@@ -331,14 +379,17 @@ impl Concrete {
         Ok(y.iter().map(|&v| v.ln() - ln_total).collect())
     }
 
-    /// `(ln π_i, ln y_i)` for the unmasked categories.
+    /// `(ln π_i, ln y_i)` for the unmasked categories (logit not `-inf`). An unmasked `ln π_i`
+    /// may be `-inf` when `l_max - l_i` overflows: that category keeps its place, so mass of
+    /// `y` there counts (it is not a masked category).
     fn unmasked_pairs(&self, ln_y: &[f64]) -> (Vec<f64>, Vec<f64>) {
         self.logits
             .log_probs()
             .iter()
             .zip(ln_y)
-            .filter(|(lp, _)| lp.is_finite())
-            .map(|(&lp, &x)| (lp, x))
+            .enumerate()
+            .filter(|(i, _)| !self.logits.is_masked(*i))
+            .map(|(_, (&lp, &x))| (lp, x))
             .unzip()
     }
 }
@@ -458,6 +509,14 @@ impl Concrete {
     }
 }
 
+/// Whether `Σ_i a_i - k'·logsumexp(a)` can be summed without overflow: every `a_i` finite and
+/// `2·k'·max|a_i| ≤ f64::MAX` (each partial sum and `k'·logsumexp(a)` stay finite). Otherwise
+/// [`Concrete::scaled_log_softmax_sum`] is used.
+fn direct_form_is_safe(a: &[f64]) -> bool {
+    let a_max = a.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    a.iter().all(|v| v.is_finite()) && (2.0 * a.len() as f64 * a_max).is_finite()
+}
+
 fn not_on_simplex(reason: String) -> Error {
     Error::NotOnSimplex { reason }
 }
@@ -535,6 +594,65 @@ mod tests {
         let lhs = c.ln_pdf(&y).unwrap();
         let rhs = c.ln_pdf_exp(&x).unwrap() - x.iter().sum::<f64>();
         assert_relative_eq!(lhs, rhs, max_relative = 1e-14);
+    }
+
+    /// Logits whose spread overflows (`l_max - l_i = -inf`): category i is not masked, so mass
+    /// of `y` there gives `ln p = -inf` (true value ≈ -1.8e308·(k'-1)… below -f64::MAX). Seen
+    /// to fail before the fix: `-1.1e-16` (category 1 dropped as if masked) and, for ExpConcrete,
+    /// a finite value too.
+    #[test]
+    fn overflowing_logit_spread_is_not_a_mask() {
+        let c = concrete(&[9e307, -9e307], 0.5);
+        assert_eq!(c.ln_pdf(&[0.5, 0.5]).unwrap(), f64::NEG_INFINITY);
+        let x = [0.5f64.ln(), 0.5f64.ln()];
+        assert_eq!(c.ln_pdf_exp(&x).unwrap(), f64::NEG_INFINITY);
+        // Three categories, one of them masked: the rule still counts k' = 2.
+        let c = concrete(&[9e307, f64::NEG_INFINITY, -9e307], 2.0);
+        assert_eq!(c.ln_pdf(&[0.5, 0.0, 0.5]).unwrap(), f64::NEG_INFINITY);
+    }
+
+    /// `τ ln y` overflows (τ = 1e306, y₁ = 1e-300): the true value is below -f64::MAX, so
+    /// `-inf`; seen to be NaN (inf - inf) before the fix.
+    #[test]
+    fn overflowing_tau_log_y_is_minus_inf_not_nan() {
+        let c = concrete(&[0.0, 0.0], 1e306);
+        assert_eq!(c.ln_pdf(&[1e-300, 1.0]).unwrap(), f64::NEG_INFINITY);
+        let x = [1e-300f64.ln(), 0.0];
+        assert_eq!(c.ln_pdf_exp(&x).unwrap(), f64::NEG_INFINITY);
+        // No NaN anywhere on a grid of extreme temperatures and points.
+        for tau in [1e300, 1e306, f64::MAX] {
+            for l in [[0.0, 0.0], [9e307, -9e307], [-1e308, 1e308]] {
+                let c = concrete(&l, tau);
+                for y1 in [1e-300, 1e-10, 0.3, 0.5] {
+                    let v = c.ln_pdf(&[y1, 1.0 - y1]).unwrap();
+                    assert!(
+                        !v.is_nan() && v < f64::INFINITY,
+                        "tau {tau} l {l:?} y1 {y1}: {v}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The fallback formula agrees with the ordinary one where both apply.
+    #[test]
+    fn scaled_form_matches_direct_form() {
+        for (l, tau, y) in [
+            (vec![0.3, -1.0, 2.0], 0.7, vec![0.2, 0.1, 0.7]),
+            (
+                vec![1e3, f64::NEG_INFINITY, -1e3, 0.0],
+                50.0,
+                vec![0.25, 0.0, 0.5, 0.25],
+            ),
+            (vec![0.0, 0.0], 1e-3, vec![1e-300, 1.0]),
+        ] {
+            let c = concrete(&l, tau);
+            let ln_y_all = c.log_point(&y).unwrap();
+            let (lp, ln_y) = c.unmasked_pairs(&ln_y_all);
+            let direct = c.exp_body(&lp, &ln_y, &ln_y_all);
+            let scaled = c.scaled_log_softmax_sum(&ln_y_all);
+            assert_relative_eq!(direct, scaled, max_relative = 1e-12);
+        }
     }
 
     #[test]

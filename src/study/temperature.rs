@@ -66,7 +66,7 @@ pub fn one_minus_max<R: Rng + ?Sized>(dist: &Concrete, rng: &mut R, buf: &mut [f
 /// `1 - alpha` (normal quantile).
 ///
 /// # Errors
-/// Temperature rules for each `τ`; [`Error::CountZero`] for `n < 2`;
+/// Temperature rules for each `τ`; [`Error::InvalidParameter`] for `n < 2`;
 /// [`Error::InvalidParameter`] unless `0 < alpha < 1`.
 pub fn temperature_study(
     logits: &Logits,
@@ -76,8 +76,10 @@ pub fn temperature_study(
     seed: u64,
 ) -> Result<Vec<TemperatureRow>, Error> {
     if n < 2 {
-        return Err(Error::CountZero {
-            name: "samples per temperature (at least 2)",
+        return Err(Error::InvalidParameter {
+            name: "samples per temperature n",
+            value: n as f64,
+            rule: "at least 2",
         });
     }
     if !(alpha > 0.0 && alpha < 1.0) {
@@ -114,11 +116,13 @@ pub fn temperature_study(
     Ok(rows)
 }
 
-/// Upper quantile of the standard normal: the `z` with `P(Z > z) = q`.
+/// Upper quantile of the standard normal: the `z` with `P(Z > z) = q`, computed as `-Φ⁻¹(q)`
+/// by symmetry. (`Φ⁻¹(1 - q)` rounds `1 - q` to 1 for `q < 1.1e-16` and gives `+inf`: an
+/// infinite interval at `alpha = 1e-16`.)
 fn normal_upper_quantile(q: f64) -> f64 {
     // statrs's inverse_cdf is accurate to ~1e-9 relative, ample for an interval's width.
     use statrs::distribution::{ContinuousCDF, Normal};
-    Normal::standard().inverse_cdf(1.0 - q)
+    -Normal::standard().inverse_cdf(q)
 }
 
 #[cfg(test)]
@@ -140,6 +144,20 @@ mod tests {
         let l = Logits::new(vec![0.0, 0.0]).unwrap();
         let p = predicted_one_minus_max(&l, 0.1);
         assert!((p - 0.05 * std::f64::consts::LN_2).abs() < 1e-16);
+    }
+
+    /// Against Python's `statistics.NormalDist().inv_cdf` (Wichura's AS 241). Seen to fail with
+    /// `inverse_cdf(1 - q)`: `+inf` at `q = 5e-17`.
+    #[test]
+    fn upper_quantile_deep_in_the_tail() {
+        for (q, z) in [
+            (0.025, 1.9599639845400538),
+            (5e-17, 8.304785425194112),
+            (1e-300, 37.0470962993612),
+        ] {
+            let got = normal_upper_quantile(q);
+            assert!((got - z).abs() <= 1e-8 * z, "q = {q}: {got} vs {z}");
+        }
     }
 
     #[test]

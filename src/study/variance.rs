@@ -281,6 +281,37 @@ pub fn sampled_trace(
     })
 }
 
+/// Largest `max_i |c_i| / min(1, min τ)` (objective coefficients or targets over the smallest
+/// temperature, and the coefficients themselves) the study accepts: `10⁷⁰`. Gradient rows scale like `c/τ`, the variance like
+/// `(c/τ)²` and the variance interval's fourth moments like `(c/τ)⁴`; at `c/τ = 10¹⁵⁰` the
+/// interval's upper end was `inf` and at `c = 10¹⁶⁰, τ = 1` every column was NaN. `10⁷⁰` keeps
+/// `(c/τ)⁴ = 10²⁸⁰` with a margin of `10²⁸` for `k` and the sample sums. The bound on `|c|`
+/// itself covers REINFORCE's variance, which grows like `c⁴` for the quadratic objective.
+pub const MAX_COEFFICIENT_OVER_TAU: f64 = 1e70;
+
+/// `max |c| / min(1, min τ) ≤ MAX_COEFFICIENT_OVER_TAU` (positive temperatures only: the
+/// others are refused by their own rule).
+fn check_scale(objective: &Objective, taus: &[f64]) -> Result<(), Error> {
+    let tau_min = taus
+        .iter()
+        .copied()
+        .filter(|t| *t > 0.0)
+        .fold(1.0_f64, f64::min);
+    let c_max = objective
+        .coefficients()
+        .iter()
+        .fold(0.0_f64, |m, c| m.max(c.abs()));
+    let ratio = c_max / tau_min;
+    if ratio > MAX_COEFFICIENT_OVER_TAU {
+        return Err(Error::InvalidParameter {
+            name: "max |objective coefficient| / min(1, smallest temperature)",
+            value: ratio,
+            rule: "at most 1e70, so that the variance and its interval ((c/τ)² and (c/τ)⁴) stay finite",
+        });
+    }
+    Ok(())
+}
+
 /// What the study runs: temperatures, rows per estimator and temperature, seed, interval error
 /// rate and Gumbel-Rao draws.
 #[derive(Debug, Clone, PartialEq)]
@@ -318,7 +349,8 @@ impl VarianceStudy {
     /// # Errors
     /// [`Error::WrongLength`] when `logits` and `objective` have different `k`; the temperature
     /// rules of [`crate::distributions::Concrete::new`] for each `τ`; [`Error::InvalidParameter`] for
-    /// `samples < 2` or `alpha` outside `(0, 1)`; [`Error::CountZero`] for `rao_draws = 0`.
+    /// `samples < 2`, `alpha` outside `(0, 1)` or `max |c| / min(1, min τ)` above
+    /// [`MAX_COEFFICIENT_OVER_TAU`]; [`Error::CountZero`] for `rao_draws = 0`.
     ///
     /// # Example
     /// ```
@@ -344,6 +376,7 @@ impl VarianceStudy {
                 rule: "at least 2",
             });
         }
+        check_scale(objective, &self.taus)?;
         let reinforce = Reinforce::new(logits.clone(), objective.clone(), Baseline::None)?;
         let exact = reinforce.exact_moments()?;
         let gradient = exact.mean;

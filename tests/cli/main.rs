@@ -10,5 +10,6 @@
 mod common;
 
 mod commands;
+mod hostile_input;
 mod study_semi_supervised;
 mod study_variance;
