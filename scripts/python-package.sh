@@ -5,10 +5,9 @@
 # Usage: scripts/python-package.sh            (venv: $PYTHON_VENV, default <repo>/.venv-python)
 #
 # Steps: make the venv (python3 -m venv) and pip install the pinned maturin, numpy and pytest of
-# python/requirements.txt; build the Rust CLI (`cargo build --release --locked`) and copy it into
-# python/gumbel_audit/_bin/ so that the wheel's `gumbel-audit` command runs it;
-# `maturin build --release --locked` the wheel into target/wheels/; install it; run
-# `pytest python/tests -q`.
+# python/requirements.txt; `maturin build --release --locked` the wheel into target/wheels/ (the
+# extension module carries the audit, the reference and the `gumbel-audit` command line);
+# install it; run `pytest python/tests -q`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -19,10 +18,6 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 echo "== pinned build and test tools (python/requirements.txt)" >&2
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r python/requirements.txt
-echo "== the gumbel-audit binary, bundled into the wheel" >&2
-cargo build --release --locked --bin gumbel-audit
-mkdir -p python/gumbel_audit/_bin
-cp target/release/gumbel-audit python/gumbel_audit/_bin/gumbel-audit
 echo "== wheel" >&2
 rm -f target/wheels/gumbel_audit-*.whl
 "$venv/bin/maturin" build --release --locked --quiet -m python/Cargo.toml -i "$venv/bin/python" --out target/wheels

@@ -6,11 +6,13 @@
 //!   through [`target::PyTarget`], the same battery, seeds and verdicts as `gumbel-audit audit`;
 //! - the `ref_*` functions ([`reference`]): the reference samplers and densities of
 //!   `gumbel_audit::audit::ReferenceTarget`, returned as NumPy arrays;
-//! - [`report::NativeReport`]: the crate's renderers (table, JSON, Markdown).
+//! - [`report::NativeReport`]: the crate's renderers (table, JSON, Markdown);
+//! - [`cli::cli_main`]: the `gumbel-audit` command line itself, run in the Python process.
 //!
 //! Every entry point runs inside [`guard::guarded`]: a Rust panic becomes a Python
 //! `RuntimeError`, never an abort across the boundary.
 
+mod cli;
 mod guard;
 mod reference;
 mod report;
@@ -97,6 +99,7 @@ fn _panic_for_test(message: String) -> PyResult<()> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(audit, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add_class::<NativeReport>()?;

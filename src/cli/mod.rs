@@ -40,9 +40,20 @@ enum Command {
 
 /// Runs the command line; the exit code is the process's.
 pub fn run() -> ExitCode {
+    run_from(std::env::args_os())
+}
+
+/// Runs the command line on `args` (the first item is the program name, as in
+/// `std::env::args_os`); the exit code is the process's. The Python package's `gumbel-audit`
+/// command calls this in its own process (python/src/cli.rs).
+pub fn run_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     // `Cli::parse` would print help or a usage error and exit 0 even when standard output is
     // full; here a failed print is exit 2 with a message.
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
             let code = if err.use_stderr() { 2 } else { 0 };
