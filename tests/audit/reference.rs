@@ -973,9 +973,11 @@ fn float32_softmax_overflow_fails_relaxed_simplex() {
         },
         Level::Standard,
     );
-    let c = r.check("relaxed.simplex").unwrap();
-    assert_eq!(c.verdict, Verdict::Fail, "{}", c.detail);
-    assert!(c.detail.contains("NaN"), "{}", c.detail);
+    for id in ["relaxed.simplex", "relaxed.range"] {
+        let c = r.check(id).unwrap();
+        assert_eq!(c.verdict, Verdict::Fail, "{id}: {}", c.detail);
+        assert!(c.detail.contains("NaN"), "{id}: {}", c.detail);
+    }
 }
 
 /// A Gumbel sampler that returns NaN on every draw (as statrs 0.19's `Gumbel::sample` does,
