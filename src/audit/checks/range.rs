@@ -200,8 +200,9 @@ fn judge_rows(
 /// Statistical: Pearson χ² of the argmax counts against π for the three non-degenerate k ≤ 4
 /// cases (df = 2) and of `[#argmax = 0, #other]` against `(1/2, 1/2)` for the large-k case
 /// (df = 1), Bonferroni over 4, at the battery's α (Holm, `α_i = α/m`). Detects Cohen's
-/// w ≈ 0.025 on a k ≤ 4 case at standard (n = 10⁵); the large-k part (n = 50) detects only a
-/// gross error (w ≈ 0.8: `π_0` off by about 0.4), it is there for the exact criteria.
+/// w ≈ 0.024 on a k ≤ 4 case at standard (n = 10⁵ each). The large-k part (n = 50) is there
+/// for the exact criteria: at power 0.999 its χ² detects only w ≈ 1.05, i.e. category 0
+/// never or always the argmax.
 /// Catches a softmax without max-subtraction (`--bug naive_softmax`: NaN rows at τ = 1e-3).
 pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let mut o = Outcome::new(
@@ -324,7 +325,7 @@ const BINARY_RANGE_CASES: [(f64, f64); 6] = [
 /// `σ(-1e4) < 5e-324` (impossible). Statistical: Pearson χ² of `[#x > 1/2, #x < 1/2]` against
 /// `(σ(l), 1 - σ(l))` for l = ±1 (`P(x > 1/2) = σ(l)` at every τ; values of exactly 1/2 are
 /// left out and counted), df = 1, Bonferroni over 2, at the battery's α. Detects Cohen's
-/// w ≈ 0.021 (a shift of `P(x > 1/2)` by about 0.01) at standard.
+/// w ≈ 0.023 (a shift of `P(x > 1/2)` by about 0.011) at standard.
 /// Catches a sigmoid computed as `e^x/(1 + e^x)` (`--bug naive_softmax`: `inf/inf = NaN`).
 pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let n = ctx.plan.binary_n;
