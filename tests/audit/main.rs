@@ -7,6 +7,7 @@
 //! numpy        the battery through the CLI on the NumPy adapter and its planted bugs
 //! range        the range checks: the reference passes, a softmax without max-subtraction fails
 //! reference    the battery on the reference and on in-process planted bugs
+//! report       Markdown and plots: zero counts visible, noise.tail plot, escaped names
 //! selection    seeds per check: a check alone = the same check in the battery; a missing op
 //!              moves no other check
 //! temperature  bad_input's τ rules on planted targets
@@ -22,5 +23,6 @@ mod faults;
 mod numpy;
 mod range;
 mod reference;
+mod report;
 mod selection;
 mod temperature;
