@@ -74,6 +74,8 @@ pub(crate) fn noise_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
 /// `noise.tail`: the number of `tail_n` draws above the Gumbel's `1 - q` quantile against
 /// Binomial(n, q), exact two-sided test; expected count 20 (quick, standard) or 50 (thorough).
 /// Detects a tail with no mass there (clamped uniforms) and one with several times the mass.
+/// The figure adds the counts beyond the `q·10^j` quantiles, j = 1..4 (descriptive: only the
+/// `1 - q` count enters the p-value), so a clamped tail shows as observed 0 against expected.
 ///
 /// Chunked: the draws are requested in chunks of at most `plan.chunk_n` (chunk `c` seeded
 /// `request_seed(master, "noise.tail", c)`), and each chunk is reduced to its exceedance count,
