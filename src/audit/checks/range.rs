@@ -47,8 +47,14 @@ const F64_UNDERFLOW: f64 = 744.4;
 const F32_UNDERFLOW: f64 = 103.3;
 /// Number of categories of the large-k case.
 pub(crate) const LARGE_K: usize = 100_000;
-/// Rows of the large-k case: `relaxed_n / LARGE_K_DIVISOR` (50 at standard).
+/// Rows of the large-k case: `relaxed_n / LARGE_K_DIVISOR` within
+/// [`LARGE_K_MIN_ROWS`, `LARGE_K_MAX_ROWS`] (10 at quick, 50 at standard and thorough: one
+/// request of 50 × 10⁵ float64 values is 40 MB on the wire).
 const LARGE_K_DIVISOR: usize = 2_000;
+/// Fewest rows of the large-k case.
+const LARGE_K_MIN_ROWS: usize = 10;
+/// Most rows of the large-k case.
+const LARGE_K_MAX_ROWS: usize = 50;
 
 /// A relaxed case of `relaxed.range`: logits, τ, and whether its argmax law is tested by χ².
 struct RelaxedCase {
@@ -190,7 +196,7 @@ fn judge_rows(
 /// logits (1e4+1, 1e4, 1e4-1) at τ = 1e-3, (-1e4+1, -1e4, masked, -1e4-1) at τ = 1e-3,
 /// (1, 0, -1) at τ = 1e3, (1e4, 0, -1e4) at τ = 1e-3 and at τ = 1e3; and k = 10⁵ categories
 /// (`l_0 = ln(k-1)`, the others 0, so `π_0 = 1/2`) at τ = 1e-3, `relaxed_n / 2000` rows
-/// (50 at standard).
+/// within [10, 50] (50 at standard).
 ///
 /// Exact (every case): entries finite and in `[0, 1]`, `|Σy - 1|` within
 /// `tolerance::simplex_sum` (float32 aware), masked entries 0; for (1e4, 0, -1e4) the argmax is
@@ -271,7 +277,7 @@ pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     }
 
     // Large k at τ = 1e-3.
-    let nk = (n / LARGE_K_DIVISOR).max(10);
+    let nk = (n / LARGE_K_DIVISOR).clamp(LARGE_K_MIN_ROWS, LARGE_K_MAX_ROWS);
     let l = large_k_logits();
     let tau = 1e-3;
     let case = format!("k = {LARGE_K}, l_0 = ln(k-1), others 0, τ = {tau}");
