@@ -66,12 +66,16 @@ struct Axis {
     log: bool,
     lo: f64,
     hi: f64,
+    /// Every finite value is a whole number (categories): linear ticks are at least 1 apart.
+    integer: bool,
 }
 
 impl Axis {
     fn fit(values: impl Iterator<Item = f64>, log: bool) -> Axis {
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut integer = true;
         for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+            integer &= v.fract() == 0.0;
             let t = if log { v.log10() } else { v };
             lo = lo.min(t);
             hi = hi.max(t);
@@ -85,7 +89,12 @@ impl Axis {
         if hi - lo < crate::tolerance::PLOT_MIN_SPAN {
             (lo, hi) = (lo - 0.5, hi + 0.5);
         }
-        Axis { log, lo, hi }
+        Axis {
+            log,
+            lo,
+            hi,
+            integer,
+        }
     }
 
     /// Position in [0, 1], or None for values the axis cannot show.
@@ -98,7 +107,7 @@ impl Axis {
     }
 
     /// Tick positions and labels. Linear axes: multiples of a 1-2-5 step (`nice_step`) giving
-    /// about five ticks. Log axes: every decade (every other one and so on beyond eight), and
+    /// about five ticks, at least 1 apart when every value is a whole number (categories). Log axes: every decade (every other one and so on beyond eight), and
     /// 2 and 5 times each decade when the axis spans at most three decades, so that a plot of a
     /// few nearby values (three τ) still has ticks among its points.
     fn ticks(&self) -> Vec<(f64, String)> {
@@ -117,7 +126,10 @@ impl Axis {
             }
             t
         } else {
-            let step = nice_step((self.hi - self.lo) / 5.0);
+            let mut step = nice_step((self.hi - self.lo) / 5.0);
+            if self.integer {
+                step = step.max(1.0);
+            }
             let first = (self.lo / step).ceil() as i64;
             let last = (self.hi / step + 1e-9).floor() as i64;
             (first..=last)
@@ -386,7 +398,13 @@ mod tests {
             (0.31, 0.37, 0.01),
             (-1e4, 3e4, 1e4),
         ] {
-            let ticks = Axis { log: false, lo, hi }.ticks();
+            let ticks = Axis {
+                log: false,
+                lo,
+                hi,
+                integer: false,
+            }
+            .ticks();
             assert!(
                 ticks.len() >= 3 && ticks.len() <= 8,
                 "{lo}..{hi}: {ticks:?}"
@@ -399,6 +417,12 @@ mod tests {
                 assert!((shown - v).abs() < 1e-9 * step, "{label} for {v}");
             }
         }
+        // Categories 0, 1, 2: whole-number ticks only.
+        let cats = Axis::fit([0.0, 1.0, 2.0].into_iter(), false).ticks();
+        assert_eq!(
+            cats.iter().map(|t| t.1.as_str()).collect::<Vec<_>>(),
+            ["0", "1", "2"]
+        );
         assert_eq!(nice_step(0.37), 0.5);
         assert_eq!(nice_step(1.2), 1.0);
         assert_eq!(nice_step(2.58), 2.0);
@@ -409,6 +433,7 @@ mod tests {
     fn narrow_log_axes_get_two_and_five_ticks() {
         // Three τ (0.5, 1, 2): the axis spans 1e-1..1e1; ticks at 0.2, 0.5, 1, 2, 5 among them.
         let labels: Vec<String> = Axis {
+            integer: false,
             log: true,
             lo: -1.0,
             hi: 1.0,
@@ -420,6 +445,7 @@ mod tests {
         assert_eq!(labels, ["0.1", "0.2", "0.5", "1", "2", "5", "10"]);
         // Wide axes keep decades only.
         let wide = Axis {
+            integer: false,
             log: true,
             lo: -12.0,
             hi: 0.0,
