@@ -113,6 +113,14 @@ fn zeros_possible(logits: &[f64], tau: f64, single: bool) -> bool {
     (hi - lo + NOISE_MARGIN) / tau + (finite.len() as f64).ln() > limit
 }
 
+/// Whether a binary sample `σ((l + L)/τ)` may round to exactly 1 (`1 + e^-t` rounds to 1:
+/// `t > 53 ln 2`, float32 `24 ln 2`) or 0 for a Logistic noise `|L| ≤` [`NOISE_MARGIN`];
+/// rounding to 1 comes first, so it decides.
+fn saturation_possible(l: f64, tau: f64, single: bool) -> bool {
+    let bits = if single { 24.0 } else { 53.0 };
+    (l.abs() + NOISE_MARGIN) / tau > bits * std::f64::consts::LN_2
+}
+
 /// Exact criteria on the rows of one case; the argmax counts of the finite rows.
 fn judge_rows(
     o: &mut Outcome,
@@ -327,7 +335,8 @@ const BINARY_RANGE_CASES: [(f64, f64); 6] = [
 /// (10⁵ at standard) per case: (l, τ) = (1, 1e-3), (-1, 1e3), (±1e4, 1e-3), (±1e4, 1e3).
 ///
 /// Exact: every value finite and in `[0, 1]` (exactly 0 or 1 is the correctly rounded value
-/// at these τ, counted in the notes); for l = ±1e4 no value on the side of 1/2 of probability
+/// at τ = 1e-3, counted in the notes; at τ = 1e3, where `|l + L|/τ` stays far below
+/// `53 ln 2`, it is a `warn`); for l = ±1e4 no value on the side of 1/2 of probability
 /// `σ(-1e4) < 5e-324` (impossible). Statistical: Pearson χ² of `[#x > 1/2, #x < 1/2]` against
 /// `(σ(l), 1 - σ(l))` for l = ±1 (`P(x > 1/2) = σ(l)` at every τ; values of exactly 1/2 are
 /// left out and counted), df = 1, Bonferroni over 2, at the battery's α. Detects Cohen's
@@ -351,6 +360,7 @@ pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
                 continue;
             }
         };
+        let single = is_f32(&a) || ctx.f32();
         let x = floats(&a, &[n], "binary_sample")?;
         o.n += n as u64;
         let bad = x
@@ -373,7 +383,15 @@ pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             line += &format!(", {half} exactly 1/2 (left out)");
         }
         if edge > 0 {
-            line += &format!(", {edge} exactly 0 or 1 (correct rounding at this τ)");
+            if saturation_possible(l, tau, single) {
+                line += &format!(", {edge} exactly 0 or 1 (correct rounding at this τ)");
+            } else {
+                o.warns.push(format!(
+                    "{case}: {edge} values exactly 0 or 1 although the exact value is not \
+                     within rounding of 0 or 1 in {}",
+                    if single { "float32" } else { "float64" }
+                ));
+            }
         }
         if p_above == 0.0 || p_above == 1.0 {
             let impossible = if p_above == 1.0 { below } else { above };
@@ -426,6 +444,9 @@ mod tests {
         assert!(zeros_possible(&[1.0, 0.0, -1.0], 1e-3, false));
         assert!(!zeros_possible(&[1.0, 0.0, -1.0], 1e3, false));
         assert!(!zeros_possible(&[1e4, 0.0, -1e4], 1e3, false));
+        assert!(saturation_possible(1.0, 1e-3, false));
+        assert!(!saturation_possible(1e4, 1e3, false));
+        assert!(saturation_possible(1e4, 1e3 * 0.5, true));
         // float32 underflows sooner.
         assert!(zeros_possible(&[1.0, 0.0, -1.0], 0.5, true));
         assert!(!zeros_possible(&[1.0, 0.0, -1.0], 0.5, false));
