@@ -66,12 +66,16 @@ struct Axis {
     log: bool,
     lo: f64,
     hi: f64,
+    /// Every finite value is a whole number (categories): linear ticks are at least 1 apart.
+    integer: bool,
 }
 
 impl Axis {
     fn fit(values: impl Iterator<Item = f64>, log: bool) -> Axis {
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut integer = true;
         for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+            integer &= v.fract() == 0.0;
             let t = if log { v.log10() } else { v };
             lo = lo.min(t);
             hi = hi.max(t);
@@ -85,7 +89,12 @@ impl Axis {
         if hi - lo < crate::tolerance::PLOT_MIN_SPAN {
             (lo, hi) = (lo - 0.5, hi + 0.5);
         }
-        Axis { log, lo, hi }
+        Axis {
+            log,
+            lo,
+            hi,
+            integer,
+        }
     }
 
     /// Position in [0, 1], or None for values the axis cannot show.
@@ -97,28 +106,80 @@ impl Axis {
         Some((t - self.lo) / (self.hi - self.lo))
     }
 
+    /// Tick positions and labels. Linear axes: multiples of a 1-2-5 step (`nice_step`) giving
+    /// about five ticks, at least 1 apart when every value is a whole number (categories). Log axes: every decade (every other one and so on beyond eight), and
+    /// 2 and 5 times each decade when the axis spans at most three decades, so that a plot of a
+    /// few nearby values (three τ) still has ticks among its points.
     fn ticks(&self) -> Vec<(f64, String)> {
         if self.log {
             let (a, b) = (self.lo as i32, self.hi as i32);
             let step = ((b - a) / 8).max(1);
-            (a..=b)
-                .step_by(step as usize)
-                .map(|e| (10f64.powi(e), format!("1e{e}")))
-                .collect()
+            let mut t = Vec::new();
+            for e in (a..=b).step_by(step as usize) {
+                let d = 10f64.powi(e);
+                t.push((d, fmt_tick(d, d)));
+                if b - a <= 3 && e < b {
+                    for m in [2.0, 5.0] {
+                        t.push((m * d, fmt_tick(m * d, d)));
+                    }
+                }
+            }
+            t
         } else {
-            (0..=5)
+            let mut step = nice_step((self.hi - self.lo) / 5.0);
+            if self.integer {
+                step = step.max(1.0);
+            }
+            let first = (self.lo / step).ceil() as i64;
+            let last = (self.hi / step + 1e-9).floor() as i64;
+            (first..=last)
                 .map(|i| {
-                    let v = self.lo + (self.hi - self.lo) * i as f64 / 5.0;
-                    (v, format!("{v:.3}"))
+                    let v = if i == 0 { 0.0 } else { i as f64 * step };
+                    (v, fmt_tick(v, step))
                 })
                 .collect()
         }
     }
 }
 
+/// The 1-2-5 number (`1, 2 or 5 × 10^e`) nearest to `raw` (a positive span per tick), so that
+/// a span cut in five gets between three and eight ticks.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let d = 10f64.powf(raw.log10().floor());
+    let m = raw / d;
+    let nice = if m < 1.5 {
+        1.0
+    } else if m < 3.0 {
+        2.0
+    } else if m < 7.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * d
+}
+
+/// A tick label for `v` on a grid of spacing `step`: as many decimals as the step needs, or
+/// scientific notation for very large or small values.
+fn fmt_tick(v: f64, step: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) || step < 1e-4 {
+        return format!("{v:e}");
+    }
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    format!("{v:.decimals$}")
+}
+
 impl Plot {
     /// Renders the plot as an SVG document. Points that an axis cannot show (non-finite, or
-    /// non-positive on a log axis) are left out.
+    /// negative on a log axis) are left out; a marker at exactly 0 on a log vertical axis is
+    /// drawn at the axis floor as a hollow triangle labelled "0".
     pub fn to_svg(&self) -> String {
         let xs = self
             .series
@@ -224,6 +285,28 @@ impl Plot {
                             r#"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{color}"/>"#
                         );
                     }
+                    if self.log_y {
+                        // A value of exactly 0 has no place on a log axis: it is drawn at the
+                        // axis floor as a hollow triangle labelled "0", never left out (a
+                        // count of 0 is often the finding).
+                        let floor = TOP + ph;
+                        for x in series
+                            .points
+                            .iter()
+                            .filter(|p| p.1 == 0.0)
+                            .filter_map(|p| px(p.0))
+                        {
+                            let _ = writeln!(
+                                s,
+                                r#"<polygon class="zero" points="{:.1},{:.1} {:.1},{:.1} {x:.1},{floor:.1}" fill="white" stroke="{color}" stroke-width="2"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{color}">0</text>"#,
+                                x - 6.0,
+                                floor - 10.0,
+                                x + 6.0,
+                                floor - 10.0,
+                                floor - 13.0
+                            );
+                        }
+                    }
                 }
             }
             let ly = TOP + 16.0 + 20.0 * i as f64;
@@ -293,8 +376,11 @@ mod tests {
         let svg = plot.to_svg();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         assert!(svg.contains("a &lt; b"));
-        // The y = 0 point cannot be shown on a log axis: two circles, not three.
+        // The y = 0 point has no place on a log axis: two circles, and a "0" triangle at the
+        // axis floor (y = TOP + ph = 420).
         assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches(r#"class="zero""#).count(), 1);
+        assert!(svg.contains(",420.0\"") && svg.contains(">0</text>"));
         assert_eq!(svg.matches("<polyline").count(), 1);
         assert!(!svg.contains("NaN") && !svg.contains("inf"));
         let two = Plot::stack(&[plot.clone(), plot]);
@@ -302,5 +388,72 @@ mod tests {
         assert_eq!(two.matches("<svg").count(), 3);
         assert!(two.contains(r#"<svg y="480" "#));
         assert_eq!(two.matches("<circle").count(), 4);
+    }
+
+    #[test]
+    fn linear_ticks_are_multiples_of_one_two_five() {
+        for (lo, hi, step) in [
+            (-3.7, 9.2, 2.0),
+            (0.0, 1.0, 0.2),
+            (0.31, 0.37, 0.01),
+            (-1e4, 3e4, 1e4),
+        ] {
+            let ticks = Axis {
+                log: false,
+                lo,
+                hi,
+                integer: false,
+            }
+            .ticks();
+            assert!(
+                ticks.len() >= 3 && ticks.len() <= 8,
+                "{lo}..{hi}: {ticks:?}"
+            );
+            for (v, label) in &ticks {
+                assert!(*v >= lo - 1e-12 && *v <= hi + 1e-12);
+                let k = v / step;
+                assert!((k - k.round()).abs() < 1e-9, "{v} not a multiple of {step}");
+                let shown: f64 = label.parse().unwrap();
+                assert!((shown - v).abs() < 1e-9 * step, "{label} for {v}");
+            }
+        }
+        // Categories 0, 1, 2: whole-number ticks only.
+        let cats = Axis::fit([0.0, 1.0, 2.0].into_iter(), false).ticks();
+        assert_eq!(
+            cats.iter().map(|t| t.1.as_str()).collect::<Vec<_>>(),
+            ["0", "1", "2"]
+        );
+        assert_eq!(nice_step(0.37), 0.5);
+        assert_eq!(nice_step(1.2), 1.0);
+        assert_eq!(nice_step(2.58), 2.0);
+        assert_eq!(nice_step(7.0), 10.0);
+    }
+
+    #[test]
+    fn narrow_log_axes_get_two_and_five_ticks() {
+        // Three τ (0.5, 1, 2): the axis spans 1e-1..1e1; ticks at 0.2, 0.5, 1, 2, 5 among them.
+        let labels: Vec<String> = Axis {
+            integer: false,
+            log: true,
+            lo: -1.0,
+            hi: 1.0,
+        }
+        .ticks()
+        .into_iter()
+        .map(|t| t.1)
+        .collect();
+        assert_eq!(labels, ["0.1", "0.2", "0.5", "1", "2", "5", "10"]);
+        // Wide axes keep decades only.
+        let wide = Axis {
+            integer: false,
+            log: true,
+            lo: -12.0,
+            hi: 0.0,
+        }
+        .ticks();
+        assert!(
+            wide.iter()
+                .all(|(v, _)| (v.log10() - v.log10().round()).abs() < 1e-12)
+        );
     }
 }

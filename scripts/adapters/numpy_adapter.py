@@ -72,6 +72,11 @@ Planted bugs (--bug NAME), each a mistake real code has made; the op(s) it affec
                           seed: every seed gives the same output.
     binary_gumbel_noise   [binary_sample] one Gumbel draw where the Logistic noise g1 - g2 belongs.
     off_by_one            [categorical] 1-based category indices: values in 1..k instead of 0..k-1.
+    naive_softmax         [relaxed_sample, binary_sample] softmax computed as exp(z)/sum(exp(z))
+                          and the sigmoid as exp(x)/(1 + exp(x)), without subtracting the maximum:
+                          exp overflows to inf (inf/inf = NaN) once z > 709.8, e.g. at tau = 1e-3
+                          or logits of order 1e4, and underflows to 0 (0/0 = NaN) once every z is
+                          below -745; right at tau and logits of order 1.
 
 References:
     C. J. Maddison, A. Mnih, Y. W. Teh, The Concrete Distribution, ICLR 2017, arXiv:1611.00712.
@@ -279,6 +284,10 @@ class NumpyTarget:
                 z = logits / tau + g
             else:
                 z = (logits + g) / tau
+            if self.bug == "naive_softmax":
+                with np.errstate(over="ignore", divide="ignore"):
+                    e = np.exp(z)
+                    return e / np.sum(e, axis=-1, keepdims=True)
             return softmax_rows(z)
 
     def jacobian_t(self, y, v, tau):
@@ -371,6 +380,11 @@ class NumpyTarget:
                 u = open_uniform(rng, b - a)
                 noise = np.log(u) - np.log1p(-u)
             x = (logit + noise) / tau
+            if self.bug == "naive_softmax":
+                with np.errstate(over="ignore", invalid="ignore"):
+                    e = np.exp(x)
+                    out[a:b] = e / (1.0 + e)
+                continue
             e = np.exp(-np.abs(x))
             out[a:b] = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         return out

@@ -96,6 +96,50 @@ pub fn to_json(report: &AuditReport) -> Value {
     })
 }
 
+/// The parts of a check's detail: split at `"; "` outside parentheses and brackets only, so a
+/// part like `"z = 0.4 (τ = 0.5; exact 1.2)"` stays whole.
+pub fn detail_parts(detail: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    let bytes = detail.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = (depth - 1).max(0),
+            b';' if depth == 0 && bytes.get(i + 1) == Some(&b' ') => {
+                parts.push(&detail[start..i]);
+                start = i + 2;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&detail[start..]);
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+/// Text from outside the auditor (the adapter's name, its messages) made inert in Markdown:
+/// `&`, `<`, `>` become entities (no HTML), the inline markup characters
+/// `` \ ` * _ [ ] | ~ `` are backslash-escaped (no code span, link, emphasis or table cell can
+/// be opened or closed), and line breaks become spaces.
+pub fn markdown_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn fmt_p(p: Option<f64>) -> String {
     match p {
         None => "-".into(),
@@ -133,7 +177,7 @@ pub fn to_table(report: &AuditReport) -> String {
             c.detectable
         );
         if c.verdict != Verdict::Pass && !c.detail.is_empty() {
-            for part in c.detail.split("; ") {
+            for part in detail_parts(&c.detail) {
                 s += &format!("    {part}\n");
             }
         }
@@ -239,6 +283,41 @@ fn figure_svg(f: &Figure) -> String {
             }
             .to_svg()
         }
+        Figure::Exceedances {
+            title,
+            thresholds,
+            observed,
+            expected,
+        } => Plot {
+            title: title.clone(),
+            x_label: "threshold x".into(),
+            y_label: "draws beyond x".into(),
+            log_x: false,
+            log_y: true,
+            series: vec![
+                Series {
+                    name: "observed".into(),
+                    points: thresholds
+                        .iter()
+                        .zip(observed)
+                        .map(|(&x, &c)| (x, c as f64))
+                        .collect(),
+                    errors: None,
+                    style: Style::Markers,
+                },
+                Series {
+                    name: "expected".into(),
+                    points: thresholds
+                        .iter()
+                        .copied()
+                        .zip(expected.iter().copied())
+                        .collect(),
+                    errors: None,
+                    style: Style::Dashed,
+                },
+            ],
+        }
+        .to_svg(),
     }
 }
 
@@ -248,9 +327,9 @@ pub fn to_markdown(report: &AuditReport) -> MarkdownReport {
     let mut md = String::new();
     md += "# gumbel-audit report\n\n";
     md += &format!(
-        "- implementation: `{}` ({})\n- level: {}, seed: {}\n- family-wise false-alarm rate: {} \
+        "- implementation: {} ({})\n- level: {}, seed: {}\n- family-wise false-alarm rate: {} \
          (Holm over the checks with a p-value)\n- verdict: **{}**\n\n",
-        report.implementation,
+        markdown_text(&report.implementation),
         report.dtype.as_str(),
         report.level.name(),
         report.seed,
@@ -258,7 +337,7 @@ pub fn to_markdown(report: &AuditReport) -> MarkdownReport {
         report.verdict.as_str().to_uppercase()
     );
     if let Some(problem) = &report.problem {
-        md += &format!("**Error: {problem}.**\n\n");
+        md += &format!("**Error: {}.**\n\n", markdown_text(problem));
     }
     md += "| id | verdict | p | p (Holm) | n | false-alarm rate | smallest detectable |\n";
     md += "|---|---|---|---|---|---|---|\n";
@@ -286,8 +365,8 @@ pub fn to_markdown(report: &AuditReport) -> MarkdownReport {
         if !c.criterion.is_empty() {
             md += &format!("- criterion: {}\n", c.criterion);
         }
-        for part in c.detail.split("; ").filter(|p| !p.is_empty()) {
-            md += &format!("- {part}\n");
+        for part in detail_parts(&c.detail) {
+            md += &format!("- {}\n", markdown_text(part));
         }
         if let Some(f) = &c.figure {
             let name = format!("{}.svg", c.id.replace('.', "_"));
@@ -298,5 +377,31 @@ pub fn to_markdown(report: &AuditReport) -> MarkdownReport {
     MarkdownReport {
         markdown: md,
         plots,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_split_only_at_top_level_semicolons() {
+        let d = "reinforce: s² = 1.2 (exact 1.19; z = 0.4); st: [a; b] ok; last";
+        assert_eq!(
+            detail_parts(d),
+            [
+                "reinforce: s² = 1.2 (exact 1.19; z = 0.4)",
+                "st: [a; b] ok",
+                "last"
+            ]
+        );
+        assert!(detail_parts("").is_empty());
+        assert_eq!(detail_parts("a;b"), ["a;b"]);
+    }
+
+    #[test]
+    fn markdown_text_is_inert() {
+        assert_eq!(markdown_text("a`b<c>&d"), "a\\`b&lt;c&gt;&amp;d");
+        assert_eq!(markdown_text("x\ny|z"), "x y\\|z");
     }
 }

@@ -53,6 +53,17 @@ pub enum Figure {
         /// Expected probability per category.
         expected: Vec<f64>,
     },
+    /// Observed against expected counts of draws beyond each of a ladder of thresholds.
+    Exceedances {
+        /// Title.
+        title: String,
+        /// The thresholds, increasing.
+        thresholds: Vec<f64>,
+        /// Draws beyond each threshold.
+        observed: Vec<u64>,
+        /// Expected number beyond each threshold under the tested law.
+        expected: Vec<f64>,
+    },
 }
 
 /// The result of one check.

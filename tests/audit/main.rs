@@ -5,7 +5,9 @@
 //! faults       hostile adapters: process groups, FIFOs and links, full disk, bye, signals
 //! cli          `gumbel-audit audit`: exit codes, files, --only / --skip, nothing tested
 //! numpy        the battery through the CLI on the NumPy adapter and its planted bugs
+//! range        the range checks: the reference passes, a softmax without max-subtraction fails
 //! reference    the battery on the reference and on in-process planted bugs
+//! report       Markdown and plots: zero counts visible, noise.tail plot, escaped names
 //! selection    seeds per check: a check alone = the same check in the battery; a missing op
 //!              moves no other check
 //! temperature  bad_input's τ rules on planted targets
@@ -19,6 +21,8 @@ mod cli;
 mod common;
 mod faults;
 mod numpy;
+mod range;
 mod reference;
+mod report;
 mod selection;
 mod temperature;

@@ -111,7 +111,7 @@ fn correct_numpy_adapter_passes_every_level() {
 }
 
 /// Each planted bug and the checks that must fail on it at the standard level.
-const BUGS: [(&str, &[&str]); 16] = [
+const BUGS: [(&str, &[&str]); 17] = [
     ("uniform_closed", &["noise.finite"]),
     ("clamped_noise", &["categorical.chi2"]),
     ("exponential_noise", &["noise.cdf"]),
@@ -137,6 +137,7 @@ const BUGS: [(&str, &[&str]); 16] = [
     ("seed_ignored", &["reproducibility"]),
     ("binary_gumbel_noise", &["binary.cdf"]),
     ("off_by_one", &["categorical.indices"]),
+    ("naive_softmax", &["relaxed.range", "binary.range"]),
 ];
 
 /// The adapter's own list of bugs is the list tested here: a bug added to the adapter without a
@@ -216,4 +217,5 @@ bug_tests! {
     bug_seed_ignored => "seed_ignored",
     bug_binary_gumbel_noise => "binary_gumbel_noise",
     bug_off_by_one => "off_by_one",
+    bug_naive_softmax => "naive_softmax",
 }

@@ -91,7 +91,7 @@ pub(crate) fn categorical_indices(ctx: &mut Ctx) -> Result<Outcome, TargetError>
 /// `categorical.chi2`: Pearson chi-squared of the counts against `π` for the five
 /// [`categorical_cases`] (`categorical_n` draws each, 10⁶ at standard; a tenth for k = 100), pooling cells with
 /// expectation below 5, Bonferroni over the five. The rare cell (p = 1e-4) expects 100 draws
-/// at standard; a draw in a masked cell gives p = 0. Detects Cohen's w ≈ 0.0081 (df = 4) at
+/// at standard; a draw in a masked cell gives p = 0. Detects Cohen's w ≈ 0.0082 (df = 4) at
 /// standard.
 pub(crate) fn categorical_chi2(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let draws = categorical_draws(ctx)?;

@@ -74,8 +74,8 @@
 //! [`TABLE`] lists the ids; [`Plan`](crate::audit::Plan) the sizes per level; each check's doc
 //! comment (on its function) states what it tests, its n and the smallest discrepancy it
 //! detects, and the report repeats these numbers for the run's `α_i`. The figures quoted in
-//! the check docs are the standard level's with every op offered (m = 14,
-//! `α_i = 7.1e-5`); docs/audit.md has the table for every level.
+//! the check docs are the standard level's with every op offered (m = 16,
+//! `α_i = 6.3e-5`); docs/audit.md has the table for every level.
 //!
 //! # References
 //! - S. Holm, *A simple sequentially rejective multiple test procedure*, Scand. J. Statist. 6
@@ -88,6 +88,7 @@ pub(crate) mod common;
 pub(crate) mod grad;
 pub(crate) mod log_prob;
 pub(crate) mod noise;
+pub(crate) mod range;
 pub(crate) mod relaxed;
 pub(crate) mod robustness;
 
@@ -115,6 +116,8 @@ pub enum Group {
     Binary,
     /// Gradient estimators (`checks/grad.rs`).
     Grad,
+    /// Relaxed and binary samples at the ends of the documented range (`checks/range.rs`).
+    Range,
     /// Invalid input and reproducibility (`checks/robustness.rs`).
     Robustness,
 }
@@ -158,7 +161,7 @@ impl std::fmt::Debug for CheckSpec {
 const NONE: &[Shared] = &[];
 
 /// The battery, in run order.
-pub const TABLE: [CheckSpec; 24] = [
+pub const TABLE: [CheckSpec; 26] = [
     CheckSpec {
         id: "noise.finite",
         group: Group::Noise,
@@ -294,6 +297,22 @@ pub const TABLE: [CheckSpec; 24] = [
         needs: Needs::All(&[Op::BinaryLogProb], None),
         shares: NONE,
         run: binary::binary_log_prob,
+    },
+    CheckSpec {
+        id: "relaxed.range",
+        group: Group::Range,
+        title: "relaxed samples at τ = 1e-3 and 1e3, |logits| up to 1e4, k = 1e5: finite, simplex, argmax law",
+        needs: Needs::All(&[Op::RelaxedSample], None),
+        shares: NONE,
+        run: range::relaxed_range,
+    },
+    CheckSpec {
+        id: "binary.range",
+        group: Group::Range,
+        title: "binary samples at τ = 1e-3 and 1e3, |logit| up to 1e4: finite, in [0, 1], P(x > 1/2) = σ(l)",
+        needs: Needs::All(&[Op::BinarySample], None),
+        shares: NONE,
+        run: range::binary_range,
     },
     CheckSpec {
         id: "grad.reinforce",

@@ -74,6 +74,8 @@ pub(crate) fn noise_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
 /// `noise.tail`: the number of `tail_n` draws above the Gumbel's `1 - q` quantile against
 /// Binomial(n, q), exact two-sided test; expected count 20 (quick, standard) or 50 (thorough).
 /// Detects a tail with no mass there (clamped uniforms) and one with several times the mass.
+/// The figure adds the counts beyond the `q·10^j` quantiles, j = 1..4 (descriptive: only the
+/// `1 - q` count enters the p-value), so a clamped tail shows as observed 0 against expected.
 ///
 /// Chunked: the draws are requested in chunks of at most `plan.chunk_n` (chunk `c` seeded
 /// `request_seed(master, "noise.tail", c)`), and each chunk is reduced to its exceedance count,
@@ -81,13 +83,18 @@ pub(crate) fn noise_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
 pub(crate) fn noise_tail(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let (n, q) = (ctx.plan.tail_n, ctx.plan.tail_q);
     let x = Gumbel::standard().isf(q).map_err(internal)?;
+    let ladder_q = ladder_probabilities(q);
+    let mut ladder = [f64::INFINITY; LADDER];
+    for (t, &p) in ladder.iter_mut().zip(&ladder_q) {
+        *t = Gumbel::standard().isf(p).map_err(internal)?;
+    }
     let mut tail = TailCount::default();
     let mut left = n;
     while left > 0 {
         let m = left.min(ctx.plan.chunk_n.max(1));
         let seed = ctx.next_seed();
         let a = ctx.target.gumbel(m, seed)?;
-        tail.merge(TailCount::reduce(&floats(&a, &[m], "gumbel")?, x));
+        tail.merge(TailCount::reduce(&floats(&a, &[m], "gumbel")?, x, &ladder));
         left -= m;
     }
     let r = binomial_test(tail.above, n as u64, q, Alternative::TwoSided).map_err(internal)?;
@@ -109,7 +116,35 @@ pub(crate) fn noise_tail(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             format!("{top:.3}")
         }
     ));
+    // The figure: observed and expected counts beyond the tested threshold and the lower
+    // thresholds of the ladder (descriptive; only the tested threshold enters the p-value).
+    let mut points: Vec<(f64, u64, f64)> = ladder
+        .iter()
+        .zip(&ladder_q)
+        .zip(&tail.beyond)
+        .map(|((&t, &p), &c)| (t, c, n as f64 * p))
+        .collect();
+    points.push((x, count, n as f64 * q));
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    o.figure = Some(Figure::Exceedances {
+        title: format!("Gumbel noise: draws beyond x, n = {n} (tested: x = {x:.2})"),
+        thresholds: points.iter().map(|p| p.0).collect(),
+        observed: points.iter().map(|p| p.1).collect(),
+        expected: points.iter().map(|p| p.2).collect(),
+    });
     Ok(o)
+}
+
+/// Number of lower thresholds drawn beside the tested one in `noise.tail`'s figure.
+const LADDER: usize = 4;
+
+/// Tail probabilities of the figure's lower thresholds: `q·10^j`, j = 1..=4, capped at 1/2.
+fn ladder_probabilities(q: f64) -> [f64; LADDER] {
+    let mut p = [0.0; LADDER];
+    for (j, v) in p.iter_mut().enumerate() {
+        *v = (q * 10f64.powi(j as i32 + 1)).min(0.5);
+    }
+    p
 }
 
 /// The partial statistic of `noise.tail` for one chunk: mergeable exactly.
@@ -121,6 +156,8 @@ struct TailCount {
     nan: u64,
     /// Largest non-NaN draw (`-inf` if none).
     max: f64,
+    /// Draws above each threshold of the figure's ladder.
+    beyond: [u64; LADDER],
 }
 
 impl Default for TailCount {
@@ -129,14 +166,20 @@ impl Default for TailCount {
             above: 0,
             nan: 0,
             max: f64::NEG_INFINITY,
+            beyond: [0; LADDER],
         }
     }
 }
 
 impl TailCount {
-    /// The counts of one chunk against threshold `x`.
-    fn reduce(values: &[f64], x: f64) -> Self {
+    /// The counts of one chunk against threshold `x` and the figure's `ladder`.
+    fn reduce(values: &[f64], x: f64, ladder: &[f64; LADDER]) -> Self {
+        let mut beyond = [0; LADDER];
+        for (b, &t) in beyond.iter_mut().zip(ladder) {
+            *b = values.iter().filter(|&&v| v > t).count() as u64;
+        }
         TailCount {
+            beyond,
             above: values.iter().filter(|&&v| v > x).count() as u64,
             nan: values.iter().filter(|v| v.is_nan()).count() as u64,
             max: values
@@ -152,6 +195,9 @@ impl TailCount {
         self.above += other.above;
         self.nan += other.nan;
         self.max = self.max.max(other.max);
+        for (a, b) in self.beyond.iter_mut().zip(other.beyond) {
+            *a += b;
+        }
     }
 }
 
@@ -162,10 +208,12 @@ mod tests {
     #[test]
     fn tail_counts_merge_to_the_count_of_the_whole() {
         let v = [0.5, 12.0, f64::NAN, 11.0, -3.0, 15.0, 9.0];
-        let whole = TailCount::reduce(&v, 10.0);
-        let mut parts = TailCount::reduce(&v[..3], 10.0);
-        parts.merge(TailCount::reduce(&v[3..], 10.0));
+        let ladder = [0.0, 9.5, 11.5, 14.0];
+        let whole = TailCount::reduce(&v, 10.0, &ladder);
+        let mut parts = TailCount::reduce(&v[..3], 10.0, &ladder);
+        parts.merge(TailCount::reduce(&v[3..], 10.0, &ladder));
         assert_eq!(whole, parts);
         assert_eq!((whole.above, whole.nan, whole.max), (3, 1, 15.0));
+        assert_eq!(whole.beyond, [5, 3, 2, 1]);
     }
 }

@@ -1,0 +1,461 @@
+//! Checks at the ends of the documented input range: relaxed and binary Concrete samples at
+//! τ = 1e-3 and τ = 1e3, with logits of order ±1e4 and k = 10⁵ categories. A softmax or sigmoid
+//! computed without subtracting the maximum overflows (`e^z = inf` for `z > 709.8`, so
+//! `inf/inf = NaN`) or underflows (`0/0 = NaN`) here, while the other checks, at τ ∈ [0.1, 5]
+//! with logits of order 1, never see it. Notation and error control: `audit::checks`.
+//!
+//! # What is exact and what is statistical
+//! ```text
+//! y = softmax((l + g)/τ),  g iid Gumbel(0, 1)        relaxed sample
+//! x = σ((l + L)/τ),         L ~ Logistic(0, 1)        binary sample
+//! argmax_i y_i ~ Cat(π),  π = softmax(l)              at every τ (docs/design/math.md §2)
+//! P(x > 1/2) = σ(l)                                    at every τ
+//! ```
+//! Exact: finite entries in `[0, 1]`, `|Σ y - 1|` within the audit's tolerance
+//! (`audit::tolerance::simplex_sum`, float32 aware), masked entries exactly 0, and no argmax
+//! (resp. side of 1/2) whose probability is below the smallest positive float64 (`π_i = 0`
+//! after rounding: `P < 5e-324`, impossible in any run). Statistical: Pearson χ² of the argmax
+//! counts against π where π is not degenerate.
+//!
+//! # Rounding to 0 or 1 is not a fault here
+//! At τ = 1e-3 the exact `y_i = e^{(z_i - z_max)}` with `z = (l + g)/τ` is below every
+//! representable number as soon as the gap of `l + g` exceeds `745 τ` (float64) or `104 τ`
+//! (float32): entries that round to exactly 0 (binary samples to exactly 0 or 1) are the
+//! correctly rounded values. They are counted in the notes. An entry of exactly 0 in a case
+//! where the exact value is representable at the target's dtype for every noise within
+//! ±[`NOISE_MARGIN`] of the logits (probability of a wider noise gap below 1e-30 per row) is a
+//! `warn`, as the float32 rule of `audit::checks` says.
+
+use crate::audit::checks::common::{floats, fmt_p, internal, is_f32, valid};
+use crate::audit::checks::relaxed::argmax_finite;
+use crate::audit::ctx::Ctx;
+use crate::audit::outcome::Outcome;
+use crate::audit::power::Power;
+use crate::audit::result::Figure;
+use crate::audit::target::TargetError;
+use crate::audit::tolerance;
+use crate::distributions::Logits;
+use crate::numeric::sigmoid;
+use crate::stats::pearson_chi2;
+
+/// Largest gap between two Gumbel (or Logistic) noise values assumed when deciding whether an
+/// exact entry is representable: `P(|g_i - g_j| > 80) = 2/(1 + e^80) < 4e-35`.
+pub(crate) const NOISE_MARGIN: f64 = 80.0;
+/// `-ln` of the smallest positive float64 (subnormal `2^-1074`).
+const F64_UNDERFLOW: f64 = 744.4;
+/// `-ln` of the smallest positive float32 (subnormal `2^-149`).
+const F32_UNDERFLOW: f64 = 103.3;
+/// Number of categories of the large-k case.
+pub(crate) const LARGE_K: usize = 100_000;
+/// Rows of the large-k case: `relaxed_n / LARGE_K_DIVISOR` within
+/// [`LARGE_K_MIN_ROWS`, `LARGE_K_MAX_ROWS`] (10 at quick, 50 at standard and thorough: one
+/// request of 50 × 10⁵ float64 values is 40 MB on the wire).
+const LARGE_K_DIVISOR: usize = 2_000;
+/// Fewest rows of the large-k case.
+const LARGE_K_MIN_ROWS: usize = 10;
+/// Most rows of the large-k case.
+const LARGE_K_MAX_ROWS: usize = 50;
+
+/// A relaxed case of `relaxed.range`: logits, τ, and whether its argmax law is tested by χ².
+struct RelaxedCase {
+    logits: Vec<f64>,
+    tau: f64,
+    what: &'static str,
+}
+
+fn relaxed_range_cases() -> Vec<RelaxedCase> {
+    let big = 1e4;
+    vec![
+        RelaxedCase {
+            logits: vec![big + 1.0, big, big - 1.0],
+            tau: 1e-3,
+            what: "large positive",
+        },
+        RelaxedCase {
+            logits: vec![-big + 1.0, -big, f64::NEG_INFINITY, -big - 1.0],
+            tau: 1e-3,
+            what: "large negative, masked",
+        },
+        RelaxedCase {
+            logits: vec![1.0, 0.0, -1.0],
+            tau: 1e3,
+            what: "order 1, large τ",
+        },
+        RelaxedCase {
+            logits: vec![big, 0.0, -big],
+            tau: 1e-3,
+            what: "widely spread",
+        },
+        RelaxedCase {
+            logits: vec![big, 0.0, -big],
+            tau: 1e3,
+            what: "widely spread, large τ",
+        },
+    ]
+}
+
+/// Logits of the large-k case: `l_0 = ln(k - 1)`, the others 0, so that `π_0 = 1/2` and the
+/// other `k - 1` categories share the other half.
+fn large_k_logits() -> Vec<f64> {
+    let mut l = vec![0.0; LARGE_K];
+    l[0] = ((LARGE_K - 1) as f64).ln();
+    l
+}
+
+/// Whether an unmasked entry of a row may round to exactly 0 at this dtype: the largest gap of
+/// `(l + g)/τ` between unmasked entries (logit gap plus [`NOISE_MARGIN`]) exceeds the
+/// underflow threshold.
+fn zeros_possible(logits: &[f64], tau: f64, single: bool) -> bool {
+    let finite: Vec<f64> = logits.iter().copied().filter(|v| v.is_finite()).collect();
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let limit = if single { F32_UNDERFLOW } else { F64_UNDERFLOW };
+    (hi - lo + NOISE_MARGIN) / tau + (finite.len() as f64).ln() > limit
+}
+
+/// Whether a binary sample `σ((l + L)/τ)` may round to exactly 1 (`1 + e^-t` rounds to 1:
+/// `t > 53 ln 2`, float32 `24 ln 2`) or 0 for a Logistic noise `|L| ≤` [`NOISE_MARGIN`];
+/// rounding to 1 comes first, so it decides.
+fn saturation_possible(l: f64, tau: f64, single: bool) -> bool {
+    let bits = if single { 24.0 } else { 53.0 };
+    (l.abs() + NOISE_MARGIN) / tau > bits * std::f64::consts::LN_2
+}
+
+/// Exact criteria on the rows of one case; the argmax counts of the finite rows.
+fn judge_rows(
+    o: &mut Outcome,
+    case: &str,
+    l: &[f64],
+    tau: f64,
+    y: &[f64],
+    single: bool,
+) -> Vec<u64> {
+    let k = l.len();
+    let tol = tolerance::simplex_sum(single, k);
+    o.max_tolerance = o.max_tolerance.max(tol);
+    let (mut nonfinite, mut range, mut sum, mut masked, mut zeros) = (0, 0, 0, 0, 0u64);
+    let mut worst_sum = 0.0f64;
+    let mut counts = vec![0u64; k];
+    for row in y.chunks_exact(k) {
+        if row.iter().any(|v| !v.is_finite()) {
+            nonfinite += 1;
+            continue;
+        }
+        if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
+            range += 1;
+        }
+        let s: f64 = row.iter().sum();
+        worst_sum = worst_sum.max((s - 1.0).abs());
+        if (s - 1.0).abs() > tol {
+            sum += 1;
+        }
+        for (i, &v) in row.iter().enumerate() {
+            if l[i] == f64::NEG_INFINITY && v != 0.0 {
+                masked += 1;
+            }
+            if l[i] > f64::NEG_INFINITY && v == 0.0 {
+                zeros += 1;
+            }
+        }
+        if let Some(i) = argmax_finite(row) {
+            counts[i] += 1;
+        }
+    }
+    o.n += (y.len() / k) as u64;
+    if nonfinite > 0 {
+        o.fails.push(format!(
+            "{case}: {nonfinite} of {} rows with NaN or inf (the math is finite: overflow or \
+             0/0 in the softmax?)",
+            y.len() / k
+        ));
+    }
+    if range > 0 {
+        o.fails
+            .push(format!("{case}: {range} rows with an entry outside [0, 1]"));
+    }
+    if sum > 0 {
+        o.fails.push(format!(
+            "{case}: {sum} rows with |Σy - 1| > {tol:.1e} (worst {worst_sum:.2e})"
+        ));
+    }
+    if masked > 0 {
+        o.fails
+            .push(format!("{case}: {masked} masked entries not 0"));
+    }
+    if zeros > 0 {
+        let dtype = if single { "float32" } else { "float64" };
+        if zeros_possible(l, tau, single) {
+            o.notes.push(format!(
+                "{case}: {zeros} unmasked entries are exactly 0 (their exact value is below \
+                 the smallest {dtype} here: correct rounding)"
+            ));
+        } else {
+            o.warns.push(format!(
+                "{case}: {zeros} unmasked entries underflowed to exactly 0 although their \
+                 exact value is a positive {dtype} number"
+            ));
+        }
+    }
+    counts
+}
+
+/// `relaxed.range`: soft relaxed samples at the ends of the documented range, `relaxed_n`
+/// rows (10⁵ at standard) per case:
+/// logits (1e4+1, 1e4, 1e4-1) at τ = 1e-3, (-1e4+1, -1e4, masked, -1e4-1) at τ = 1e-3,
+/// (1, 0, -1) at τ = 1e3, (1e4, 0, -1e4) at τ = 1e-3 and at τ = 1e3; and k = 10⁵ categories
+/// (`l_0 = ln(k-1)`, the others 0, so `π_0 = 1/2`) at τ = 1e-3, `relaxed_n / 2000` rows
+/// within [10, 50] (50 at standard).
+///
+/// Exact (every case): entries finite and in `[0, 1]`, `|Σy - 1|` within
+/// `tolerance::simplex_sum` (float32 aware), masked entries 0; for (1e4, 0, -1e4) the argmax is
+/// never 1 or 2 (`π_1 = e^-1e4`, `π_2 = e^-2e4`: below every float64). Exactly-0 entries are
+/// judged by the module doc's rule.
+///
+/// Statistical: Pearson χ² of the argmax counts against π for the three non-degenerate k ≤ 4
+/// cases (df = 2) and of `[#argmax = 0, #other]` against `(1/2, 1/2)` for the large-k case
+/// (df = 1), Bonferroni over 4, at the battery's α (Holm, `α_i = α/m`). Detects Cohen's
+/// w ≈ 0.024 on a k ≤ 4 case at standard (n = 10⁵ each). The large-k part (n = 50) is there
+/// for the exact criteria: at power 0.999 its χ² detects only w ≈ 1.05, i.e. category 0
+/// never or always the argmax.
+/// Catches a softmax without max-subtraction (`--bug naive_softmax`: NaN rows at τ = 1e-3).
+pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let mut o = Outcome::new(
+        "exact: finite, 0 ≤ y_i ≤ 1, |Σy - 1| ≤ tol(dtype), masked y_i = 0, no argmax of \
+         probability 0; Pearson χ² of argmax counts vs π, Bonferroni over 4",
+    );
+    let n = ctx.plan.relaxed_n;
+    let declared_single = ctx.f32();
+    let mut ps = Vec::new();
+    let mut worst: Option<(f64, Figure)> = None;
+    for c in relaxed_range_cases() {
+        let (l, tau) = (&c.logits, c.tau);
+        let k = l.len();
+        let case = format!("{} l = {l:?}, τ = {tau}", c.what);
+        let seed = ctx.next_seed();
+        let a = match valid(ctx.target.relaxed_sample(l, tau, false, n, seed), &case)? {
+            Ok(a) => a,
+            Err(msg) => {
+                o.fails.push(msg);
+                continue;
+            }
+        };
+        let single = is_f32(&a) || declared_single;
+        let y = floats(&a, &[n, k], "relaxed_sample")?;
+        let counts = judge_rows(&mut o, &case, l, tau, &y, single);
+        let probs = Logits::from_slice(l).map_err(internal)?.probs();
+        let impossible: u64 = counts
+            .iter()
+            .zip(&probs)
+            .filter(|(_, p)| **p == 0.0)
+            .map(|(c, _)| *c)
+            .sum();
+        let masked_or_impossible = probs.iter().filter(|p| **p == 0.0).count();
+        if impossible > 0 {
+            o.fails.push(format!(
+                "{case}: {impossible} rows whose argmax is a category of probability 0 \
+                 (argmax counts {counts:?})"
+            ));
+        }
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            continue;
+        }
+        if masked_or_impossible + 1 >= k {
+            // Degenerate law: the exact criterion above is the whole test.
+            o.notes.push(format!("{case}: argmax counts {counts:?}"));
+            continue;
+        }
+        let r = pearson_chi2(&counts, &probs).map_err(internal)?;
+        ps.push(r.p_value);
+        o.notes.push(format!(
+            "{case}: argmax counts {counts:?}, p = {}",
+            fmt_p(r.p_value)
+        ));
+        if worst.as_ref().is_none_or(|(p, _)| r.p_value < *p) {
+            let nf = total as f64;
+            worst = Some((
+                r.p_value,
+                Figure::Frequencies {
+                    title: format!("argmax of relaxed samples, {case}"),
+                    observed: counts.iter().map(|&c| c as f64 / nf).collect(),
+                    expected: probs,
+                },
+            ));
+        }
+    }
+
+    // Large k at τ = 1e-3.
+    let nk = (n / LARGE_K_DIVISOR).clamp(LARGE_K_MIN_ROWS, LARGE_K_MAX_ROWS);
+    let l = large_k_logits();
+    let tau = 1e-3;
+    let case = format!("k = {LARGE_K}, l_0 = ln(k-1), others 0, τ = {tau}");
+    let seed = ctx.next_seed();
+    match valid(ctx.target.relaxed_sample(&l, tau, false, nk, seed), &case)? {
+        Err(msg) => o.fails.push(msg),
+        Ok(a) => {
+            let single = is_f32(&a) || declared_single;
+            let y = floats(&a, &[nk, LARGE_K], "relaxed_sample")?;
+            let counts = judge_rows(&mut o, &case, &l, tau, &y, single);
+            let first = counts[0];
+            let total: u64 = counts.iter().sum();
+            if total > 0 {
+                let r = pearson_chi2(&[first, total - first], &[0.5, 0.5]).map_err(internal)?;
+                ps.push(r.p_value);
+                o.notes.push(format!(
+                    "{case}: argmax = 0 in {first} of {total} rows (π_0 = 1/2), p = {}",
+                    fmt_p(r.p_value)
+                ));
+            }
+        }
+    }
+
+    if !ps.is_empty() {
+        o.combine(&ps);
+        o.power = Some(Power::Chi2 {
+            df: 2,
+            n: n as u64,
+            parts: 4,
+        });
+    }
+    o.figure = worst.map(|(_, f)| f);
+    Ok(o)
+}
+
+/// Binary cases of `binary.range`: (l, τ).
+const BINARY_RANGE_CASES: [(f64, f64); 6] = [
+    (1.0, 1e-3),
+    (-1.0, 1e3),
+    (1e4, 1e-3),
+    (-1e4, 1e-3),
+    (1e4, 1e3),
+    (-1e4, 1e3),
+];
+
+/// `binary.range`: binary Concrete samples at the ends of the documented range, `binary_n`
+/// (10⁵ at standard) per case: (l, τ) = (1, 1e-3), (-1, 1e3), (±1e4, 1e-3), (±1e4, 1e3).
+///
+/// Exact: every value finite and in `[0, 1]` (exactly 0 or 1 is the correctly rounded value
+/// at τ = 1e-3, counted in the notes; at τ = 1e3, where `|l + L|/τ` stays far below
+/// `53 ln 2`, it is a `warn`); for l = ±1e4 no value on the side of 1/2 of probability
+/// `σ(-1e4) < 5e-324` (impossible). Statistical: Pearson χ² of `[#x > 1/2, #x < 1/2]` against
+/// `(σ(l), 1 - σ(l))` for l = ±1 (`P(x > 1/2) = σ(l)` at every τ; values of exactly 1/2 are
+/// left out and counted), df = 1, Bonferroni over 2, at the battery's α. Detects Cohen's
+/// w ≈ 0.023 (a shift of `P(x > 1/2)` by about 0.011) at standard.
+/// Catches a sigmoid computed as `e^x/(1 + e^x)` (`--bug naive_softmax`: `inf/inf = NaN`).
+pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
+    let n = ctx.plan.binary_n;
+    let mut o = Outcome::new(
+        "exact: finite, 0 ≤ x ≤ 1, no x on a side of 1/2 of probability 0; Pearson χ² of \
+         #(x > 1/2) vs σ(l), Bonferroni over 2",
+    );
+    let mut ps = Vec::new();
+    let mut worst: Option<(f64, Figure)> = None;
+    for (l, tau) in BINARY_RANGE_CASES {
+        let seed = ctx.next_seed();
+        let case = format!("l = {l}, τ = {tau}");
+        let a = match valid(ctx.target.binary_sample(l, tau, n, seed), &case)? {
+            Ok(a) => a,
+            Err(msg) => {
+                o.fails.push(msg);
+                continue;
+            }
+        };
+        let single = is_f32(&a) || ctx.f32();
+        let x = floats(&a, &[n], "binary_sample")?;
+        o.n += n as u64;
+        let bad = x
+            .iter()
+            .filter(|v| !(v.is_finite() && (0.0..=1.0).contains(*v)))
+            .count();
+        if bad > 0 {
+            o.fails.push(format!(
+                "{case}: {bad} of {n} values not finite or outside [0, 1] (the math is \
+                 finite: overflow in the sigmoid?)"
+            ));
+        }
+        let above = x.iter().filter(|&&v| v > 0.5 && v <= 1.0).count() as u64;
+        let below = x.iter().filter(|&&v| (0.0..0.5).contains(&v)).count() as u64;
+        let half = x.iter().filter(|&&v| v == 0.5).count();
+        let edge = x.iter().filter(|&&v| v == 0.0 || v == 1.0).count();
+        let p_above = sigmoid(l);
+        let mut line = format!("{case}: {above} above 1/2, {below} below");
+        if half > 0 {
+            line += &format!(", {half} exactly 1/2 (left out)");
+        }
+        if edge > 0 {
+            if saturation_possible(l, tau, single) {
+                line += &format!(", {edge} exactly 0 or 1 (correct rounding at this τ)");
+            } else {
+                o.warns.push(format!(
+                    "{case}: {edge} values exactly 0 or 1 although the exact value is not \
+                     within rounding of 0 or 1 in {}",
+                    if single { "float32" } else { "float64" }
+                ));
+            }
+        }
+        if p_above == 0.0 || p_above == 1.0 {
+            let impossible = if p_above == 1.0 { below } else { above };
+            if impossible > 0 {
+                o.fails.push(format!(
+                    "{case}: {impossible} values on the side of 1/2 of probability 0"
+                ));
+            }
+            o.notes.push(line);
+            continue;
+        }
+        if above + below == 0 {
+            continue;
+        }
+        let probs = [p_above, 1.0 - p_above];
+        let r = pearson_chi2(&[above, below], &probs).map_err(internal)?;
+        ps.push(r.p_value);
+        o.notes.push(format!("{line}, p = {}", fmt_p(r.p_value)));
+        if worst.as_ref().is_none_or(|(p, _)| r.p_value < *p) {
+            let nf = (above + below) as f64;
+            worst = Some((
+                r.p_value,
+                Figure::Frequencies {
+                    title: format!("binary samples above / below 1/2, {case}"),
+                    observed: vec![above as f64 / nf, below as f64 / nf],
+                    expected: probs.to_vec(),
+                },
+            ));
+        }
+    }
+    if !ps.is_empty() {
+        o.combine(&ps);
+        o.power = Some(Power::Chi2 {
+            df: 1,
+            n: n as u64,
+            parts: 2,
+        });
+    }
+    o.figure = worst.map(|(_, f)| f);
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeros_are_possible_only_where_the_gap_underflows() {
+        assert!(zeros_possible(&[1e4, 0.0, -1e4], 1e-3, false));
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 1e-3, false));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 1e3, false));
+        assert!(!zeros_possible(&[1e4, 0.0, -1e4], 1e3, false));
+        assert!(saturation_possible(1.0, 1e-3, false));
+        assert!(!saturation_possible(1e4, 1e3, false));
+        assert!(saturation_possible(1e4, 1e3 * 0.5, true));
+        // float32 underflows sooner.
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 0.5, true));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 0.5, false));
+    }
+
+    #[test]
+    fn large_k_logits_give_half_to_category_zero() {
+        let p = Logits::from_slice(&large_k_logits()).unwrap().probs();
+        assert!((p[0] - 0.5).abs() < 1e-12);
+        assert_eq!(p.len(), LARGE_K);
+    }
+}
