@@ -139,7 +139,13 @@ def answer(target, description, req, log):
         log.write("%s (request %s): the target returned a %s, expected a numpy.ndarray; no result "
                   "file written\n" % (op, rid, type(result).__name__))
         return {"id": rid, "ok": True}
-    _write(req["out"], result)
+    try:
+        _write(req["out"], result)
+    except OSError as e:
+        # A result that cannot be written (a full disk, a file that is not ours) is answered, not
+        # a crash: the auditor decides whether it is its own fault (it checks the disk).
+        log.write("%s (request %s): cannot write the result file: %s\n" % (op, rid, e))
+        return {"id": rid, "ok": False, "error": "OSError: writing the result file: %s" % (e,)}
     return {"id": rid, "ok": True}
 
 

@@ -90,3 +90,17 @@ def test_sdk_leaves_no_file_for_a_non_array_and_keeps_stdout_clean(tmp_path, cap
     assert not out.exists()
     assert replies[2]["unsupported"] is True
     assert "expected a numpy.ndarray" in capsys.readouterr().err
+
+
+def test_sdk_answers_an_unwritable_result_instead_of_crashing(tmp_path):
+    """A result file that cannot be written (here: its directory does not exist; in the auditor's
+    full-disk test, a full tmpfs) is an error reply, and the adapter keeps serving: the auditor,
+    not a crash, decides whose fault it is (it probes the disk)."""
+    replies = serve_lines(NumpyTarget(), [
+        {"id": 0, "op": "hello", "protocol": 1},
+        {"id": 1, "op": "gumbel", "n": 10, "seed": 1, "out": str(tmp_path / "missing" / "1.npy")},
+        {"id": 2, "op": "gumbel", "n": 10, "seed": 1, "out": str(tmp_path / "2.npy")},
+    ])
+    assert replies[1]["ok"] is False and replies[1]["error"].startswith("OSError: writing the result file")
+    assert replies[2] == {"id": 2, "ok": True}
+    assert np.load(tmp_path / "2.npy").shape == (10,)
