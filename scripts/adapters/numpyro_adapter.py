@@ -33,16 +33,16 @@ class NumpyroRelaxedBernoulli:
     name = "numpyro %s RelaxedBernoulliLogits (jax %s, %s, validate_args=%s, CPU)" % (
         numpyro.__version__, jax.__version__, DTYPE, VALIDATE)
 
-    def dist(self, logit, tau):
+    def relaxed(self, logit, tau):
         return dist.RelaxedBernoulliLogits(jnp.asarray(tau, dtype=DTYPE), jnp.asarray(logit, dtype=DTYPE),
                                            validate_args=VALIDATE)
 
     def binary_sample(self, logit, tau, n, seed):
         key = jnp.array(seed_words(seed), dtype=jnp.uint32)
-        return np.asarray(self.dist(logit, tau).sample(key, (n,)))
+        return np.asarray(self.relaxed(logit, tau).sample(key, (n,)))
 
     def binary_log_prob(self, logit, tau, y):
-        return np.asarray(self.dist(logit, tau).log_prob(jnp.asarray(y, dtype=DTYPE)))
+        return np.asarray(self.relaxed(logit, tau).log_prob(jnp.asarray(y, dtype=DTYPE)))
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ import sys
 
 from _framework import Unsupported, objective, option, serve
 
-import pyro  # noqa: E402
-import torch  # noqa: E402
-from pyro.distributions import RelaxedOneHotCategoricalStraightThrough as D  # noqa: E402
+import pyro
+import torch
+from pyro.distributions import RelaxedOneHotCategoricalStraightThrough as D
 
 DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
 TORCH_DTYPE = getattr(torch, DTYPE)

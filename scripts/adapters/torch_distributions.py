@@ -23,9 +23,9 @@ import sys
 
 from _framework import Unsupported, objective, option, serve
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.distributions import Categorical, Gumbel, RelaxedBernoulli, RelaxedOneHotCategorical  # noqa: E402
+import torch
+import torch.nn.functional as F
+from torch.distributions import Categorical, Gumbel, RelaxedBernoulli, RelaxedOneHotCategorical
 
 DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
 TORCH_DTYPE = getattr(torch, DTYPE)

@@ -23,8 +23,8 @@ import sys
 
 from _framework import Unsupported, objective, option, serve
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
 DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
 TORCH_DTYPE = getattr(torch, DTYPE)
