@@ -9,11 +9,14 @@
 #   2 cores) and writes docs/audits/{rand_distr,rand_distr_f32,statrs,candle}/.
 #
 #   Environment: FRAMEWORKS_VENV (default <repo>/.venv-frameworks, ignored by git via /.venv*),
+#                FRAMEWORKS_PIP (default 1; 0 = use the venv as it is, install nothing),
 #                SEED (master seed, default 0), CARGO_TARGET_DIR (as cargo uses it).
 #
 # Creates its own venv with pip from PyPI (pinned: scripts/adapters/requirements-frameworks.txt;
 # torch from PyPI pulls its CUDA libraries, about 5 GB, and runs on the CPU), builds the release
-# binary, and runs each target's audit. Per target it writes report.md (with the versions and
+# binary, and runs each target's audit. With FRAMEWORKS_PIP=0 and a venv holding only some of
+# the frameworks (say jax and numpyro), a target whose framework does not import is skipped with
+# a message and its committed report is left as it is; naming such a target is an error (exit 2). Per target it writes report.md (with the versions and
 # the exact command appended), report.json, the SVG plots and summary.txt (the table). An audit
 # whose checks fail exits 1: that is a finding, recorded, and the script goes on. Not run in CI.
 set -euo pipefail
@@ -24,7 +27,8 @@ seed=${SEED:-0}
 req=scripts/adapters/requirements-frameworks.txt
 
 avail_kb=$(df -Pk "$repo" | awk 'NR == 2 { print $4 }')
-if [ ! -x "$venv/bin/python" ] && [ "$avail_kb" -lt $((12 * 1024 * 1024)) ]; then
+pip_install=${FRAMEWORKS_PIP:-1}
+if [ "$pip_install" != 0 ] && [ ! -x "$venv/bin/python" ] && [ "$avail_kb" -lt $((12 * 1024 * 1024)) ]; then
     echo "audit-frameworks: need about 12 GB free for the venv (torch with CUDA libraries); $((avail_kb / 1024)) MB free" >&2
     exit 2
 fi
@@ -32,46 +36,57 @@ if [ ! -x "$venv/bin/python" ]; then
     echo "creating $venv" >&2
     python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+if [ "$pip_install" != 0 ]; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+fi
 py="$venv/bin/python"
-"$py" -c 'import torch, jax, numpyro, pyro, tensorflow_probability.substrates.jax' >&2
+# The python shown in the reports' commands: relative to the repository when the venv is in it.
+py_shown=${py#"$repo"/}
 
 cargo build --release --quiet
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/gumbel-audit"
 
-# name | level | adapter script and arguments
+# name | level | python modules it needs | adapter script and arguments
 targets=(
-    "torch-functional-float32|standard|torch_functional.py --dtype float32"
-    "torch-functional-float32-thorough|thorough|torch_functional.py --dtype float32"
-    "torch-functional-float64|standard|torch_functional.py --dtype float64"
-    "torch-distributions-float32|standard|torch_distributions.py --dtype float32"
-    "torch-distributions-float32-thorough|thorough|torch_distributions.py --dtype float32"
-    "torch-distributions-float64|standard|torch_distributions.py --dtype float64"
-    "jax-random-low|standard|jax_random.py --mode low"
-    "jax-random-low-thorough|thorough|jax_random.py --mode low"
-    "jax-random-high|standard|jax_random.py --mode high"
-    "jax-random-high-thorough|thorough|jax_random.py --mode high"
-    "tfp-jax|standard|tfp_jax.py"
-    "tfp-jax-thorough|thorough|tfp_jax.py"
-    "tfp-jax-validate-args|standard|tfp_jax.py --validate-args"
-    "numpyro|standard|numpyro_adapter.py"
-    "numpyro-validate-args|standard|numpyro_adapter.py --validate-args"
-    "pyro|standard|pyro_adapter.py"
+    "torch-functional-float32|standard|torch|torch_functional.py --dtype float32"
+    "torch-functional-float32-thorough|thorough|torch|torch_functional.py --dtype float32"
+    "torch-functional-float64|standard|torch|torch_functional.py --dtype float64"
+    "torch-distributions-float32|standard|torch|torch_distributions.py --dtype float32"
+    "torch-distributions-float32-thorough|thorough|torch|torch_distributions.py --dtype float32"
+    "torch-distributions-float64|standard|torch|torch_distributions.py --dtype float64"
+    "jax-random-low|standard|jax|jax_random.py --mode low"
+    "jax-random-low-thorough|thorough|jax|jax_random.py --mode low"
+    "jax-random-high|standard|jax|jax_random.py --mode high"
+    "jax-random-high-thorough|thorough|jax|jax_random.py --mode high"
+    "tfp-jax|standard|tensorflow_probability.substrates.jax|tfp_jax.py"
+    "tfp-jax-thorough|thorough|tensorflow_probability.substrates.jax|tfp_jax.py"
+    "tfp-jax-validate-args|standard|tensorflow_probability.substrates.jax|tfp_jax.py --validate-args"
+    "numpyro|standard|numpyro|numpyro_adapter.py"
+    "numpyro-validate-args|standard|numpyro|numpyro_adapter.py --validate-args"
+    "pyro|standard|pyro|pyro_adapter.py"
 )
 
 versions=$("$py" - <<'PY'
 import importlib.metadata as m, platform
 print("python %s" % platform.python_version())
 for p in ["torch", "jax", "jaxlib", "tfp-nightly", "numpyro", "pyro-ppl", "numpy"]:
-    print("%s %s" % (p, m.version(p)))
+    try:
+        print("%s %s" % (p, m.version(p)))
+    except m.PackageNotFoundError:
+        print("%s not installed" % p)
 PY
 )
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 
 status=0
 for t in "${targets[@]}"; do
-    IFS='|' read -r name level adapter <<<"$t"
+    IFS='|' read -r name level module adapter <<<"$t"
     if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then
+        continue
+    fi
+    if ! "$py" -c "import $module" 2>/dev/null; then
+        echo "== $name: skipped, $module does not import in $venv (docs/audits/$name left as it was)" >&2
+        if [ $# -gt 0 ]; then status=2; fi
         continue
     fi
     out=docs/audits/$name
@@ -80,7 +95,7 @@ for t in "${targets[@]}"; do
     # shellcheck disable=SC2206
     args=($adapter)
     args[0]=scripts/adapters/${args[0]}
-    cmd=(gumbel-audit audit --level "$level" --seed "$seed" --json "$out/report.json" --report "$out" --quiet -- .venv-frameworks/bin/python "${args[@]}")
+    cmd=(gumbel-audit audit --level "$level" --seed "$seed" --json "$out/report.json" --report "$out" --quiet -- "$py_shown" "${args[@]}")
     echo "== $name ($level)" >&2
     start=$(date +%s)
     rc=0
@@ -92,7 +107,7 @@ for t in "${targets[@]}"; do
         echo
         echo "## How this report was produced"
         echo
-        echo "- command (from the repository root, after scripts/audit-frameworks.sh made the venv):"
+        echo "- command (from the repository root, after scripts/audit-frameworks.sh made the venv $py_shown):"
         echo "  \`${cmd[*]}\`"
         echo "- exit code $rc, $secs s wall clock on $(uname -m) ($(nproc) cores), $(date -u +%Y-%m-%dT%H:%MZ)"
         echo "- gumbel-audit commit $commit"

@@ -20,13 +20,11 @@ logit gives whatever the arithmetic gives, and that is what is reported).
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _protocol as P  # noqa: E402
+from _framework import option, seed_words, serve
 
-MODE = "low"
-DTYPE = "float32"
-if "--dtype" in sys.argv and sys.argv[sys.argv.index("--dtype") + 1] == "float64":
-    DTYPE = "float64"
+MODE = option(sys.argv, "--mode", ("low", "high"), "low")
+DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
+if DTYPE == "float64":
     os.environ["JAX_ENABLE_X64"] = "1"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -35,46 +33,28 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def key(req):
-    hi, lo = P.seed_words(req["seed"])
-    return jnp.array([hi, lo], dtype=jnp.uint32)
+class JaxRandom:
+    dtype = DTYPE
+    name = "jax %s random.gumbel/categorical mode=%s (%s, CPU)" % (jax.__version__, MODE, DTYPE)
 
+    def key(self, seed):
+        return jnp.array(seed_words(seed), dtype=jnp.uint32)
 
-def op_gumbel(req):
-    return np.asarray(jax.random.gumbel(key(req), (int(req["n"]),), dtype=DTYPE, mode=MODE))
+    def gumbel(self, n, seed):
+        return np.asarray(jax.random.gumbel(self.key(seed), (n,), dtype=DTYPE, mode=MODE))
 
+    def categorical(self, logits, n, seed):
+        l = jnp.asarray(logits, dtype=DTYPE)
+        return np.asarray(jax.random.categorical(self.key(seed), l, shape=(n,), mode=MODE))
 
-def op_categorical(req):
-    l = jnp.asarray(P.floats(req["logits"]), dtype=DTYPE)
-    return np.asarray(jax.random.categorical(key(req), l, shape=(int(req["n"]),), mode=MODE))
-
-
-def op_relaxed_sample(req):
-    l = jnp.asarray(P.floats(req["logits"]), dtype=DTYPE)
-    n, k = int(req["n"]), l.shape[0]
-    g = jax.random.gumbel(key(req), (n, k), dtype=DTYPE, mode=MODE)
-    y = jax.nn.softmax((l + g) / P.as_float(req["tau"]), axis=-1)
-    if req.get("hard", False):
-        y = jax.nn.one_hot(jnp.argmax(y, axis=-1), k, dtype=DTYPE)
-    return np.asarray(y)
-
-
-def main(argv):
-    global MODE
-    if "--mode" in argv:
-        MODE = argv[argv.index("--mode") + 1]
-        if MODE not in ("low", "high"):
-            sys.stderr.write("--mode low|high\n")
-            return 2
-    hello = {
-        "name": "jax %s random.gumbel/categorical mode=%s (%s, CPU)" % (jax.__version__, MODE, DTYPE),
-        "dtype": DTYPE,
-        "ops": ["gumbel", "categorical", "relaxed_sample"],
-        "estimators": [],
-    }
-    handlers = {"gumbel": op_gumbel, "categorical": op_categorical, "relaxed_sample": op_relaxed_sample}
-    return P.serve(hello, handlers, "jax_random")
+    def relaxed_sample(self, logits, tau, n, seed, hard=False):
+        l = jnp.asarray(logits, dtype=DTYPE)
+        g = jax.random.gumbel(self.key(seed), (n, l.shape[0]), dtype=DTYPE, mode=MODE)
+        y = jax.nn.softmax((l + g) / tau, axis=-1)
+        if hard:
+            y = jax.nn.one_hot(jnp.argmax(y, axis=-1), l.shape[0], dtype=DTYPE)
+        return np.asarray(y)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve(JaxRandom()))

@@ -13,12 +13,10 @@ forwarded unchanged.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _protocol as P  # noqa: E402
+from _framework import option, seed_words, serve
 
-DTYPE = "float32"
-if "--dtype" in sys.argv and sys.argv[sys.argv.index("--dtype") + 1] == "float64":
-    DTYPE = "float64"
+DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
+if DTYPE == "float64":
     os.environ["JAX_ENABLE_X64"] = "1"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 VALIDATE = "--validate-args" in sys.argv
@@ -30,39 +28,22 @@ import numpyro  # noqa: E402
 import numpyro.distributions as dist  # noqa: E402
 
 
-def key(req):
-    hi, lo = P.seed_words(req["seed"])
-    return jnp.array([hi, lo], dtype=jnp.uint32)
+class NumpyroRelaxedBernoulli:
+    dtype = DTYPE
+    name = "numpyro %s RelaxedBernoulliLogits (jax %s, %s, validate_args=%s, CPU)" % (
+        numpyro.__version__, jax.__version__, DTYPE, VALIDATE)
 
+    def relaxed(self, logit, tau):
+        return dist.RelaxedBernoulliLogits(jnp.asarray(tau, dtype=DTYPE), jnp.asarray(logit, dtype=DTYPE),
+                                           validate_args=VALIDATE)
 
-def arr(x):
-    return jnp.asarray(x, dtype=DTYPE)
+    def binary_sample(self, logit, tau, n, seed):
+        key = jnp.array(seed_words(seed), dtype=jnp.uint32)
+        return np.asarray(self.relaxed(logit, tau).sample(key, (n,)))
 
-
-def bernoulli(req):
-    return dist.RelaxedBernoulliLogits(arr(P.as_float(req["tau"])), arr(P.as_float(req["logit"])),
-                                       validate_args=VALIDATE)
-
-
-def op_binary_sample(req):
-    return np.asarray(bernoulli(req).sample(key(req), (int(req["n"]),)))
-
-
-def op_binary_log_prob(req):
-    return np.asarray(bernoulli(req).log_prob(arr(np.load(req["y"], allow_pickle=False))))
-
-
-def main(argv):
-    hello = {
-        "name": "numpyro %s RelaxedBernoulliLogits (jax %s, %s, validate_args=%s, CPU)"
-        % (numpyro.__version__, jax.__version__, DTYPE, VALIDATE),
-        "dtype": DTYPE,
-        "ops": ["binary_sample", "binary_log_prob"],
-        "estimators": [],
-    }
-    handlers = {"binary_sample": op_binary_sample, "binary_log_prob": op_binary_log_prob}
-    return P.serve(hello, handlers, "numpyro_adapter")
+    def binary_log_prob(self, logit, tau, y):
+        return np.asarray(self.relaxed(logit, tau).log_prob(jnp.asarray(y, dtype=DTYPE)))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve(NumpyroRelaxedBernoulli()))

@@ -21,12 +21,10 @@ seed becomes the raw threefry key (seed >> 32, seed & 0xffffffff).
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _protocol as P  # noqa: E402
+from _framework import Unsupported, objective, option, seed_words, serve
 
-DTYPE = "float32"
-if "--dtype" in sys.argv and sys.argv[sys.argv.index("--dtype") + 1] == "float64":
-    DTYPE = "float64"
+DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
+if DTYPE == "float64":
     os.environ["JAX_ENABLE_X64"] = "1"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 VALIDATE = "--validate-args" in sys.argv
@@ -40,83 +38,53 @@ from tensorflow_probability.substrates import jax as tfp  # noqa: E402
 tfd = tfp.distributions
 
 
-def key(req):
-    hi, lo = P.seed_words(req["seed"])
-    return jnp.array([hi, lo], dtype=jnp.uint32)
-
-
 def arr(x):
     return jnp.asarray(x, dtype=DTYPE)
 
 
-def load_y(req):
-    return arr(np.load(req["y"], allow_pickle=False))
+def key(seed):
+    return jnp.array(seed_words(seed), dtype=jnp.uint32)
 
 
-def relaxed(req, logits=None):
-    l = arr(P.floats(req["logits"])) if logits is None else logits
-    return tfd.RelaxedOneHotCategorical(arr(P.as_float(req["tau"])), logits=l, validate_args=VALIDATE)
+class TfpJax:
+    dtype = DTYPE
+    name = "tfp %s substrates.jax (jax %s, %s, validate_args=%s, CPU)" % (
+        tensorflow_probability.__version__, jax.__version__, DTYPE, VALIDATE)
+    estimators = ["gumbel_softmax"]
 
+    def relaxed(self, logits, tau):
+        return tfd.RelaxedOneHotCategorical(arr(tau), logits=arr(logits), validate_args=VALIDATE)
 
-def bernoulli(req):
-    return tfd.RelaxedBernoulli(arr(P.as_float(req["tau"])), logits=arr(P.as_float(req["logit"])),
-                                validate_args=VALIDATE)
+    def bernoulli(self, logit, tau):
+        return tfd.RelaxedBernoulli(arr(tau), logits=arr(logit), validate_args=VALIDATE)
 
+    def gumbel(self, n, seed):
+        return np.asarray(tfd.Gumbel(arr(0.0), arr(1.0), validate_args=VALIDATE).sample(n, seed=key(seed)))
 
-def op_gumbel(req):
-    return np.asarray(tfd.Gumbel(arr(0.0), arr(1.0), validate_args=VALIDATE).sample(int(req["n"]), seed=key(req)))
+    def relaxed_sample(self, logits, tau, n, seed, hard=False):
+        if hard:
+            raise Unsupported("RelaxedOneHotCategorical has no hard mode")
+        return np.asarray(self.relaxed(logits, tau).sample(n, seed=key(seed)))
 
+    def relaxed_log_prob(self, logits, tau, y):
+        return np.asarray(self.relaxed(logits, tau).log_prob(arr(y)))
 
-def op_relaxed_sample(req):
-    if req.get("hard", False):
-        raise P.Unsupported("RelaxedOneHotCategorical has no hard mode")
-    return np.asarray(relaxed(req).sample(int(req["n"]), seed=key(req)))
+    def binary_sample(self, logit, tau, n, seed):
+        return np.asarray(self.bernoulli(logit, tau).sample(n, seed=key(seed)))
 
+    def binary_log_prob(self, logit, tau, y):
+        return np.asarray(self.bernoulli(logit, tau).log_prob(arr(y)))
 
-def op_relaxed_log_prob(req):
-    return np.asarray(relaxed(req).log_prob(load_y(req)))
+    def grad(self, estimator, obj, logits, tau, n, seed, m=None):
+        if estimator != "gumbel_softmax":
+            raise Unsupported(estimator)
+        f, k = objective(obj, jnp), key(seed)
 
+        def total(L):
+            return jnp.sum(f(self.relaxed(L, tau).sample(seed=k)))
 
-def op_binary_sample(req):
-    return np.asarray(bernoulli(req).sample(int(req["n"]), seed=key(req)))
-
-
-def op_binary_log_prob(req):
-    return np.asarray(bernoulli(req).log_prob(load_y(req)))
-
-
-def op_grad(req):
-    if req.get("estimator") != "gumbel_softmax":
-        raise P.Unsupported(req.get("estimator"))
-    n = int(req["n"])
-    l = arr(P.floats(req["logits"]))
-    f, _ = P.objective(req.get("objective"), jnp)
-    k = key(req)
-
-    def total(L):
-        return jnp.sum(f(relaxed(req, logits=L).sample(seed=k)))
-
-    return np.asarray(jax.grad(total)(jnp.broadcast_to(l, (n, l.shape[0]))))
-
-
-def main(argv):
-    hello = {
-        "name": "tfp %s substrates.jax (jax %s, %s, validate_args=%s, CPU)"
-        % (tensorflow_probability.__version__, jax.__version__, DTYPE, VALIDATE),
-        "dtype": DTYPE,
-        "ops": ["gumbel", "relaxed_sample", "relaxed_log_prob", "binary_sample", "binary_log_prob", "grad"],
-        "estimators": ["gumbel_softmax"],
-    }
-    handlers = {
-        "gumbel": op_gumbel,
-        "relaxed_sample": op_relaxed_sample,
-        "relaxed_log_prob": op_relaxed_log_prob,
-        "binary_sample": op_binary_sample,
-        "binary_log_prob": op_binary_log_prob,
-        "grad": op_grad,
-    }
-    return P.serve(hello, handlers, "tfp_jax")
+        return np.asarray(jax.grad(total)(jnp.broadcast_to(arr(logits), (n, len(logits)))))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve(TfpJax()))

@@ -19,113 +19,69 @@ parameters are forwarded unchanged and PyTorch's ValueError is reported as ok:fa
 arrays of the log_prob ops are converted to the adapter's dtype, as a user's data would be.
 Noise comes from the global generator, seeded with torch.manual_seed(seed) per request.
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _protocol as P  # noqa: E402
+from _framework import Unsupported, objective, option, serve
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.distributions import (  # noqa: E402
-    Categorical,
-    Gumbel,
-    RelaxedBernoulli,
-    RelaxedOneHotCategorical,
-)
+import torch
+import torch.nn.functional as F
+from torch.distributions import Categorical, Gumbel, RelaxedBernoulli, RelaxedOneHotCategorical
 
-DTYPE = torch.float32
+DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
+TORCH_DTYPE = getattr(torch, DTYPE)
 
 
 def t(x):
-    return torch.tensor(x, dtype=DTYPE)
+    return torch.tensor(x, dtype=TORCH_DTYPE)
 
 
-def op_gumbel(req):
-    torch.manual_seed(req["seed"])
-    return Gumbel(t(0.0), t(1.0)).sample((int(req["n"]),)).numpy()
+class TorchDistributions:
+    dtype = DTYPE
+    name = "torch %s distributions (%s, CPU)" % (torch.__version__, DTYPE)
+    estimators = ["reinforce", "gumbel_softmax"]
 
+    def gumbel(self, n, seed):
+        torch.manual_seed(seed)
+        return Gumbel(t(0.0), t(1.0)).sample((n,)).numpy()
 
-def op_categorical(req):
-    torch.manual_seed(req["seed"])
-    return Categorical(logits=t(P.floats(req["logits"]))).sample((int(req["n"]),)).numpy()
+    def categorical(self, logits, n, seed):
+        torch.manual_seed(seed)
+        return Categorical(logits=t(logits)).sample((n,)).numpy()
 
+    def relaxed_sample(self, logits, tau, n, seed, hard=False):
+        if hard:
+            raise Unsupported("RelaxedOneHotCategorical has no hard mode")
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            return RelaxedOneHotCategorical(t(tau), logits=t(logits)).rsample((n,)).numpy()
 
-def op_relaxed_sample(req):
-    if req.get("hard", False):
-        raise P.Unsupported("RelaxedOneHotCategorical has no hard mode")
-    torch.manual_seed(req["seed"])
-    d = RelaxedOneHotCategorical(t(P.as_float(req["tau"])), logits=t(P.floats(req["logits"])))
-    with torch.no_grad():
-        return d.rsample((int(req["n"]),)).numpy()
+    def relaxed_log_prob(self, logits, tau, y):
+        return RelaxedOneHotCategorical(t(tau), logits=t(logits)).log_prob(t(y)).numpy()
 
+    def binary_sample(self, logit, tau, n, seed):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            return RelaxedBernoulli(t(tau), logits=t(logit)).rsample((n,)).numpy()
 
-def load_y(req):
-    return torch.from_numpy(np.load(req["y"], allow_pickle=False)).to(DTYPE)
+    def binary_log_prob(self, logit, tau, y):
+        return RelaxedBernoulli(t(tau), logits=t(logit)).log_prob(t(y)).numpy()
 
-
-def op_relaxed_log_prob(req):
-    d = RelaxedOneHotCategorical(t(P.as_float(req["tau"])), logits=t(P.floats(req["logits"])))
-    return d.log_prob(load_y(req)).numpy()
-
-
-def op_binary_sample(req):
-    torch.manual_seed(req["seed"])
-    d = RelaxedBernoulli(t(P.as_float(req["tau"])), logits=t(P.as_float(req["logit"])))
-    with torch.no_grad():
-        return d.rsample((int(req["n"]),)).numpy()
-
-
-def op_binary_log_prob(req):
-    d = RelaxedBernoulli(t(P.as_float(req["tau"])), logits=t(P.as_float(req["logit"])))
-    return d.log_prob(load_y(req)).numpy()
-
-
-def op_grad(req):
-    est = req.get("estimator")
-    n = int(req["n"])
-    torch.manual_seed(req["seed"])
-    l = t(P.floats(req["logits"]))
-    L = l.expand(n, l.shape[0]).clone().requires_grad_(True)
-    f, _ = P.objective(req.get("objective"), torch)
-    if est == "gumbel_softmax":
-        loss = f(RelaxedOneHotCategorical(t(P.as_float(req["tau"])), logits=L).rsample()).sum()
-    elif est == "reinforce":
-        d = Categorical(logits=L)
-        z = d.sample()
-        onehot = F.one_hot(z, l.shape[0]).to(DTYPE)
-        loss = (f(onehot) * d.log_prob(z)).sum()
-    else:
-        raise P.Unsupported(est)
-    loss.backward()
-    return L.grad.numpy()
-
-
-def main(argv):
-    global DTYPE
-    if "--dtype" in argv:
-        DTYPE = {"float32": torch.float32, "float64": torch.float64}[argv[argv.index("--dtype") + 1]]
-    torch.set_num_threads(1)
-    dname = "float64" if DTYPE == torch.float64 else "float32"
-    hello = {
-        "name": "torch %s distributions (%s, CPU)" % (torch.__version__, dname),
-        "dtype": dname,
-        "ops": ["gumbel", "categorical", "relaxed_sample", "relaxed_log_prob", "binary_sample",
-                "binary_log_prob", "grad"],
-        "estimators": ["reinforce", "gumbel_softmax"],
-    }
-    handlers = {
-        "gumbel": op_gumbel,
-        "categorical": op_categorical,
-        "relaxed_sample": op_relaxed_sample,
-        "relaxed_log_prob": op_relaxed_log_prob,
-        "binary_sample": op_binary_sample,
-        "binary_log_prob": op_binary_log_prob,
-        "grad": op_grad,
-    }
-    return P.serve(hello, handlers, "torch_distributions")
+    def grad(self, estimator, obj, logits, tau, n, seed, m=None):
+        if estimator not in self.estimators:
+            raise Unsupported(estimator)
+        torch.manual_seed(seed)
+        L = t(logits).expand(n, len(logits)).clone().requires_grad_(True)
+        f = objective(obj, torch)
+        if estimator == "gumbel_softmax":
+            loss = f(RelaxedOneHotCategorical(t(tau), logits=L).rsample()).sum()
+        else:
+            d = Categorical(logits=L)
+            z = d.sample()
+            loss = (f(F.one_hot(z, len(logits)).to(TORCH_DTYPE)) * d.log_prob(z)).sum()
+        loss.backward()
+        return L.grad.numpy()
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    torch.set_num_threads(1)
+    sys.exit(serve(TorchDistributions()))
