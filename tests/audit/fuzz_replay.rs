@@ -31,9 +31,12 @@ fn npy_inputs_replay() {
     let inputs = inputs("npy");
     for (i, (path, data)) in inputs.files.iter().enumerate() {
         let accepted = npy_property(data);
-        // The seeds are valid files written by NumPy: the reader must accept them.
+        // Seeds named refused_* are hostile files that must be refused (a shape of 2^40 values
+        // on a 8-byte data section; a 1 MiB header claimed by a 20-byte file); the others are
+        // valid files written by NumPy that must be read.
         if i < inputs.seeds {
-            assert!(accepted, "seed {} was refused", path.display());
+            let name = path.file_name().unwrap().to_string_lossy();
+            assert_eq!(accepted, !name.starts_with("refused_"), "seed {name}");
         }
     }
 }
