@@ -596,70 +596,9 @@ impl AdapterTarget {
                 ));
             }
         };
-        let text = String::from_utf8_lossy(&raw);
-        let text = text.trim_end_matches(['\n', '\r']);
-        let value: Value = match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(e) => {
-                return Err(self.fatal(
-                    op,
-                    format!(
-                        "malformed JSON in the response to request {id} ({op}): {e}; the line was {}",
-                        quote_start(text)
-                    ),
-                ));
-            }
-        };
-        let Value::Object(obj) = value else {
-            return Err(self.fatal(
-                op,
-                format!(
-                    "the response to request {id} ({op}) is not a JSON object: {}",
-                    quote_start(text)
-                ),
-            ));
-        };
-        match obj.get("id").and_then(Value::as_u64) {
-            Some(got) if got == id => {}
-            Some(got) => {
-                return Err(self.fatal(
-                    op,
-                    format!(
-                        "response id {got} does not match request id {id} ({op}): responses out of step"
-                    ),
-                ));
-            }
-            None => {
-                return Err(self.fatal(
-                    op,
-                    format!(
-                        "the response to request {id} ({op}) has no integer \"id\": {}",
-                        quote_start(text)
-                    ),
-                ));
-            }
-        }
-        match obj.get("ok").and_then(Value::as_bool) {
-            Some(true) => Ok(obj),
-            Some(false) => {
-                if obj.get("unsupported").and_then(Value::as_bool) == Some(true) {
-                    Err(TargetError::Unsupported)
-                } else {
-                    let msg = match obj.get("error") {
-                        Some(Value::String(s)) => s.clone(),
-                        Some(other) => other.to_string(),
-                        None => "(the adapter gave no error text)".to_string(),
-                    };
-                    Err(TargetError::Rejected(msg))
-                }
-            }
-            None => Err(self.fatal(
-                op,
-                format!(
-                    "the response to request {id} ({op}) has no boolean \"ok\": {}",
-                    quote_start(text)
-                ),
-            )),
+        match parse_reply(&raw, id, op) {
+            Ok(reply) => reply,
+            Err(Fatal(reason)) => Err(self.fatal(op, reason)),
         }
     }
 
@@ -1165,6 +1104,84 @@ fn sanitize_name(name: &str) -> String {
 /// controls and zero-width marks).
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// A fault in a response line that ends the session (module doc, *Faults*).
+struct Fatal(String);
+
+/// Parses one response line to request `id` (`op`): a JSON object with the matching integer
+/// `"id"` and a boolean `"ok"`. `Ok(Ok(obj))` for `ok: true`; `Ok(Err(..))` for a refusal
+/// (`Unsupported` or `Rejected`); `Err(Fatal)` when the stream can no longer be trusted.
+fn parse_reply(
+    raw: &[u8],
+    id: u64,
+    op: &str,
+) -> Result<Result<Map<String, Value>, TargetError>, Fatal> {
+    let text = String::from_utf8_lossy(raw);
+    let text = text.trim_end_matches(['\n', '\r']);
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        Fatal(format!(
+            "malformed JSON in the response to request {id} ({op}): {e}; the line was {}",
+            quote_start(text)
+        ))
+    })?;
+    let Value::Object(obj) = value else {
+        return Err(Fatal(format!(
+            "the response to request {id} ({op}) is not a JSON object: {}",
+            quote_start(text)
+        )));
+    };
+    match obj.get("id").and_then(Value::as_u64) {
+        Some(got) if got == id => {}
+        Some(got) => {
+            return Err(Fatal(format!(
+                "response id {got} does not match request id {id} ({op}): responses out of step"
+            )));
+        }
+        None => {
+            return Err(Fatal(format!(
+                "the response to request {id} ({op}) has no integer \"id\": {}",
+                quote_start(text)
+            )));
+        }
+    }
+    match obj.get("ok").and_then(Value::as_bool) {
+        Some(true) => Ok(Ok(obj)),
+        Some(false) => {
+            if obj.get("unsupported").and_then(Value::as_bool) == Some(true) {
+                Ok(Err(TargetError::Unsupported))
+            } else {
+                let msg = match obj.get("error") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => "(the adapter gave no error text)".to_string(),
+                };
+                Ok(Err(TargetError::Rejected(msg)))
+            }
+        }
+        None => Err(Fatal(format!(
+            "the response to request {id} ({op}) has no boolean \"ok\": {}",
+            quote_start(text)
+        ))),
+    }
+}
+
+/// Parses one response line as the answer to request `id` and, when it is an accepted `hello`
+/// answer, validates its capabilities: the path every response line of the adapter takes,
+/// without a child process. It exists for the fuzz targets (`fuzz/`) and their replay tests;
+/// it never panics, and the result says only whether the line was accepted.
+#[doc(hidden)]
+pub fn parse_reply_for_fuzzing(
+    raw: &[u8],
+    id: u64,
+    op: &str,
+) -> Result<Option<Capabilities>, String> {
+    match parse_reply(raw, id, op) {
+        Err(Fatal(reason)) => Err(reason),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok(obj)) if op == "hello" => parse_hello(&obj).map(Some),
+        Ok(Ok(_)) => Ok(None),
+    }
 }
 
 /// Validates a `hello` response.

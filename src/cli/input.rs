@@ -23,18 +23,21 @@ const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 /// doc).
 pub(crate) fn read_list(flag: &str, text: &str) -> Result<Vec<f64>, String> {
     match text.strip_prefix('@') {
-        Some(source) => {
-            let bytes = read_source(flag, source)?;
-            if bytes.starts_with(NPY_MAGIC) {
-                parse_npy(flag, source, &bytes)
-            } else {
-                let text = std::str::from_utf8(&bytes).map_err(|_| {
-                    format!("{flag} @{source}: the file is neither UTF-8 text nor a .npy file")
-                })?;
-                parse_separated(flag, text, |c: char| c == ',' || c.is_whitespace())
-            }
-        }
+        Some(source) => parse_file(flag, source, &read_source(flag, source)?),
         None => parse_separated(flag, text, |c: char| c == ','),
+    }
+}
+
+/// Parses the content of the file `@source` given to `flag`: a `.npy` file or separated text
+/// (module doc). Separate from the reading so that the fuzz targets (`fuzz/`) reach it.
+pub(crate) fn parse_file(flag: &str, source: &str, bytes: &[u8]) -> Result<Vec<f64>, String> {
+    if bytes.starts_with(NPY_MAGIC) {
+        parse_npy(flag, source, bytes)
+    } else {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            format!("{flag} @{source}: the file is neither UTF-8 text nor a .npy file")
+        })?;
+        parse_separated(flag, text, |c: char| c == ',' || c.is_whitespace())
     }
 }
 

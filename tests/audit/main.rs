@@ -3,6 +3,7 @@
 //! ```text
 //! adapter      the adapter process target against fake adapters, and the NumPy adapter
 //! faults       hostile adapters: process groups, FIFOs and links, full disk, bye, signals
+//! fuzz_replay  the committed inputs of the fuzz targets npy and protocol_reply (fuzz/)
 //! cli          `gumbel-audit audit`: exit codes, files, --only / --skip, nothing tested
 //! numpy        the battery through the CLI on the NumPy adapter and its planted bugs
 //! range        the range checks: the reference passes, a softmax without max-subtraction fails
@@ -20,6 +21,7 @@ mod adapter;
 mod cli;
 mod common;
 mod faults;
+mod fuzz_replay;
 mod numpy;
 mod range;
 mod reference;

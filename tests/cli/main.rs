@@ -10,6 +10,7 @@
 mod common;
 
 mod commands;
+mod fuzz_replay;
 mod hostile_input;
 mod study_semi_supervised;
 mod study_variance;

@@ -7,5 +7,6 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod fuzz_inputs;
 pub mod regressions;
 pub mod strategies;

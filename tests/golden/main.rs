@@ -7,3 +7,4 @@
 mod common;
 
 mod fixtures;
+mod fuzz_replay;
