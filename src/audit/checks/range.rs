@@ -27,7 +27,7 @@
 //! `warn`, as the float32 rule of `audit::checks` says.
 
 use crate::audit::checks::common::{floats, fmt_p, internal, is_f32, valid};
-use crate::audit::checks::relaxed::argmax_finite;
+use crate::audit::checks::relaxed::SimplexTally;
 use crate::audit::ctx::Ctx;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
@@ -133,55 +133,17 @@ fn judge_rows(
     let k = l.len();
     let tol = tolerance::simplex_sum(single, k);
     o.max_tolerance = o.max_tolerance.max(tol);
-    let (mut nonfinite, mut range, mut sum, mut masked, mut zeros) = (0, 0, 0, 0, 0u64);
-    let mut worst_sum = 0.0f64;
-    let mut counts = vec![0u64; k];
-    for row in y.chunks_exact(k) {
-        if row.iter().any(|v| !v.is_finite()) {
-            nonfinite += 1;
-            continue;
-        }
-        if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
-            range += 1;
-        }
-        let s: f64 = row.iter().sum();
-        worst_sum = worst_sum.max((s - 1.0).abs());
-        if (s - 1.0).abs() > tol {
-            sum += 1;
-        }
-        for (i, &v) in row.iter().enumerate() {
-            if l[i] == f64::NEG_INFINITY && v != 0.0 {
-                masked += 1;
-            }
-            if l[i] > f64::NEG_INFINITY && v == 0.0 {
-                zeros += 1;
-            }
-        }
-        if let Some(i) = argmax_finite(row) {
-            counts[i] += 1;
-        }
-    }
-    o.n += (y.len() / k) as u64;
-    if nonfinite > 0 {
+    let t = SimplexTally::of(l, y, tol);
+    o.n += t.rows;
+    if t.nonfinite > 0 {
         o.fails.push(format!(
-            "{case}: {nonfinite} of {} rows with NaN or inf (the math is finite: overflow or \
+            "{case}: {} of {} rows with NaN or inf (the math is finite: overflow or \
              0/0 in the softmax?)",
-            y.len() / k
+            t.nonfinite, t.rows
         ));
     }
-    if range > 0 {
-        o.fails
-            .push(format!("{case}: {range} rows with an entry outside [0, 1]"));
-    }
-    if sum > 0 {
-        o.fails.push(format!(
-            "{case}: {sum} rows with |Σy - 1| > {tol:.1e} (worst {worst_sum:.2e})"
-        ));
-    }
-    if masked > 0 {
-        o.fails
-            .push(format!("{case}: {masked} masked entries not 0"));
-    }
+    t.push_fails(o, case, tol);
+    let zeros = t.zeros;
     if zeros > 0 {
         let dtype = if single { "float32" } else { "float64" };
         if zeros_possible(l, tau, single) {
@@ -196,7 +158,7 @@ fn judge_rows(
             ));
         }
     }
-    counts
+    t.argmax
 }
 
 /// `relaxed.range`: soft relaxed samples at the ends of the documented range, `relaxed_n`

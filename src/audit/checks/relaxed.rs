@@ -45,49 +45,15 @@ pub(crate) fn relaxed_simplex(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             }
         };
         let tol = tolerance::simplex_sum(single, k);
-        let (mut nonfinite, mut range, mut sum, mut masked, mut zeros) = (0, 0, 0, 0, 0);
-        let mut worst_sum = 0.0f64;
-        for row in y.chunks_exact(k) {
-            if row.iter().any(|v| !v.is_finite()) {
-                nonfinite += 1;
-                continue;
-            }
-            if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
-                range += 1;
-            }
-            let s: f64 = row.iter().sum();
-            worst_sum = worst_sum.max((s - 1.0).abs());
-            if (s - 1.0).abs() > tol {
-                sum += 1;
-            }
-            for (i, &v) in row.iter().enumerate() {
-                if l[i] == f64::NEG_INFINITY && v != 0.0 {
-                    masked += 1;
-                }
-                if l[i] > f64::NEG_INFINITY && v == 0.0 {
-                    zeros += 1;
-                }
-            }
-        }
-        o.n += (y.len() / k) as u64;
+        let t = SimplexTally::of(&l, &y, tol);
+        o.n += t.rows;
         let case = format!("l = {l:?}, τ = {tau}");
-        if nonfinite > 0 {
+        if t.nonfinite > 0 {
             o.fails
-                .push(format!("{case}: {nonfinite} rows with NaN or inf"));
+                .push(format!("{case}: {} rows with NaN or inf", t.nonfinite));
         }
-        if range > 0 {
-            o.fails
-                .push(format!("{case}: {range} rows with an entry outside [0, 1]"));
-        }
-        if sum > 0 {
-            o.fails.push(format!(
-                "{case}: {sum} rows with |Σy - 1| > {tol:.1e} (worst {worst_sum:.2e})"
-            ));
-        }
-        if masked > 0 {
-            o.fails
-                .push(format!("{case}: {masked} masked entries not 0"));
-        }
+        t.push_fails(&mut o, &case, tol);
+        let zeros = t.zeros;
         if zeros > 0 {
             o.warns.push(format!(
                 "{case}: {zeros} unmasked entries underflowed to exactly 0 ({} precision)",
@@ -160,6 +126,85 @@ pub(crate) fn relaxed_argmax(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     }
     o.figure = worst.map(|(_, f)| f);
     Ok(o)
+}
+/// The exact simplex criteria of `relaxed.simplex` and `relaxed.range`, tallied over rows of
+/// `k = l.len()` entries: rows with a non-finite entry (left out of the rest), rows with an
+/// entry outside `[0, 1]`, rows with `|Σy - 1| > tol` (and the worst), masked entries that are
+/// not 0, unmasked entries that are exactly 0, and the argmax counts of the finite rows.
+pub(crate) struct SimplexTally {
+    pub(crate) rows: u64,
+    pub(crate) nonfinite: u64,
+    pub(crate) range: u64,
+    pub(crate) sum: u64,
+    pub(crate) worst_sum: f64,
+    pub(crate) masked: u64,
+    pub(crate) zeros: u64,
+    pub(crate) argmax: Vec<u64>,
+}
+
+impl SimplexTally {
+    /// Tallies the rows of `y` (row-major, `l.len()` entries a row).
+    pub(crate) fn of(l: &[f64], y: &[f64], tol: f64) -> Self {
+        let k = l.len();
+        let mut t = SimplexTally {
+            rows: (y.len() / k) as u64,
+            nonfinite: 0,
+            range: 0,
+            sum: 0,
+            worst_sum: 0.0,
+            masked: 0,
+            zeros: 0,
+            argmax: vec![0; k],
+        };
+        for row in y.chunks_exact(k) {
+            if row.iter().any(|v| !v.is_finite()) {
+                t.nonfinite += 1;
+                continue;
+            }
+            if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
+                t.range += 1;
+            }
+            let s: f64 = row.iter().sum();
+            t.worst_sum = t.worst_sum.max((s - 1.0).abs());
+            if (s - 1.0).abs() > tol {
+                t.sum += 1;
+            }
+            for (i, &v) in row.iter().enumerate() {
+                if l[i] == f64::NEG_INFINITY && v != 0.0 {
+                    t.masked += 1;
+                }
+                if l[i] > f64::NEG_INFINITY && v == 0.0 {
+                    t.zeros += 1;
+                }
+            }
+            if let Some(i) = argmax_finite(row) {
+                t.argmax[i] += 1;
+            }
+        }
+        t
+    }
+
+    /// Pushes the fails both checks word alike: entries outside `[0, 1]`, sums off by more
+    /// than `tol`, masked entries not 0. Non-finite rows and exact zeros are judged by the
+    /// caller (the two checks explain them differently).
+    pub(crate) fn push_fails(&self, o: &mut Outcome, case: &str, tol: f64) {
+        if self.range > 0 {
+            o.fails.push(format!(
+                "{case}: {} rows with an entry outside [0, 1]",
+                self.range
+            ));
+        }
+        if self.sum > 0 {
+            o.fails.push(format!(
+                "{case}: {} rows with |Σy - 1| > {tol:.1e} (worst {:.2e})",
+                self.sum, self.worst_sum
+            ));
+        }
+        if self.masked > 0 {
+            o.fails
+                .push(format!("{case}: {} masked entries not 0", self.masked));
+        }
+    }
 }
 
 /// Index of the largest finite entry (first on ties); `None` if a NaN is present.
