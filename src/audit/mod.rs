@@ -85,10 +85,12 @@
 pub mod adapter;
 pub mod battery;
 pub mod checks;
+pub mod chunked;
 mod ctx;
 pub mod npy;
 pub mod options;
 mod outcome;
+pub mod pool;
 pub mod power;
 mod process;
 pub mod reference;
@@ -103,7 +105,10 @@ mod workdir;
 pub use adapter::{AdapterOptions, AdapterTarget};
 pub use checks::{CheckSpec, Group, Needs, TABLE, check_ids};
 pub use ctx::Shared;
-pub use options::{AuditOptions, DEFAULT_FWER, Level, Plan, Selection, UnknownCheck};
+pub use options::{
+    AuditOptions, DEFAULT_FWER, Level, MAX_SAMPLES, Plan, SampleBudget, Selection, UnknownCheck,
+};
+pub use pool::{TargetFactory, default_jobs, run_battery_jobs};
 pub use power::POWER;
 pub use reference::ReferenceTarget;
 pub use result::{AuditReport, CheckResult, Figure, Progress, Verdict};

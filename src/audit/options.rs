@@ -1,5 +1,9 @@
 //! Options of an audit run: the sampling [`Level`], its sample sizes ([`Plan`]), the master seed,
-//! the family-wise false-alarm rate and the [`Selection`] of checks (`--only`, `--skip`).
+//! the family-wise false-alarm rate, the [`Selection`] of checks (`--only`, `--skip`) and the
+//! [`SampleBudget`] of the chunked checks (`--samples`).
+//!
+//! The number of workers (`--jobs`) is not an option of the audit: the report is the same for
+//! every number of workers (`audit::pool`).
 
 use crate::audit::checks::check_ids;
 use crate::error::Error;
@@ -19,23 +23,28 @@ pub enum Level {
     Standard,
     /// About four times standard.
     Thorough,
+    /// Standard sizes for the checks that need their whole sample, and 10⁸–10⁹ draws for the
+    /// chunked tail checks, reduced chunk by chunk (memory of one chunk per worker).
+    Deep,
 }
 
 impl Level {
-    /// `"quick"`, `"standard"` or `"thorough"`.
+    /// Every level, smallest first.
+    pub const ALL: [Level; 4] = [Level::Quick, Level::Standard, Level::Thorough, Level::Deep];
+
+    /// `"quick"`, `"standard"`, `"thorough"` or `"deep"`.
     pub fn name(self) -> &'static str {
         match self {
             Level::Quick => "quick",
             Level::Standard => "standard",
             Level::Thorough => "thorough",
+            Level::Deep => "deep",
         }
     }
 
     /// The level called `name`, if any.
     pub fn from_name(name: &str) -> Option<Level> {
-        [Level::Quick, Level::Standard, Level::Thorough]
-            .into_iter()
-            .find(|l| l.name() == name)
+        Level::ALL.into_iter().find(|l| l.name() == name)
     }
 
     /// The sample sizes of this level.
@@ -70,6 +79,14 @@ impl Level {
                 binary_n: 400_000,
                 grad_n: 100_000,
                 chunk_n: CHUNK_N,
+            },
+            // The whole-sample checks at standard size (their memory is standard's), the
+            // chunked tail count at 10⁸ draws beyond the 1 - 10⁻⁶ quantile (13.8; expected
+            // count 100).
+            Level::Deep => Plan {
+                tail_n: 100_000_000,
+                tail_q: 1e-6,
+                ..Level::Standard.plan()
             },
         }
     }
@@ -110,6 +127,8 @@ pub struct AuditOptions {
     pub fwer: f64,
     /// Which checks run (all by default).
     pub selection: Selection,
+    /// Draws per case of the chunked checks, where not the level's (`--samples`).
+    pub samples: SampleBudget,
 }
 
 impl AuditOptions {
@@ -131,6 +150,7 @@ impl AuditOptions {
             seed,
             fwer,
             selection: Selection::all(),
+            samples: SampleBudget::default(),
         })
     }
 }
@@ -148,6 +168,75 @@ impl AuditOptions {
         self.selection = selection;
         self
     }
+
+    /// These options with the chunked checks' sample sizes set by `samples`.
+    pub fn with_samples(mut self, samples: SampleBudget) -> Self {
+        self.samples = samples;
+        self
+    }
+}
+
+/// Draws per case of the chunked checks (`audit::chunked`), overriding the level's: `--samples N`
+/// for every chunked check, `--samples ID=N` for one (the per-check value wins).
+///
+/// Only chunked checks take a budget: their memory is one chunk whatever n. A check that needs
+/// its whole sample keeps its level's size.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SampleBudget {
+    all: Option<u64>,
+    per_check: Vec<(String, u64)>,
+}
+
+/// Largest `--samples` value: 10¹³ draws (a count far beyond any single run's time, far below
+/// where `u64` counts or their `f64` sums lose integers).
+pub const MAX_SAMPLES: u64 = 10_000_000_000_000;
+
+impl SampleBudget {
+    /// A budget: `all` for every chunked check, `per_check` (id, n) for the named ones.
+    ///
+    /// # Errors
+    /// A message naming the rule: an id that is not a chunked check of the table, a size of 0
+    /// or above [`MAX_SAMPLES`], or an id given twice.
+    pub fn new(all: Option<u64>, per_check: Vec<(String, u64)>) -> Result<Self, String> {
+        let chunked: Vec<&str> = crate::audit::checks::TABLE
+            .iter()
+            .filter(|c| c.chunked().is_some())
+            .map(|c| c.id)
+            .collect();
+        for n in all.iter().chain(per_check.iter().map(|(_, n)| n)) {
+            if *n == 0 || *n > MAX_SAMPLES {
+                return Err(format!(
+                    "sample size {n}: it must be at least 1 and at most {MAX_SAMPLES:e}"
+                ));
+            }
+        }
+        for (i, (id, _)) in per_check.iter().enumerate() {
+            if !chunked.contains(&id.as_str()) {
+                return Err(format!(
+                    "'{id}' takes no sample size: only the chunked checks do ({})",
+                    chunked.join(", ")
+                ));
+            }
+            if per_check[..i].iter().any(|(other, _)| other == id) {
+                return Err(format!("'{id}' is given a sample size twice"));
+            }
+        }
+        Ok(SampleBudget { all, per_check })
+    }
+
+    /// The draws per case for the chunked check `id`, if the budget sets them.
+    pub fn for_check(&self, id: &str) -> Option<u64> {
+        self.per_check
+            .iter()
+            .find(|(c, _)| c == id)
+            .map(|&(_, n)| n)
+            .or(self.all)
+    }
+
+    /// Whether the budget leaves every check at its level's size.
+    pub fn is_default(&self) -> bool {
+        self.all.is_none() && self.per_check.is_empty()
+    }
 }
 
 impl Default for AuditOptions {
@@ -158,6 +247,7 @@ impl Default for AuditOptions {
             seed: 0,
             fwer: DEFAULT_FWER,
             selection: Selection::all(),
+            samples: SampleBudget::default(),
         }
     }
 }

@@ -1,24 +1,35 @@
-//! The runner: walks the check table ([`TABLE`]) for the selected checks, runs each on the
-//! target, then decides: Holm across the checks' p-values, each check's verdict, and the
-//! verdict of the audit.
+//! The runner: plan → reduce → merge → decide over the check table ([`TABLE`]), then Holm
+//! across the checks' p-values, each check's verdict, and the verdict of the audit.
 //!
 //! # Order of a run
 //! 1. `capabilities()` (hello). Unknown op names it declared are kept for the report.
-//! 2. For each selected check in table order: if the target does not offer what the entry
-//!    [`Needs`], the check is `skipped` without being called; otherwise its function runs with
-//!    its own seed stream (`audit::seed`). After the last selected check that reads a
+//! 2. **Plan** ([`Work::plan`]): the selected checks in table order; for each selected chunked
+//!    check (`audit::chunked`) whose needs are offered, its cases (sizes from the level's
+//!    [`Plan`] or `--samples`) and their units (chunks, each with its own seed).
+//! 3. **Whole checks**, in table order on one target: if the target does not offer what the
+//!    entry [`Needs`], the check is `skipped` without being called; otherwise its function runs
+//!    with its own seed stream (`audit::seed`). After the last selected check that reads a
 //!    [`Shared`](crate::audit::ctx::Shared) group, that group's arrays are freed.
-//! 3. `finish()`.
-//! 4. Decide (`decide`): Holm at `fwer` over the m p-values; a check fails if Holm rejects
-//!    it or an exact criterion broke; warns on a warning; else passes.
-//! 5. **Nothing tested**: if no check got a verdict other than `skipped` (no op offered, op
+//! 4. **Reduce**: every unit is drawn and reduced to its tally, on this thread
+//!    ([`run_battery`]) or on N workers (`audit::pool`); a unit after a failed unit of the same
+//!    check is not run.
+//! 5. `finish()` on every target.
+//! 6. **Merge and decide**: each case's tallies merge in unit order (exact integer counts and
+//!    extremes: the same for any number or order of workers); each chunked check decides from
+//!    its merged tallies; Holm at `fwer` over the m p-values; a check fails if Holm rejects it or
+//!    an exact criterion broke; warns on a warning; else passes.
+//! 7. **Nothing tested**: if no check got a verdict other than `skipped` (no op offered, op
 //!    names misspelled in hello, or a selection of checks the target cannot run), the audit is
 //!    an error (`verdict: error`, exit code 2) whose [`AuditReport::problem`] says so and
 //!    names the unknown op names, never a pass.
 
-use crate::audit::checks::{Needs, TABLE};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::audit::checks::{CheckSpec, Needs, Run, TABLE};
+use crate::audit::chunked::{Case, Tally, Unit, run_unit, units_of};
 use crate::audit::ctx::Ctx;
 use crate::audit::options::AuditOptions;
+use crate::audit::options::Plan;
 use crate::audit::outcome::Outcome;
 use crate::audit::result::{AuditReport, CheckResult, Progress, Verdict};
 use crate::audit::seed::SeedUse;
@@ -26,14 +37,14 @@ use crate::audit::target::{Capabilities, Target, TargetError};
 use crate::stats::holm;
 
 /// A check's outcome, or why it could not be judged (the error and a message).
-type Judged = Result<Outcome, (TargetError, String)>;
+pub(crate) type Judged = Result<Outcome, (TargetError, String)>;
 
 /// One check run, before Holm.
-struct Ran {
-    id: &'static str,
-    title: &'static str,
-    judged: Judged,
-    seeds: Vec<SeedUse>,
+pub(crate) struct Ran {
+    pub(crate) id: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) judged: Judged,
+    pub(crate) seeds: Vec<SeedUse>,
 }
 
 /// What the target lacks of `needs`, if anything.
@@ -55,10 +66,12 @@ fn missing(caps: &Capabilities, needs: Needs) -> Option<String> {
     }
 }
 
-/// Runs the battery on `target`.
+/// Runs the battery on `target`, on this thread.
 ///
 /// Calls `target.capabilities()` first and `target.finish()` last; `progress` is called before
-/// each selected check and once at the end. Nothing is printed.
+/// each piece of work (a whole check or a chunk of a chunked check) and once at the end.
+/// Nothing is printed. The report is the one [`run_battery_jobs`](crate::audit::run_battery_jobs)
+/// gives for any number of workers.
 ///
 /// # Errors
 /// Only when `capabilities()` fails (nothing can be audited then); every later failure of the
@@ -79,23 +92,271 @@ pub fn run_battery(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<AuditReport, TargetError> {
     let caps = target.capabilities()?;
-    let selected: Vec<_> = TABLE
+    let work = Work::plan(&caps, options);
+    let total = work.total();
+    let mut done = 0;
+    let mut tick = |id: &'static str| {
+        progress(&Progress { done, total, id });
+        done += 1;
+    };
+    let whole = run_whole(target, &caps, &work, options, &mut tick);
+    let mut results: Vec<Option<UnitResult>> = vec![None; work.units.len()];
+    let first_error: Vec<AtomicUsize> = work.first_error_slots();
+    for (i, slot) in results.iter_mut().enumerate() {
+        tick(work.chunked[work.units[i].check].spec.id);
+        *slot = work.run_unit(target, i, &first_error);
+    }
+    progress(&Progress {
+        done: total,
+        total,
+        id: "",
+    });
+    let _ = target.finish();
+    work.assemble(&caps, options, whole, results)
+}
+
+/// A chunk's result: its tally or the target's error.
+pub(crate) type UnitResult = Result<Tally, TargetError>;
+
+/// A selected chunked check whose needs are met: its cases and where its units start.
+pub(crate) struct ChunkedRun {
+    pub(crate) spec: &'static CheckSpec,
+    pub(crate) cases: Vec<Case>,
+}
+
+/// The plan of a run: the selected checks, the chunked ones' cases, and every unit of work.
+pub(crate) struct Work {
+    pub(crate) plan: Plan,
+    /// The selected checks, in table order.
+    pub(crate) selected: Vec<&'static CheckSpec>,
+    /// The selected chunked checks the target can run, in table order.
+    pub(crate) chunked: Vec<ChunkedRun>,
+    /// Every chunk of every case of `chunked`, in order (check, case, chunk).
+    pub(crate) units: Vec<Unit>,
+}
+
+impl Work {
+    /// Plans a run of `options` on a target offering `caps`.
+    pub(crate) fn plan(caps: &Capabilities, options: &AuditOptions) -> Self {
+        let plan = options.level.plan();
+        let selected: Vec<&'static CheckSpec> = TABLE
+            .iter()
+            .filter(|c| options.selection.includes(c.id))
+            .collect();
+        let mut chunked = Vec::new();
+        let mut units = Vec::new();
+        for spec in &selected {
+            let Some(check) = spec.chunked() else {
+                continue;
+            };
+            if missing(caps, spec.needs).is_some() {
+                continue;
+            }
+            let mut cases = (check.cases)(&plan, caps);
+            if let Some(n) = options.samples.for_check(spec.id) {
+                for c in &mut cases {
+                    c.n = n;
+                }
+            }
+            units.extend(units_of(
+                chunked.len(),
+                spec.id,
+                &cases,
+                plan.chunk_n,
+                options.seed,
+            ));
+            chunked.push(ChunkedRun { spec, cases });
+        }
+        Work {
+            plan,
+            selected,
+            chunked,
+            units,
+        }
+    }
+
+    /// Pieces of work: the whole checks and the units.
+    pub(crate) fn total(&self) -> usize {
+        self.selected
+            .iter()
+            .filter(|c| c.chunked().is_none())
+            .count()
+            + self.units.len()
+    }
+
+    /// One slot per chunked check for the index of its first failed unit (`usize::MAX`: none).
+    pub(crate) fn first_error_slots(&self) -> Vec<AtomicUsize> {
+        self.chunked
+            .iter()
+            .map(|_| AtomicUsize::new(usize::MAX))
+            .collect()
+    }
+
+    /// Runs unit `i` on `target`, unless an earlier unit of the same check failed (then
+    /// `None`: the check's verdict is that earlier unit's error whatever this one would give).
+    /// A failure lowers the check's `first_error` slot.
+    pub(crate) fn run_unit(
+        &self,
+        target: &mut dyn Target,
+        i: usize,
+        first_error: &[AtomicUsize],
+    ) -> Option<UnitResult> {
+        let unit = &self.units[i];
+        let slot = &first_error[unit.check];
+        if slot.load(Ordering::SeqCst) < i {
+            return None;
+        }
+        let run = &self.chunked[unit.check];
+        let check = run.spec.chunked()?;
+        let r = run_unit(target, check, &run.cases[unit.case], unit);
+        if r.is_err() {
+            slot.fetch_min(i, Ordering::SeqCst);
+        }
+        Some(r)
+    }
+
+    /// Merges the units' tallies per case in unit order, decides every chunked check, puts the
+    /// whole checks' results beside them in table order, and decides the audit.
+    ///
+    /// # Errors
+    /// Only an internal error of Holm's procedure.
+    pub(crate) fn assemble(
+        &self,
+        caps: &Capabilities,
+        options: &AuditOptions,
+        whole: Vec<Ran>,
+        results: Vec<Option<UnitResult>>,
+    ) -> Result<AuditReport, TargetError> {
+        let mut whole = whole.into_iter();
+        let mut ran = Vec::with_capacity(self.selected.len());
+        for spec in &self.selected {
+            if spec.chunked().is_none() {
+                if let Some(r) = whole.next() {
+                    ran.push(r);
+                }
+                continue;
+            }
+            let Some(c) = self.chunked.iter().position(|r| r.spec.id == spec.id) else {
+                // Needs not offered: skipped without a unit.
+                let what = missing(caps, spec.needs).unwrap_or_default();
+                ran.push(Ran {
+                    id: spec.id,
+                    title: spec.title,
+                    judged: Err((TargetError::Unsupported, format!("not offered: {what}"))),
+                    seeds: Vec::new(),
+                });
+                continue;
+            };
+            ran.push(self.decide_chunked(c, caps, &results));
+        }
+        finish_report(caps, options, ran, self.selected.len())
+    }
+
+    /// The `Ran` of the `c`-th chunked check from its units' results.
+    fn decide_chunked(&self, c: usize, caps: &Capabilities, results: &[Option<UnitResult>]) -> Ran {
+        let run = &self.chunked[c];
+        let mut seeds = Vec::new();
+        let mut tallies: Vec<Option<Tally>> = vec![None; run.cases.len()];
+        let mut error = None;
+        for (u, r) in self.units.iter().zip(results) {
+            if u.check != c {
+                continue;
+            }
+            seeds.push(SeedUse {
+                stream: u.stream.clone(),
+                chunk: u.chunk,
+                seed: u.seed,
+            });
+            if error.is_some() {
+                continue;
+            }
+            match r {
+                Some(Ok(t)) => {
+                    let slot = &mut tallies[u.case];
+                    match slot {
+                        None => *slot = Some(t.clone()),
+                        Some(acc) => {
+                            if let Err(e) = acc.merge(t) {
+                                error = Some((TargetError::Fault(e), String::new()));
+                            }
+                        }
+                    }
+                }
+                Some(Err(e)) => error = Some(unit_error(e, u, &run.cases[u.case])),
+                None => {
+                    error = Some((
+                        TargetError::Fault(format!(
+                            "internal error of the battery: chunk {} of {} was not run",
+                            u.chunk, u.stream
+                        )),
+                        String::new(),
+                    ))
+                }
+            }
+        }
+        let judged = match error {
+            Some(e) => Err(e),
+            None => {
+                let tallies: Option<Vec<Tally>> = tallies.into_iter().collect();
+                match (tallies, run.spec.chunked()) {
+                    (Some(t), Some(check)) => (check.decide)(&self.plan, caps, &run.cases, &t)
+                        .map_err(|e| (e, String::new())),
+                    _ => Err((
+                        TargetError::Fault(
+                            "internal error of the battery: a case without draws".into(),
+                        ),
+                        String::new(),
+                    )),
+                }
+            }
+        };
+        Ran {
+            id: run.spec.id,
+            title: run.spec.title,
+            judged,
+            seeds,
+        }
+    }
+}
+
+/// The check's error for a failed unit, with the op named when it was not offered.
+fn unit_error(e: &TargetError, u: &Unit, case: &Case) -> (TargetError, String) {
+    match e {
+        TargetError::Unsupported => (
+            TargetError::Unsupported,
+            format!(
+                "the target answered 'unsupported' for {} (chunk {} of {})",
+                case.request.op().name(),
+                u.chunk,
+                u.stream
+            ),
+        ),
+        other => (other.clone(), String::new()),
+    }
+}
+
+/// Runs the selected whole checks on `target` in table order, calling `tick` before each.
+pub(crate) fn run_whole(
+    target: &mut dyn Target,
+    caps: &Capabilities,
+    work: &Work,
+    options: &AuditOptions,
+    tick: &mut dyn FnMut(&'static str),
+) -> Vec<Ran> {
+    let whole: Vec<&'static CheckSpec> = work
+        .selected
         .iter()
-        .filter(|c| options.selection.includes(c.id))
+        .copied()
+        .filter(|c| c.chunked().is_none())
         .collect();
-    let total = selected.len();
-    let mut ctx = Ctx::new(target, caps.clone(), options.level.plan(), options.seed);
-    let mut ran = Vec::with_capacity(total);
-    for (done, spec) in selected.iter().enumerate() {
-        progress(&Progress {
-            done,
-            total,
-            id: spec.id,
-        });
+    let mut ctx = Ctx::new(target, caps.clone(), work.plan, options.seed);
+    let mut ran = Vec::with_capacity(whole.len());
+    for (done, spec) in whole.iter().enumerate() {
+        tick(spec.id);
         ctx.begin(spec.id);
-        let judged = match missing(&caps, spec.needs) {
-            Some(what) => Err((TargetError::Unsupported, format!("not offered: {what}"))),
-            None => match ((spec.run)(&mut ctx), ctx.missing.take()) {
+        let judged = match (missing(caps, spec.needs), spec.run) {
+            (Some(what), _) => Err((TargetError::Unsupported, format!("not offered: {what}"))),
+            (None, Run::Whole(f)) => match (f(&mut ctx), ctx.missing.take()) {
                 (Err(TargetError::Unsupported), Some(what)) => {
                     Err((TargetError::Unsupported, format!("not offered: {what}")))
                 }
@@ -106,12 +367,11 @@ pub fn run_battery(
                 (Err(e), _) => Err((e, String::new())),
                 (Ok(o), _) => Ok(o),
             },
+            (None, Run::Chunked(_)) => continue,
         };
         // Free each shared group after the last selected check that reads it (from the table).
         for group in spec.shares {
-            let later = selected[done + 1..]
-                .iter()
-                .any(|c| c.shares.contains(group));
+            let later = whole[done + 1..].iter().any(|c| c.shares.contains(group));
             if !later {
                 ctx.free(*group);
             }
@@ -123,12 +383,16 @@ pub fn run_battery(
             seeds: ctx.take_seeds(),
         });
     }
-    progress(&Progress {
-        done: total,
-        total,
-        id: "",
-    });
-    let _ = ctx.target.finish();
+    ran
+}
+
+/// Holm over the checks, the audit's verdict and its problem (nothing tested).
+fn finish_report(
+    caps: &Capabilities,
+    options: &AuditOptions,
+    ran: Vec<Ran>,
+    total: usize,
+) -> Result<AuditReport, TargetError> {
     let checks = decide(ran, options.fwer)?;
     let failed = checks
         .iter()
@@ -136,16 +400,16 @@ pub fn run_battery(
     let problem = checks
         .iter()
         .all(|c| c.verdict == Verdict::Skipped)
-        .then(|| nothing_tested(&caps, total));
+        .then(|| nothing_tested(caps, total));
     Ok(AuditReport {
-        implementation: caps.name,
+        implementation: caps.name.clone(),
         dtype: caps.dtype,
         level: options.level,
         seed: options.seed,
         fwer: options.fwer,
-        ops: caps.ops,
-        unknown_ops: caps.unknown_ops,
-        estimators: caps.estimators,
+        ops: caps.ops.clone(),
+        unknown_ops: caps.unknown_ops.clone(),
+        estimators: caps.estimators.clone(),
         verdict: if problem.is_some() {
             Verdict::Error
         } else if failed {

@@ -14,7 +14,8 @@ use clap::Args;
 use gumbel_audit::audit::adapter::{AdapterOptions, AdapterTarget};
 use gumbel_audit::audit::report::{to_json, to_markdown, to_table};
 use gumbel_audit::audit::{
-    AuditOptions, DEFAULT_FWER, Level, Progress, ReferenceTarget, Selection, Target, run_battery,
+    AuditOptions, DEFAULT_FWER, Level, MAX_SAMPLES, Progress, ReferenceTarget, SampleBudget,
+    Selection, Target, TargetError, default_jobs, run_battery_jobs,
 };
 
 /// Arguments of `audit`.
@@ -23,9 +24,18 @@ pub struct AuditArgs {
     /// Audit the built-in reference implementation.
     #[arg(long)]
     reference: bool,
-    /// Sample sizes: quick (smoke test), standard (CI), thorough (about 4x standard).
-    #[arg(long, default_value = "standard", value_parser = ["quick", "standard", "thorough"])]
+    /// Sample sizes: quick (smoke test), standard (CI), thorough (about 4x standard), deep
+    /// (standard plus 10⁸–10⁹ draws for the chunked tail checks, in bounded memory).
+    #[arg(long, default_value = "standard", value_parser = ["quick", "standard", "thorough", "deep"])]
     level: String,
+    /// Draws per case of the chunked checks, overriding the level's: `N` for every chunked
+    /// check, `ID=N` for one (e.g. `1e9` or `noise.tail=2e8`; comma-separated or repeated).
+    #[arg(long, value_name = "[ID=]N", value_delimiter = ',')]
+    samples: Vec<String>,
+    /// Workers: threads for the reference, adapter processes for an adapter (default: the
+    /// number of cores). The report is the same for every number.
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
     /// Master seed; every request's seed is derived from it.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -56,21 +66,61 @@ pub struct AuditArgs {
     command: Vec<String>,
 }
 
-/// Builds the target for an adapter command.
-///
-/// The child-process target (`audit::adapter`) is built by its own module; until it is part of
-/// this build, this path reports that and exits with 2.
+/// Starts one adapter process for `command`.
 fn adapter_target(
     command: &str,
     args: &[String],
     timeout: Duration,
-) -> Result<Box<dyn Target>, String> {
+) -> Result<Box<dyn Target + Send>, String> {
     let mut options = AdapterOptions::default();
     options.hello_timeout = timeout.max(options.hello_timeout);
     options.timeout = timeout;
     AdapterTarget::spawn(command, args, options)
-        .map(|t| Box::new(t) as Box<dyn Target>)
+        .map(|t| Box::new(t) as Box<dyn Target + Send>)
         .map_err(|e| format!("cannot start the adapter '{command}': {e}"))
+}
+
+/// Largest `--jobs`: 1024 workers (each an adapter process or a thread).
+const MAX_JOBS: usize = 1024;
+
+/// Parses one `--samples` value: a count `N` (an integer, or a float such as `1e9` that is
+/// one) or `ID=N`.
+fn parse_samples(values: &[String]) -> Result<SampleBudget, String> {
+    let mut all = None;
+    let mut per_check = Vec::new();
+    for v in values {
+        let (id, n) = match v.split_once('=') {
+            Some((id, n)) => (Some(id.trim().to_string()), n.trim()),
+            None => (None, v.trim()),
+        };
+        let count = n
+            .parse::<u64>()
+            .ok()
+            .or_else(|| {
+                n.parse::<f64>()
+                    .ok()
+                    .filter(|x| {
+                        x.is_finite() && *x >= 1.0 && x.fract() == 0.0 && *x <= MAX_SAMPLES as f64
+                    })
+                    .map(|x| x as u64)
+            })
+            .ok_or_else(|| {
+                format!(
+                    "--samples {v}: the count must be a whole number from 1 to {MAX_SAMPLES:e} \
+                     (e.g. 1e9 or noise.tail=2e8)"
+                )
+            })?;
+        match id {
+            Some(id) => per_check.push((id, count)),
+            None if all.is_some() => {
+                return Err(format!(
+                    "--samples {v}: a count for every check is given twice"
+                ));
+            }
+            None => all = Some(count),
+        }
+    }
+    SampleBudget::new(all, per_check).map_err(|e| format!("--samples: {e}"))
 }
 
 /// Draws a progress bar on standard error (only when it is a terminal).
@@ -117,8 +167,12 @@ fn timeout_duration(seconds: f64) -> Result<Duration, String> {
 
 /// Runs `audit`.
 pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
-    let level = Level::from_name(&args.level)
-        .ok_or_else(|| format!("--level {}: use quick, standard or thorough", args.level))?;
+    let level = Level::from_name(&args.level).ok_or_else(|| {
+        format!(
+            "--level {}: use quick, standard, thorough or deep",
+            args.level
+        )
+    })?;
     let selection = Selection::new(args.only.as_deref(), &args.skip).map_err(|e| {
         format!(
             "--{} {e}",
@@ -131,29 +185,56 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
     })?;
     let options = AuditOptions::new(level, args.seed, args.fwer)
         .map_err(|e| format!("--fwer: {e}"))?
-        .with_selection(selection);
+        .with_selection(selection)
+        .with_samples(parse_samples(&args.samples)?);
     let timeout = timeout_duration(args.timeout)?;
-    let mut target: Box<dyn Target> = match (args.reference, args.command.split_first()) {
-        (true, None) => Box::new(ReferenceTarget::new()),
-        (true, Some(_)) => {
-            return Err("give either --reference or an adapter command after --, not both".into());
-        }
-        (false, Some((command, rest))) => adapter_target(command, rest, timeout)?,
-        (false, None) => {
-            return Err(
-                "nothing to audit: use --reference, or give an adapter after -- (e.g. \
-                 `gumbel-audit audit -- python3 adapter.py`)"
-                    .into(),
-            );
-        }
+    let jobs = match args.jobs {
+        None => default_jobs(),
+        Some(j) if (1..=MAX_JOBS).contains(&j) => j,
+        Some(j) => return Err(format!("--jobs {j}: use 1 to {MAX_JOBS} workers")),
     };
+    // The first target is made here so that an adapter that cannot start is a usage error
+    // (exit 2) before any work; the factory makes the other workers' targets.
+    let first: std::sync::Mutex<Option<Box<dyn Target + Send>>> = std::sync::Mutex::new(None);
+    let factory: Box<dyn Fn() -> Result<Box<dyn Target + Send>, TargetError> + Sync> =
+        match (args.reference, args.command.split_first()) {
+            (true, None) => {
+                Box::new(|| Ok(Box::new(ReferenceTarget::new()) as Box<dyn Target + Send>))
+            }
+            (true, Some(_)) => {
+                return Err(
+                    "give either --reference or an adapter command after --, not both".into(),
+                );
+            }
+            (false, Some((command, rest))) => {
+                let started = adapter_target(command, rest, timeout)?;
+                if let Ok(mut slot) = first.lock() {
+                    *slot = Some(started);
+                }
+                let (command, rest) = (command.clone(), rest.to_vec());
+                let first = &first;
+                Box::new(move || {
+                    if let Some(t) = first.lock().ok().and_then(|mut f| f.take()) {
+                        return Ok(t);
+                    }
+                    adapter_target(&command, &rest, timeout).map_err(TargetError::Fault)
+                })
+            }
+            (false, None) => {
+                return Err(
+                    "nothing to audit: use --reference, or give an adapter after -- (e.g. \
+                 `gumbel-audit audit -- python3 adapter.py`)"
+                        .into(),
+                );
+            }
+        };
     let show = !args.quiet && std::io::stderr().is_terminal();
     let mut progress = |p: &Progress| {
         if show {
             progress_bar(p);
         }
     };
-    let report = run_battery(target.as_mut(), &options, &mut progress)
+    let report = run_battery_jobs(factory.as_ref(), &options, jobs, &mut progress)
         .map_err(|e| format!("cannot start the audit: {e}"))?;
     // The files first: a failing standard output must not lose the report.
     if let Some(path) = &args.json {

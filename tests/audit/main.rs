@@ -3,6 +3,7 @@
 //! ```text
 //! adapter      the adapter process target against fake adapters, and the NumPy adapter
 //! faults       hostile adapters: process groups, FIFOs and links, full disk, bye, signals
+//! jobs         --jobs: the same report for 1, 2 and 3 workers, also when a chunk fails
 //! fuzz_replay  the committed inputs of the fuzz targets npy and protocol_reply (fuzz/)
 //! cli          `gumbel-audit audit`: exit codes, files, --only / --skip, nothing tested
 //! numpy        the battery through the CLI on the NumPy adapter and its planted bugs
@@ -22,6 +23,7 @@ mod cli;
 mod common;
 mod faults;
 mod fuzz_replay;
+mod jobs;
 mod numpy;
 mod range;
 mod reference;

@@ -48,7 +48,8 @@
 //! reports), its [`Group`] (the file its function lives in), a title, the ops it needs
 //! ([`Needs`]), the [`Shared`] request groups it reads, and its function. The runner walks the
 //! table in order; a check whose needs are not offered is `skipped` without being called.
-//! **Adding a check** = one entry here + one function in its group's file.
+//! **Adding a check** = one entry here + one function in its group's file (a whole check: a
+//! [`CheckFn`]; a chunked check: a [`ChunkedCheck`] const with its cases, reduce and decide).
 //!
 //! # Seeds and chunks
 //! A check's requests are numbered chunks of its own seed stream (`audit::seed`): the seed of
@@ -56,11 +57,13 @@
 //! checks (the [`Shared`] groups) is seeded from its own stable key. Skipping a check moves no
 //! other check's seeds; a check run alone gets the p-value it gets in the full battery.
 //!
-//! Which checks reduce each chunk before the next is drawn, and which need the whole sample:
+//! Which checks are chunked (`audit::chunked`: planned as cases and chunks, reduced per chunk to
+//! integer counts and extremes, merged exactly, decided; memory of one chunk per worker, any
+//! number of workers, `--samples` sets their n), and which need the whole sample:
 //! ```text
-//! reduce per chunk (counts, sums, min/max: memory of one chunk, plan.chunk_n draws)
+//! chunked (Run::Chunked)
 //!   noise.tail            count above the 1 - q quantile, NaN count, largest draw
-//! could reduce per chunk (integer counts), drawn as one request per case today
+//! could be chunked (integer counts), drawn as one request per case today
 //!   noise.finite, categorical.indices, categorical.chi2, relaxed.argmax, relaxed.simplex,
 //!   relaxed.hard, binary.cdf's range and saturation counts
 //! need the whole sample at these levels (exact KS / AD on raw draws, Hotelling's covariance)
@@ -94,12 +97,23 @@ pub(crate) mod robustness;
 
 pub use categorical::categorical_cases;
 
+use crate::audit::chunked::ChunkedCheck;
 use crate::audit::ctx::{Ctx, Shared};
 use crate::audit::outcome::Outcome;
 use crate::audit::target::{Op, TargetError};
 
-/// The function of a check.
+/// The function of a check that draws its whole sample itself.
 pub(crate) type CheckFn = fn(&mut Ctx) -> Result<Outcome, TargetError>;
+
+/// How a check runs.
+#[derive(Clone, Copy)]
+pub(crate) enum Run {
+    /// One function, run on one target with the run's context (its sample held whole).
+    Whole(CheckFn),
+    /// Planned as chunks, reduced per chunk on any worker, merged, decided
+    /// (`audit::chunked`).
+    Chunked(ChunkedCheck),
+}
 
 /// The group of a check: the file its function lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +158,17 @@ pub struct CheckSpec {
     pub needs: Needs,
     /// The shared request groups it reads (freed after the last selected check reading them).
     pub shares: &'static [Shared],
-    pub(crate) run: CheckFn,
+    pub(crate) run: Run,
+}
+
+impl CheckSpec {
+    /// The chunked form of the check, if it is chunked (`audit::chunked`).
+    pub fn chunked(&self) -> Option<&ChunkedCheck> {
+        match &self.run {
+            Run::Chunked(c) => Some(c),
+            Run::Whole(_) => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for CheckSpec {
@@ -154,6 +178,7 @@ impl std::fmt::Debug for CheckSpec {
             .field("group", &self.group)
             .field("needs", &self.needs)
             .field("shares", &self.shares)
+            .field("chunked", &self.chunked().is_some())
             .finish()
     }
 }
@@ -168,7 +193,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "Gumbel noise: every value finite",
         needs: Needs::All(&[Op::Gumbel], None),
         shares: &[Shared::Noise],
-        run: noise::noise_finite,
+        run: Run::Whole(noise::noise_finite),
     },
     CheckSpec {
         id: "noise.cdf",
@@ -176,7 +201,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "Gumbel noise: KS and Anderson-Darling against exp(-exp(-x))",
         needs: Needs::All(&[Op::Gumbel], None),
         shares: &[Shared::Noise],
-        run: noise::noise_cdf,
+        run: Run::Whole(noise::noise_cdf),
     },
     CheckSpec {
         id: "noise.tail",
@@ -184,7 +209,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "Gumbel noise: far upper tail count",
         needs: Needs::All(&[Op::Gumbel], None),
         shares: NONE,
-        run: noise::noise_tail,
+        run: Run::Chunked(noise::NOISE_TAIL),
     },
     CheckSpec {
         id: "categorical.indices",
@@ -192,7 +217,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "categorical: integer indices in 0..k, never a masked category",
         needs: Needs::All(&[Op::Categorical], None),
         shares: &[Shared::Categorical],
-        run: categorical::categorical_indices,
+        run: Run::Whole(categorical::categorical_indices),
     },
     CheckSpec {
         id: "categorical.chi2",
@@ -200,7 +225,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "categorical: frequencies against π (incl. p = 1e-4, masked)",
         needs: Needs::All(&[Op::Categorical], None),
         shares: &[Shared::Categorical],
-        run: categorical::categorical_chi2,
+        run: Run::Whole(categorical::categorical_chi2),
     },
     CheckSpec {
         id: "relaxed.simplex",
@@ -208,7 +233,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "relaxed samples: on the simplex, masked entries 0",
         needs: Needs::All(&[Op::RelaxedSample], None),
         shares: &[Shared::Relaxed],
-        run: relaxed::relaxed_simplex,
+        run: Run::Whole(relaxed::relaxed_simplex),
     },
     CheckSpec {
         id: "relaxed.argmax",
@@ -216,7 +241,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "relaxed samples: argmax follows π at τ = 0.1, 0.5, 1, 5",
         needs: Needs::All(&[Op::RelaxedSample], None),
         shares: &[Shared::Relaxed],
-        run: relaxed::relaxed_argmax,
+        run: Run::Whole(relaxed::relaxed_argmax),
     },
     CheckSpec {
         id: "relaxed.log_ratio",
@@ -224,7 +249,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "relaxed samples: ln(y_i/y_j) is Logistic((l_i-l_j)/τ, 1/τ)",
         needs: Needs::All(&[Op::RelaxedSample], None),
         shares: &[Shared::Relaxed],
-        run: relaxed::relaxed_log_ratio,
+        run: Run::Whole(relaxed::relaxed_log_ratio),
     },
     CheckSpec {
         id: "relaxed.vs_reference",
@@ -232,7 +257,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "relaxed samples: same law as the reference's (two-sample)",
         needs: Needs::All(&[Op::RelaxedSample], None),
         shares: &[Shared::Relaxed],
-        run: relaxed::relaxed_vs_reference,
+        run: Run::Whole(relaxed::relaxed_vs_reference),
     },
     CheckSpec {
         id: "relaxed.hard",
@@ -240,7 +265,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "hard samples: one-hot rows whose category follows π",
         needs: Needs::All(&[Op::RelaxedSample], None),
         shares: NONE,
-        run: relaxed::relaxed_hard,
+        run: Run::Whole(relaxed::relaxed_hard),
     },
     CheckSpec {
         id: "relaxed.hard_matches_soft",
@@ -248,7 +273,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "hard samples: one-hot of the soft sample's argmax (same seed)",
         needs: Needs::All(&[Op::RelaxedSample], None),
         shares: NONE,
-        run: relaxed::relaxed_hard_matches_soft,
+        run: Run::Whole(relaxed::relaxed_hard_matches_soft),
     },
     CheckSpec {
         id: "log_prob.pointwise",
@@ -256,7 +281,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "relaxed_log_prob: equals the reference's at fixed points",
         needs: Needs::All(&[Op::RelaxedLogProb], None),
         shares: NONE,
-        run: log_prob::log_prob_pointwise,
+        run: Run::Whole(log_prob::log_prob_pointwise),
     },
     CheckSpec {
         id: "log_prob.conformance",
@@ -264,7 +289,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "relaxed_log_prob: the mpmath conformance vectors (fixtures/concrete.json)",
         needs: Needs::All(&[Op::RelaxedLogProb], None),
         shares: NONE,
-        run: log_prob::log_prob_conformance,
+        run: Run::Whole(log_prob::log_prob_conformance),
     },
     CheckSpec {
         id: "log_prob.shift",
@@ -272,7 +297,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "relaxed_log_prob: invariant under logits + c",
         needs: Needs::All(&[Op::RelaxedLogProb], None),
         shares: NONE,
-        run: log_prob::log_prob_shift,
+        run: Run::Whole(log_prob::log_prob_shift),
     },
     CheckSpec {
         id: "log_prob.own_samples",
@@ -280,7 +305,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "relaxed_log_prob: integrates to 1 and fits its own samples",
         needs: Needs::All(&[Op::RelaxedLogProb, Op::RelaxedSample], None),
         shares: &[Shared::Relaxed],
-        run: log_prob::log_prob_own_samples,
+        run: Run::Whole(log_prob::log_prob_own_samples),
     },
     CheckSpec {
         id: "binary.cdf",
@@ -288,7 +313,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "binary Concrete samples: in (0, 1), KS against σ(τ logit(x) - l)",
         needs: Needs::All(&[Op::BinarySample], None),
         shares: NONE,
-        run: binary::binary_cdf,
+        run: Run::Whole(binary::binary_cdf),
     },
     CheckSpec {
         id: "binary.log_prob",
@@ -296,7 +321,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "binary_log_prob: equals the closed form at fixed points",
         needs: Needs::All(&[Op::BinaryLogProb], None),
         shares: NONE,
-        run: binary::binary_log_prob,
+        run: Run::Whole(binary::binary_log_prob),
     },
     CheckSpec {
         id: "relaxed.range",
@@ -304,7 +329,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "relaxed samples at τ = 1e-3 and 1e3, |logits| up to 1e4, k = 1e5: finite, simplex, argmax law",
         needs: Needs::All(&[Op::RelaxedSample], None),
         shares: NONE,
-        run: range::relaxed_range,
+        run: Run::Whole(range::relaxed_range),
     },
     CheckSpec {
         id: "binary.range",
@@ -312,7 +337,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "binary samples at τ = 1e-3 and 1e3, |logit| up to 1e4: finite, in [0, 1], P(x > 1/2) = σ(l)",
         needs: Needs::All(&[Op::BinarySample], None),
         shares: NONE,
-        run: range::binary_range,
+        run: Run::Whole(range::binary_range),
     },
     CheckSpec {
         id: "grad.reinforce",
@@ -320,7 +345,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "REINFORCE: unbiased for the exact gradient (Hotelling)",
         needs: Needs::All(&[Op::Grad], Some("reinforce")),
         shares: &[Shared::GradK2],
-        run: grad::grad_reinforce,
+        run: Run::Whole(grad::grad_reinforce),
     },
     CheckSpec {
         id: "grad.gumbel_softmax",
@@ -328,7 +353,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "Gumbel-Softmax: unbiased for the relaxed objective's gradient",
         needs: Needs::All(&[Op::Grad], Some("gumbel_softmax")),
         shares: &[Shared::GradK2],
-        run: grad::grad_gumbel_softmax,
+        run: Run::Whole(grad::grad_gumbel_softmax),
     },
     CheckSpec {
         id: "grad.straight_through",
@@ -336,7 +361,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "straight-through: mean equal to the reference's",
         needs: Needs::All(&[Op::Grad], Some("straight_through")),
         shares: &[Shared::GradK2],
-        run: grad::grad_straight_through,
+        run: Run::Whole(grad::grad_straight_through),
     },
     CheckSpec {
         id: "grad.gumbel_rao",
@@ -344,7 +369,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "Gumbel-Rao: mean equal to straight-through's",
         needs: Needs::All(&[Op::Grad], Some("gumbel_rao")),
         shares: &[Shared::GradK2],
-        run: grad::grad_gumbel_rao,
+        run: Run::Whole(grad::grad_gumbel_rao),
     },
     CheckSpec {
         id: "grad.variance",
@@ -352,7 +377,7 @@ pub const TABLE: [CheckSpec; 26] = [
         title: "estimator variances against their exact / quadrature values",
         needs: Needs::All(&[Op::Grad], None),
         shares: &[Shared::GradK2],
-        run: grad::grad_variance,
+        run: Run::Whole(grad::grad_variance),
     },
     CheckSpec {
         id: "bad_input",
@@ -367,7 +392,7 @@ pub const TABLE: [CheckSpec; 26] = [
             Op::Grad,
         ]),
         shares: NONE,
-        run: robustness::bad_input,
+        run: Run::Whole(robustness::bad_input),
     },
     CheckSpec {
         id: "reproducibility",
@@ -380,7 +405,7 @@ pub const TABLE: [CheckSpec; 26] = [
             Op::BinarySample,
         ]),
         shares: NONE,
-        run: robustness::reproducibility,
+        run: Run::Whole(robustness::reproducibility),
     },
 ];
 

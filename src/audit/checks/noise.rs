@@ -2,11 +2,13 @@
 //! tail. Notation and error control: `audit::checks`.
 
 use crate::audit::checks::common::{floats, fmt_p, internal, qq_points};
+use crate::audit::chunked::{Case, ChunkedCheck, Request, Tally};
 use crate::audit::ctx::{Ctx, Shared};
+use crate::audit::options::Plan;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
 use crate::audit::result::Figure;
-use crate::audit::target::TargetError;
+use crate::audit::target::{Array, Capabilities, TargetError};
 use crate::distributions::Gumbel;
 use crate::stats::{Alternative, anderson_darling_dist, binomial_test, ks_one_sample};
 
@@ -72,43 +74,72 @@ pub(crate) fn noise_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
 }
 
 /// `noise.tail`: the number of `tail_n` draws above the Gumbel's `1 - q` quantile against
-/// Binomial(n, q), exact two-sided test; expected count 20 (quick, standard) or 50 (thorough).
-/// Detects a tail with no mass there (clamped uniforms) and one with several times the mass.
-/// The figure adds the counts beyond the `q·10^j` quantiles, j = 1..4 (descriptive: only the
-/// `1 - q` count enters the p-value), so a clamped tail shows as observed 0 against expected.
+/// Binomial(n, q), exact two-sided test; expected count 20 (quick, standard), 50 (thorough) or
+/// 100 (deep: 10⁸ draws beyond the 1 - 10⁻⁶ quantile). Detects a tail with no mass there
+/// (clamped uniforms) and one with several times the mass. The figure adds the counts beyond
+/// the `q·10^j` quantiles, j = 1..4 (descriptive: only the `1 - q` count enters the p-value), so
+/// a clamped tail shows as observed 0 against expected.
 ///
-/// Chunked: the draws are requested in chunks of at most `plan.chunk_n` (chunk `c` seeded
-/// `request_seed(master, "noise.tail", c)`), and each chunk is reduced to its exceedance count,
-/// NaN count and largest draw before the next is drawn (the counts add, the maximum merges).
-pub(crate) fn noise_tail(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
-    let (n, q) = (ctx.plan.tail_n, ctx.plan.tail_q);
-    let x = Gumbel::standard().isf(q).map_err(internal)?;
+/// Chunked (`audit::chunked`): one case, chunks of at most `plan.chunk_n` draws, each reduced to
+/// its exceedance counts, NaN count and largest draw (the counts add, the maximum merges).
+pub(crate) const NOISE_TAIL: ChunkedCheck = ChunkedCheck {
+    cases: tail_cases,
+    reduce: tail_reduce,
+    decide: tail_decide,
+};
+
+/// The one case of `noise.tail`: `tail_n` Gumbel draws; parameters `[x, ladder...]` with `x` the
+/// `1 - q` quantile.
+fn tail_cases(plan: &Plan, _: &Capabilities) -> Vec<Case> {
+    let g = Gumbel::standard();
+    let q = plan.tail_q;
+    let mut params = vec![g.isf(q).unwrap_or(f64::NAN)];
+    params.extend(
+        ladder_probabilities(q)
+            .iter()
+            .map(|&p| g.isf(p).unwrap_or(f64::NAN)),
+    );
+    vec![Case::new("", Request::Gumbel, plan.tail_n as u64, params)]
+}
+
+/// One chunk → counts `[above x, NaN, beyond ladder_1..ladder_4]`, maximum `[largest draw]`.
+fn tail_reduce(case: &Case, a: &Array, n: u64) -> Result<Tally, TargetError> {
+    let values = case.request.floats(a, n as usize)?;
+    let ladder: [f64; LADDER] = case.params[1..=LADDER]
+        .try_into()
+        .map_err(|_| TargetError::Fault("internal error of the battery: ladder".into()))?;
+    let t = TailCount::reduce(&values, case.params[0], &ladder);
+    let mut counts = vec![t.above, t.nan];
+    counts.extend(t.beyond);
+    Ok(Tally {
+        counts,
+        min: vec![],
+        max: vec![t.max],
+    })
+}
+
+fn tail_decide(
+    plan: &Plan,
+    _: &Capabilities,
+    cases: &[Case],
+    tallies: &[Tally],
+) -> Result<Outcome, TargetError> {
+    let (case, tally) = (&cases[0], &tallies[0]);
+    let (n, q, x) = (case.n, plan.tail_q, case.params[0]);
     let ladder_q = ladder_probabilities(q);
-    let mut ladder = [f64::INFINITY; LADDER];
-    for (t, &p) in ladder.iter_mut().zip(&ladder_q) {
-        *t = Gumbel::standard().isf(p).map_err(internal)?;
-    }
-    let mut tail = TailCount::default();
-    let mut left = n;
-    while left > 0 {
-        let m = left.min(ctx.plan.chunk_n.max(1));
-        let seed = ctx.next_seed();
-        let a = ctx.target.gumbel(m, seed)?;
-        tail.merge(TailCount::reduce(&floats(&a, &[m], "gumbel")?, x, &ladder));
-        left -= m;
-    }
-    let r = binomial_test(tail.above, n as u64, q, Alternative::TwoSided).map_err(internal)?;
+    let (count, nan, top) = (tally.counts[0], tally.counts[1], tally.max[0]);
+    let beyond = &tally.counts[2..2 + LADDER];
+    let r = binomial_test(count, n, q, Alternative::TwoSided).map_err(internal)?;
     let mut o = Outcome::new(format!(
         "exact binomial test of #(g > {x:.3}) against Binomial(n, {q:e}), two-sided"
     ));
-    o.n = n as u64;
+    o.n = n;
     o.p_value = Some(r.p_value);
-    o.power = Some(Power::Tail { n: n as u64, q });
-    let (count, nan, top) = (tail.above, tail.nan, tail.max);
+    o.power = Some(Power::Tail { n, q });
     o.notes.push(format!(
         "{count} draws beyond the 1 - {q:e} quantile {x:.3} (expected {:.1}); largest draw {}",
         n as f64 * q,
-        if nan == n as u64 {
+        if nan == n {
             "none (every draw is NaN)".to_string()
         } else if nan > 0 {
             format!("{top:.3} ({nan} NaN draws)")
@@ -118,10 +149,10 @@ pub(crate) fn noise_tail(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     ));
     // The figure: observed and expected counts beyond the tested threshold and the lower
     // thresholds of the ladder (descriptive; only the tested threshold enters the p-value).
-    let mut points: Vec<(f64, u64, f64)> = ladder
+    let mut points: Vec<(f64, u64, f64)> = case.params[1..=LADDER]
         .iter()
         .zip(&ladder_q)
-        .zip(&tail.beyond)
+        .zip(beyond)
         .map(|((&t, &p), &c)| (t, c, n as f64 * p))
         .collect();
     points.push((x, count, n as f64 * q));
@@ -189,16 +220,6 @@ impl TailCount {
                 .fold(f64::NEG_INFINITY, f64::max),
         }
     }
-
-    /// Adds another chunk's counts (associative and commutative).
-    fn merge(&mut self, other: TailCount) {
-        self.above += other.above;
-        self.nan += other.nan;
-        self.max = self.max.max(other.max);
-        for (a, b) in self.beyond.iter_mut().zip(other.beyond) {
-            *a += b;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -206,14 +227,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tail_counts_merge_to_the_count_of_the_whole() {
+    fn tail_tallies_merge_to_the_tally_of_the_whole() {
         let v = [0.5, 12.0, f64::NAN, 11.0, -3.0, 15.0, 9.0];
-        let ladder = [0.0, 9.5, 11.5, 14.0];
-        let whole = TailCount::reduce(&v, 10.0, &ladder);
-        let mut parts = TailCount::reduce(&v[..3], 10.0, &ladder);
-        parts.merge(TailCount::reduce(&v[3..], 10.0, &ladder));
+        let case = Case::new("", Request::Gumbel, 7, vec![10.0, 0.0, 9.5, 11.5, 14.0]);
+        let whole = tail_reduce(&case, &Array::from_f64(v.to_vec()), 7).unwrap();
+        let mut parts = tail_reduce(&case, &Array::from_f64(v[..3].to_vec()), 3).unwrap();
+        parts
+            .merge(&tail_reduce(&case, &Array::from_f64(v[3..].to_vec()), 4).unwrap())
+            .unwrap();
         assert_eq!(whole, parts);
-        assert_eq!((whole.above, whole.nan, whole.max), (3, 1, 15.0));
-        assert_eq!(whole.beyond, [5, 3, 2, 1]);
+        assert_eq!(whole.counts, vec![3, 1, 5, 3, 2, 1]);
+        assert_eq!(whole.max, vec![15.0]);
+        assert!(tail_reduce(&case, &Array::from_f64(v.to_vec()), 6).is_err());
     }
 }
