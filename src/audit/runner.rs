@@ -3,7 +3,7 @@
 //!
 //! # Order of a run
 //! 1. `capabilities()` (hello). Unknown op names it declared are kept for the report.
-//! 2. **Plan** ([`Work::plan`]): the selected checks in table order; for each selected chunked
+//! 2. **Plan** (`Work::plan`): the selected checks in table order; for each selected chunked
 //!    check (`audit::chunked`) whose needs are offered, its cases (sizes from the level's
 //!    [`Plan`] or `--samples`) and their units (chunks, each with its own seed).
 //! 3. **Whole checks**, in table order on one target: if the target does not offer what the

@@ -49,7 +49,7 @@
 //! ([`Needs`]), the [`Shared`] request groups it reads, and its function. The runner walks the
 //! table in order; a check whose needs are not offered is `skipped` without being called.
 //! **Adding a check** = one entry here + one function in its group's file (a whole check: a
-//! [`CheckFn`]; a chunked check: a [`ChunkedCheck`] const with its cases, reduce and decide).
+//! `CheckFn`; a chunked check: a [`ChunkedCheck`] const with its cases, reduce and decide).
 //!
 //! # Seeds and chunks
 //! A check's requests are numbered chunks of its own seed stream (`audit::seed`): the seed of
