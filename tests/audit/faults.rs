@@ -432,19 +432,30 @@ fn full_disk_numpy_adapter_is_a_fault() {
 #[test]
 fn killing_the_auditor_leaves_no_adapter_and_no_work_dir() {
     // TERM and INT (Ctrl-C) end the auditor without running its destructors (it installs no
-    // handler); KILL cannot be caught by anyone. The watchdog must clean up after all three.
-    for signal in ["TERM", "INT", "KILL"] {
-        auditor_killed_by(signal);
+    // handler); KILL cannot be caught by anyone. The watchdog must clean up after all three,
+    // with one adapter and with two (`--jobs 2`: one adapter process per worker).
+    for jobs in [1, 2] {
+        for signal in ["TERM", "INT", "KILL"] {
+            auditor_killed_by(signal, jobs);
+        }
     }
 }
 
-fn auditor_killed_by(signal: &str) {
-    let s = Scratch::new(signal);
+fn auditor_killed_by(signal: &str, jobs: usize) {
+    let s = Scratch::new(&format!("{signal}-{jobs}"));
     let pids = s.path("pids");
     let tmp = s.path("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let mut auditor = gumbel_audit()
-        .args(["audit", "--quiet", "--timeout", "60", "--", "python3"])
+        .args([
+            "audit",
+            "--quiet",
+            "--timeout",
+            "60",
+            "--jobs",
+            &jobs.to_string(),
+        ])
+        .args(["--", "python3"])
         .args(hostile_args("hang_group", &pids, None))
         .env("TMPDIR", &tmp)
         .stdout(Stdio::null())
@@ -452,14 +463,25 @@ fn auditor_killed_by(signal: &str) {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while !recorded(&pids).iter().any(|r| r.0 == "grandchild") {
+    // Every adapter (one per worker) has its work dir and has reached its hang.
+    while recorded(&pids)
+        .iter()
+        .filter(|r| r.0 == "grandchild")
+        .count()
+        < jobs
+        || std::fs::read_dir(&tmp).unwrap().count() < jobs
+    {
         assert!(
             start.elapsed() < Duration::from_secs(30),
-            "the adapter never reached its hang"
+            "the adapters never reached their hang"
         );
         thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1, "no work dir");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        jobs,
+        "one work dir per adapter"
+    );
     let killed = Command::new("kill")
         .args(["-s", signal, &auditor.id().to_string()])
         .status()
