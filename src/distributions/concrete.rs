@@ -493,6 +493,35 @@ impl Concrete {
         Ok(())
     }
 
+    /// `n` samples as one row-major vector of `n·k` entries, drawn on `threads` threads (at least
+    /// one) from `seed`: the batch sampler of [`Concrete::sample_batch_into`] run per segment of
+    /// rows, segment `s` on ChaCha stream `s` (`distributions::fast`, `parallel.rs`). **The output
+    /// is the same for every thread count**; it is not the output of `sample_batch` with
+    /// `seeded(seed)`.
+    ///
+    /// # Panics
+    /// As `vec!`, when `n·k` entries cannot be allocated.
+    ///
+    /// # Example
+    /// ```
+    /// use gumbel_audit::distributions::{Concrete, Logits};
+    /// # fn main() -> Result<(), gumbel_audit::Error> {
+    /// let c = Concrete::new(Logits::new(vec![0.0, -1.5, 2.0])?, 0.5)?;
+    /// assert_eq!(c.sample_batch_par(3, 50_000, 1), c.sample_batch_par(3, 50_000, 4));
+    /// # Ok(()) }
+    /// ```
+    pub fn sample_batch_par(&self, seed: u64, n: usize, threads: usize) -> Vec<f64> {
+        let mut out = vec![0.0; n.saturating_mul(self.len())];
+        crate::distributions::fast::concrete_rows_par(
+            seed,
+            self.logits.centered(),
+            self.inv_temperature,
+            &mut out,
+            threads,
+        );
+        out
+    }
+
     /// `n` samples as one row-major vector of `n·k` entries; see [`Concrete::sample_batch_into`].
     ///
     /// # Panics

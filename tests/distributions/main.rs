@@ -11,6 +11,7 @@ mod common;
 mod edge_uniforms;
 mod errors;
 mod gof_reference;
+mod parallel;
 mod properties;
 mod quadrature;
 mod range;

@@ -69,6 +69,7 @@
 //! | `noise.rs` | blocks of Gumbel noise ([`gumbel_noise`]) |
 //! | `shifted.rs` | the shifted path: grouped layout, whole rows, long rows; the portable fast pass |
 //! | `max_subtracted.rs` | the max-subtracted path |
+//! | `parallel.rs` | both samplers on several threads, the same output for any thread count ([`gumbel_noise_par`]) |
 //! | `simd.rs` | the runtime AVX2 dispatch and the AVX2 kernels: the crate's only `unsafe` code |
 
 use rand::Rng;
@@ -76,6 +77,7 @@ use rand::Rng;
 mod exp;
 mod max_subtracted;
 mod noise;
+mod parallel;
 mod rejects;
 mod shifted;
 // The one exception to the crate's `#![deny(unsafe_code)]` (crate doc): runtime CPU detection
@@ -87,6 +89,8 @@ mod ziggurat;
 
 pub use exp::{EXP_KERNEL_MAX, EXP_MAX_ULPS, exp_kernel, exp_nonpos};
 pub use noise::gumbel_noise;
+pub(crate) use parallel::concrete_rows_par;
+pub use parallel::{SEGMENT_ENTRIES, gumbel_noise_par};
 pub use shifted::{GROUPED_MAX_K, STREAM_MIN_ENTRIES};
 pub use words::WORD_BLOCK;
 pub use ziggurat::{GumbelZiggurat, NOISE_RANGE};
