@@ -45,6 +45,21 @@ fn gumbel_noise(c: &mut Criterion) {
         })
     });
     group.finish();
+    // The parallel form (same output for every thread count) on 1 and 2 threads, over 2²² draws
+    // so that each thread gets 32 segments.
+    let n = 1 << 22;
+    let mut group = c.benchmark_group("gumbel_noise_par");
+    group.throughput(Throughput::Elements(n as u64));
+    let mut out = vec![0.0; n];
+    for threads in [1, 2] {
+        group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &t| {
+            b.iter(|| {
+                fast::gumbel_noise_par(1, &mut out, t);
+                black_box(&out);
+            })
+        });
+    }
+    group.finish();
 }
 
 fn gumbel_max(c: &mut Criterion) {
