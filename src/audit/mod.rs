@@ -86,6 +86,7 @@ pub mod adapter;
 pub mod battery;
 pub mod checks;
 mod ctx;
+pub mod half;
 pub mod npy;
 pub mod options;
 mod outcome;

@@ -1,12 +1,28 @@
 //! Helpers every check group uses: reading a target's arrays with the expected shape and
 //! dtype, telling a rejected valid request from a fault, formatting p-values, Q-Q points.
 
-use crate::audit::target::{Array, ArrayData, TargetError};
+use crate::audit::half;
+use crate::audit::target::{Array, ArrayData, Dtype, TargetError};
 use crate::error::Error;
 
-/// Whether the array holds float32 values.
-pub(crate) fn is_f32(a: &Array) -> bool {
-    matches!(a.data, ArrayData::F32(_))
+/// The precision an array is judged at: the looser of the declared dtype (`hello.dtype`) and
+/// the array's own float dtype (an integer array: the declared one).
+pub(crate) fn precision(declared: Dtype, a: &Array) -> Dtype {
+    a.data
+        .float_dtype()
+        .map_or(declared, |own| declared.looser(own))
+}
+
+/// The logits as an implementation computing in `dtype` holds them: rounded to the dtype's
+/// grid for the half types (float16 holds 1e4 ± 1 as 1e4), unchanged for float32 and float64
+/// (whose rounding of the battery's logits moves no law by a detectable amount). Laws a half
+/// implementation is judged against are computed at these logits.
+pub(crate) fn held_logits(logits: &[f64], dtype: Dtype) -> Vec<f64> {
+    if dtype.is_half() {
+        logits.iter().map(|&l| half::round_to(dtype, l)).collect()
+    } else {
+        logits.to_vec()
+    }
 }
 
 /// The values of a float array of the expected shape, or a fault naming the mismatch.
@@ -19,7 +35,7 @@ pub(crate) fn floats(a: &Array, shape: &[usize], op: &str) -> Result<Vec<f64>, T
     }
     if !a.data.is_float() {
         return Err(TargetError::Fault(format!(
-            "{op} returned dtype {}, expected float32 or float64",
+            "{op} returned dtype {}, expected float16, float32 or float64",
             a.data.dtype_name()
         )));
     }

@@ -26,13 +26,13 @@
 //! ±[`NOISE_MARGIN`] of the logits (probability of a wider noise gap below 1e-30 per row) is a
 //! `warn`, as the float32 rule of `audit::checks` says.
 
-use crate::audit::checks::common::{floats, fmt_p, internal, is_f32, valid};
+use crate::audit::checks::common::{floats, fmt_p, held_logits, internal, precision, valid};
 use crate::audit::checks::relaxed::SimplexTally;
 use crate::audit::ctx::Ctx;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
 use crate::audit::result::Figure;
-use crate::audit::target::TargetError;
+use crate::audit::target::{Dtype, TargetError};
 use crate::audit::tolerance;
 use crate::distributions::Logits;
 use crate::numeric::sigmoid;
@@ -105,19 +105,24 @@ fn large_k_logits() -> Vec<f64> {
 /// Whether an unmasked entry of a row may round to exactly 0 at this dtype: the largest gap of
 /// `(l + g)/τ` between unmasked entries (logit gap plus [`NOISE_MARGIN`]) exceeds the
 /// underflow threshold.
-fn zeros_possible(logits: &[f64], tau: f64, single: bool) -> bool {
+fn zeros_possible(logits: &[f64], tau: f64, dtype: Dtype) -> bool {
     let finite: Vec<f64> = logits.iter().copied().filter(|v| v.is_finite()).collect();
     let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
-    let limit = if single { F32_UNDERFLOW } else { F64_UNDERFLOW };
+    let limit = match dtype {
+        Dtype::Float64 => F64_UNDERFLOW,
+        Dtype::Float32 => F32_UNDERFLOW,
+        // -ln of the smallest subnormal: 16.6 (float16), 92.2 (bfloat16).
+        Dtype::Float16 | Dtype::Bfloat16 => -dtype.format().min_subnormal().ln(),
+    };
     (hi - lo + NOISE_MARGIN) / tau + (finite.len() as f64).ln() > limit
 }
 
 /// Whether a binary sample `σ((l + L)/τ)` may round to exactly 1 (`1 + e^-t` rounds to 1:
-/// `t > 53 ln 2`, float32 `24 ln 2`) or 0 for a Logistic noise `|L| ≤` [`NOISE_MARGIN`];
-/// rounding to 1 comes first, so it decides.
-fn saturation_possible(l: f64, tau: f64, single: bool) -> bool {
-    let bits = if single { 24.0 } else { 53.0 };
+/// `t > p ln 2` with p the dtype's precision: 53, float32 24, float16 11, bfloat16 8) or 0 for
+/// a Logistic noise `|L| ≤` [`NOISE_MARGIN`]; rounding to 1 comes first, so it decides.
+fn saturation_possible(l: f64, tau: f64, dtype: Dtype) -> bool {
+    let bits = f64::from(dtype.format().precision);
     (l.abs() + NOISE_MARGIN) / tau > bits * std::f64::consts::LN_2
 }
 
@@ -128,10 +133,10 @@ fn judge_rows(
     l: &[f64],
     tau: f64,
     y: &[f64],
-    single: bool,
+    dtype: Dtype,
 ) -> Vec<u64> {
     let k = l.len();
-    let tol = tolerance::simplex_sum(single, k);
+    let tol = tolerance::simplex_sum(dtype, k);
     o.max_tolerance = o.max_tolerance.max(tol);
     let t = SimplexTally::of(l, y, tol);
     o.n += t.rows;
@@ -145,16 +150,16 @@ fn judge_rows(
     t.push_fails(o, case, tol);
     let zeros = t.zeros;
     if zeros > 0 {
-        let dtype = if single { "float32" } else { "float64" };
-        if zeros_possible(l, tau, single) {
+        let name = dtype.as_str();
+        if zeros_possible(l, tau, dtype) {
             o.notes.push(format!(
                 "{case}: {zeros} unmasked entries are exactly 0 (their exact value is below \
-                 the smallest {dtype} here: correct rounding)"
+                 the smallest {name} here: correct rounding)"
             ));
         } else {
             o.warns.push(format!(
                 "{case}: {zeros} unmasked entries underflowed to exactly 0 although their \
-                 exact value is a positive {dtype} number"
+                 exact value is a positive {name} number"
             ));
         }
     }
@@ -186,7 +191,7 @@ pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
          probability 0; Pearson χ² of argmax counts vs π, Bonferroni over 4",
     );
     let n = ctx.plan.relaxed_n;
-    let declared_single = ctx.f32();
+    let declared = ctx.dtype();
     let mut ps = Vec::new();
     let mut worst: Option<(f64, Figure)> = None;
     for c in relaxed_range_cases() {
@@ -201,10 +206,13 @@ pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
                 continue;
             }
         };
-        let single = is_f32(&a) || declared_single;
+        let dtype = precision(declared, &a);
         let y = floats(&a, &[n, k], "relaxed_sample")?;
-        let counts = judge_rows(&mut o, &case, l, tau, &y, single);
-        let probs = Logits::from_slice(l).map_err(internal)?.probs();
+        let counts = judge_rows(&mut o, &case, l, tau, &y, dtype);
+        // The law at the logits the implementation holds (float16 holds 1e4 ± 1 as 1e4).
+        let probs = Logits::from_slice(&held_logits(l, dtype))
+            .map_err(internal)?
+            .probs();
         let impossible: u64 = counts
             .iter()
             .zip(&probs)
@@ -255,9 +263,9 @@ pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     match valid(ctx.target.relaxed_sample(&l, tau, false, nk, seed), &case)? {
         Err(msg) => o.fails.push(msg),
         Ok(a) => {
-            let single = is_f32(&a) || declared_single;
+            let dtype = precision(declared, &a);
             let y = floats(&a, &[nk, LARGE_K], "relaxed_sample")?;
-            let counts = judge_rows(&mut o, &case, &l, tau, &y, single);
+            let counts = judge_rows(&mut o, &case, &l, tau, &y, dtype);
             let first = counts[0];
             let total: u64 = counts.iter().sum();
             if total > 0 {
@@ -322,7 +330,7 @@ pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
                 continue;
             }
         };
-        let single = is_f32(&a) || ctx.f32();
+        let dtype = precision(ctx.dtype(), &a);
         let x = floats(&a, &[n], "binary_sample")?;
         o.n += n as u64;
         let bad = x
@@ -339,19 +347,19 @@ pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
         let below = x.iter().filter(|&&v| (0.0..0.5).contains(&v)).count() as u64;
         let half = x.iter().filter(|&&v| v == 0.5).count();
         let edge = x.iter().filter(|&&v| v == 0.0 || v == 1.0).count();
-        let p_above = sigmoid(l);
+        let p_above = sigmoid(held_logits(&[l], dtype)[0]);
         let mut line = format!("{case}: {above} above 1/2, {below} below");
         if half > 0 {
             line += &format!(", {half} exactly 1/2 (left out)");
         }
         if edge > 0 {
-            if saturation_possible(l, tau, single) {
+            if saturation_possible(l, tau, dtype) {
                 line += &format!(", {edge} exactly 0 or 1 (correct rounding at this τ)");
             } else {
                 o.warns.push(format!(
                     "{case}: {edge} values exactly 0 or 1 although the exact value is not \
                      within rounding of 0 or 1 in {}",
-                    if single { "float32" } else { "float64" }
+                    dtype.as_str()
                 ));
             }
         }
@@ -402,16 +410,25 @@ mod tests {
 
     #[test]
     fn zeros_are_possible_only_where_the_gap_underflows() {
-        assert!(zeros_possible(&[1e4, 0.0, -1e4], 1e-3, false));
-        assert!(zeros_possible(&[1.0, 0.0, -1.0], 1e-3, false));
-        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 1e3, false));
-        assert!(!zeros_possible(&[1e4, 0.0, -1e4], 1e3, false));
-        assert!(saturation_possible(1.0, 1e-3, false));
-        assert!(!saturation_possible(1e4, 1e3, false));
-        assert!(saturation_possible(1e4, 1e3 * 0.5, true));
+        assert!(zeros_possible(&[1e4, 0.0, -1e4], 1e-3, Dtype::Float64));
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 1e-3, Dtype::Float64));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 1e3, Dtype::Float64));
+        assert!(!zeros_possible(&[1e4, 0.0, -1e4], 1e3, Dtype::Float64));
+        assert!(saturation_possible(1.0, 1e-3, Dtype::Float64));
+        assert!(!saturation_possible(1e4, 1e3, Dtype::Float64));
+        assert!(saturation_possible(1e4, 1e3 * 0.5, Dtype::Float32));
         // float32 underflows sooner.
-        assert!(zeros_possible(&[1.0, 0.0, -1.0], 0.5, true));
-        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 0.5, false));
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 0.5, Dtype::Float32));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 0.5, Dtype::Float64));
+        // With the noise margin 80: float16 (smallest subnormal 2^-24: gap 16.6) underflows
+        // sooner still; bfloat16 (2^-133: gap 92.2) between float16 and float32 (103.3).
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 1.0, Dtype::Float16));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 1.0, Dtype::Bfloat16));
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 0.85, Dtype::Bfloat16));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 0.85, Dtype::Float32));
+        // A sigmoid rounds to 1 at t > 11 ln 2 = 7.6 in float16, 8 ln 2 = 5.5 in bfloat16.
+        assert!(saturation_possible(1.0, 12.0, Dtype::Bfloat16));
+        assert!(!saturation_possible(1.0, 12.0, Dtype::Float16));
     }
 
     #[test]
