@@ -151,6 +151,9 @@ pub(crate) struct SimplexTally {
     pub(crate) masked: u64,
     pub(crate) zeros: u64,
     pub(crate) argmax: Vec<u64>,
+    /// Of `argmax`, the rows whose largest entry is shared by another entry (counted at the
+    /// first of them): at half precision nearly equal entries round to the same value.
+    pub(crate) tied: Vec<u64>,
 }
 
 impl SimplexTally {
@@ -166,6 +169,7 @@ impl SimplexTally {
             masked: 0,
             zeros: 0,
             argmax: vec![0; k],
+            tied: vec![0; k],
         };
         for row in y.chunks_exact(k) {
             if row.iter().any(|v| !v.is_finite()) {
@@ -190,6 +194,9 @@ impl SimplexTally {
             }
             if let Some(i) = argmax_finite(row) {
                 t.argmax[i] += 1;
+                if row.iter().filter(|&&v| v == row[i]).count() > 1 {
+                    t.tied[i] += 1;
+                }
             }
         }
         t
