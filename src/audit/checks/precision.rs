@@ -122,32 +122,38 @@ pub(crate) fn unit_delta(dtype: Dtype, x: f64) -> f64 {
     tolerance::HALF_VALUE_ULPS.value * f.eps() * x.abs() + f.min_subnormal()
 }
 
-/// `δ` of `ln(a / b)` for entries `a, b > 0` of a half-precision row: each entry's relative
-/// error `r = HALF_VALUE_ULPS · ε + s / entry` (s the smallest subnormal; `r ≤ 3 ε` for a
-/// normal entry), and `|ln(1 ± r)| ≤ 2 r` for `r ≤ 1/2`. A subnormal entry (below the
-/// smallest normal number) has lost bits: `+inf`, the draw carries no position.
+/// `δ` of `ln(a / b)` for entries `a, b > 0` of a half-precision row. A rounding of `v` errs
+/// by at most `(ε |v| + s)/2` (s the smallest subnormal: the absolute error of a subnormal),
+/// so allowing `HALF_VALUE_ULPS` times twice that, `v` is within a relative `r = HALF_VALUE_ULPS
+/// (ε + s/v)` of its exact value and `|ln v' - ln v| ≤ -ln(1 - r)`; `δ` is the sum over the
+/// two entries, `+inf` when `r ≥ 1` (an entry of a few subnormal steps: no position).
 pub(crate) fn log_ratio_delta(dtype: Dtype, a: f64, b: f64) -> f64 {
     let f = dtype.format();
-    if a < f.min_normal() || b < f.min_normal() {
-        return f64::INFINITY;
-    }
-    let r = |v: f64| tolerance::HALF_VALUE_ULPS.value * f.eps() + f.min_subnormal() / v;
-    2.0 * (r(a) + r(b))
+    let one = |v: f64| {
+        let r = tolerance::HALF_VALUE_ULPS.value * (f.eps() + f.min_subnormal() / v);
+        if r >= 1.0 {
+            f64::INFINITY
+        } else {
+            -(-r).ln_1p()
+        }
+    };
+    one(a) + one(b)
 }
 
 /// A sentence for a check's detail: the band and what it forgives.
 pub(crate) fn band_note(dtype: Dtype, r: &BandKs) -> String {
     let unbounded = if r.unbounded > 0 {
         format!(
-            "; {} draws from subnormal entries carry no position (conservative)",
+            ", {} draws from entries of a few subnormal steps carry no position",
             r.unbounded
         )
     } else {
         String::new()
     };
     format!(
-        "{} draws judged by the KS band test (each within {}·ε of an exact draw, ε = 2^{}; \
-         conservative p; the band forgives CDF discrepancies up to {:.2e}{unbounded})",
+        "{} draws judged by the KS band test (each draw within δ of an exact draw, δ from \
+         HALF_VALUE_ULPS = {} and ε = 2^{}; conservative p; the band forgives CDF \
+         discrepancies up to {:.2e}{unbounded})",
         dtype.as_str(),
         tolerance::HALF_VALUE_ULPS.value,
         1 - dtype.format().precision,
@@ -229,7 +235,8 @@ mod tests {
             noise_delta(Dtype::Float16, 0.01),
             noise_delta(Dtype::Float16, 1.0)
         );
-        assert!(log_ratio_delta(Dtype::Float16, 1e-5, 0.5).is_infinite());
+        assert!(log_ratio_delta(Dtype::Float16, 1e-7, 0.5).is_infinite());
+        assert!(log_ratio_delta(Dtype::Float16, 1e-5, 0.5) < 0.03);
         assert!(log_ratio_delta(Dtype::Float16, 0.3, 0.5) < 0.01);
         assert!(unit_delta(Dtype::Float16, 0.0) > 0.0);
     }
