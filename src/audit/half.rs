@@ -62,6 +62,34 @@ pub fn bf16_from_f32_exact(x: f32) -> Option<u16> {
     (bits & 0xffff == 0).then_some((bits >> 16) as u16)
 }
 
+/// The float16 bit pattern of `x` rounded to float16 (ties to even; NaN as the quiet NaN).
+pub fn f16_bits(x: f64) -> u16 {
+    if x.is_nan() {
+        return 0x7e00;
+    }
+    let sign: u16 = if x.is_sign_negative() { 0x8000 } else { 0 };
+    let r = round_to(Dtype::Float16, x).abs();
+    if r.is_infinite() {
+        return sign | 0x7c00;
+    }
+    if r < FLOAT16.min_normal() {
+        // Subnormal (or zero): an exact integer multiple of 2^-24 below 2^10.
+        return sign | (r / FLOAT16.min_subnormal()) as u16;
+    }
+    let e = ((r.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+    let fraction = ((r / 2f64.powi(e) - 1.0) * 1024.0) as u16;
+    sign | (((e + 15) as u16) << 10) | fraction
+}
+
+/// The bfloat16 bit pattern of `x` rounded to bfloat16 (ties to even; NaN as the quiet NaN).
+pub fn bf16_bits(x: f64) -> u16 {
+    if x.is_nan() {
+        return 0x7fc0;
+    }
+    // Every bfloat16 value is a float32, so the conversion of the rounded value is exact.
+    ((round_to(Dtype::Bfloat16, x) as f32).to_bits() >> 16) as u16
+}
+
 /// `x` rounded to the nearest value of `dtype`'s grid, ties to even (overflow to ±inf,
 /// underflow through the subnormals to ±0); NaN and ±inf unchanged.
 pub fn round_to(dtype: Dtype, x: f64) -> f64 {
@@ -208,6 +236,26 @@ mod tests {
         assert_eq!(round_to(Dtype::Bfloat16, 0.7), 0.69921875);
         assert_eq!(round_to(Dtype::Float32, 0.1), f64::from(0.1f32));
         assert_eq!(round_to(Dtype::Float64, 0.1), 0.1);
+    }
+
+    #[test]
+    fn encoding_inverts_decoding_for_every_pattern() {
+        for b in 0u16..=u16::MAX {
+            let v = f16_to_f64(b);
+            if v.is_nan() {
+                assert!(f16_to_f64(f16_bits(v)).is_nan());
+            } else {
+                assert_eq!(f16_bits(v), b, "float16 {b:#06x}");
+            }
+            let w = bf16_to_f64(b);
+            if w.is_nan() {
+                assert!(bf16_to_f64(bf16_bits(w)).is_nan());
+            } else {
+                assert_eq!(bf16_bits(w), b, "bfloat16 {b:#06x}");
+            }
+        }
+        assert_eq!(f16_bits(0.1), 0x2e66);
+        assert_eq!(bf16_bits(0.7), 0x3f33);
     }
 
     #[test]

@@ -13,16 +13,26 @@ pub(crate) fn precision(declared: Dtype, a: &Array) -> Dtype {
         .map_or(declared, |own| declared.looser(own))
 }
 
-/// The logits as an implementation computing in `dtype` holds them: rounded to the dtype's
-/// grid for the half types (float16 holds 1e4 ± 1 as 1e4), unchanged for float32 and float64
-/// (whose rounding of the battery's logits moves no law by a detectable amount). Laws a half
-/// implementation is judged against are computed at these logits.
-pub(crate) fn held_logits(logits: &[f64], dtype: Dtype) -> Vec<f64> {
+/// The logit vectors whose laws an implementation in `dtype` may follow: the logits as sent,
+/// and for the half types, if they differ, the logits rounded to the dtype (float16 holds
+/// 1e4 ± 1 as 1e4, bfloat16 holds 0.7 as 0.69921875). An implementation that converts its
+/// inputs to its dtype samples the second law, one that computes from the sent values the
+/// first; both are correct. A check tests each and keeps the larger p-value, a valid test of
+/// the union of the two nulls (under either, that p-value is at least the true null's). For
+/// float32 and float64 only the sent logits (their rounding moves no law detectably).
+pub(crate) fn logit_laws(logits: &[f64], dtype: Dtype) -> Vec<Vec<f64>> {
+    let mut laws = vec![logits.to_vec()];
     if dtype.is_half() {
-        logits.iter().map(|&l| half::round_to(dtype, l)).collect()
-    } else {
-        logits.to_vec()
+        let held: Vec<f64> = logits.iter().map(|&l| half::round_to(dtype, l)).collect();
+        if held
+            .iter()
+            .zip(logits)
+            .any(|(a, b)| a.to_bits() != b.to_bits())
+        {
+            laws.push(held);
+        }
     }
+    laws
 }
 
 /// The values of a float array of the expected shape, or a fault naming the mismatch.

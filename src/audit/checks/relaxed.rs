@@ -2,9 +2,7 @@
 //! log-ratio law, a two-sample comparison with the reference, and hard rows. Notation and error
 //! control: `audit::checks`.
 
-use crate::audit::checks::common::{
-    floats, fmt_p, held_logits, internal, precision, qq_points, valid,
-};
+use crate::audit::checks::common::{floats, fmt_p, internal, precision, qq_points, valid};
 use crate::audit::checks::precision::{band_note, ks_band, log_ratio_delta, rounded};
 use crate::audit::ctx::{Ctx, Shared};
 use crate::audit::outcome::Outcome;
@@ -84,7 +82,7 @@ pub(crate) fn relaxed_argmax(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let mut worst: Option<(f64, Figure)> = None;
     for (l, tau) in relaxed_cases() {
         let k = l.len();
-        let Ok((y, dtype)) = valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? else {
+        let Ok((y, _)) = valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? else {
             o.fails
                 .push(format!("l = {l:?}, τ = {tau}: valid input rejected"));
             continue;
@@ -101,9 +99,7 @@ pub(crate) fn relaxed_argmax(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             o.fails.push(format!("l = {l:?}, τ = {tau}: no finite row"));
             continue;
         }
-        let probs = Logits::from_slice(&held_logits(&l, dtype))
-            .map_err(internal)?
-            .probs();
+        let probs = Logits::from_slice(&l).map_err(internal)?.probs();
         let r = pearson_chi2(&counts, &probs).map_err(internal)?;
         ps.push(r.p_value);
         o.notes.push(format!(
@@ -279,8 +275,7 @@ pub(crate) fn relaxed_log_ratio(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             continue;
         }
         o.n += data.len() as u64;
-        let held = held_logits(&l, dtype);
-        let loc = (held[i] - held[j]) / tau;
+        let loc = (l[i] - l[j]) / tau;
         let r = if dtype.is_half() {
             let pts: Vec<(f64, f64)> = data.iter().copied().zip(deltas).collect();
             let band = ks_band(&pts, |x| sigmoid((x - loc) * tau)).map_err(internal)?;
