@@ -3,7 +3,9 @@
 //!
 //! - A target that rounds the reference's every float result to float16 (or bfloat16) — a
 //!   correctly rounded half-precision implementation — gets no `fail` and no `error` at the
-//!   standard level (warns are the float32 rule at half precision: underflow, ties).
+//!   standard level (warns are the float32 rule at half precision: underflow, ties); with τ
+//!   applied to the logits only and the binary temperature doubled (planted), `relaxed.argmax`,
+//!   `relaxed.log_ratio` and `binary.cdf` fail in both formats.
 //! - A planted half-precision bug, Gumbel noise `-ln(-ln u)` from a float16 uniform (11 bits:
 //!   `u = j 2⁻¹¹`, so `u = 0` gives `-inf` and nothing exceeds `-ln(-ln(1 - 2⁻¹¹)) = 7.62`),
 //!   fails `noise.finite` and `noise.tail`.
@@ -166,6 +168,58 @@ fn a_correctly_rounded_half_precision_reference_passes_standard() {
             "noise.cdf judged by the band test: {}",
             noise.detail
         );
+    }
+}
+
+/// The rounded reference with a planted law bug, to see that the half-precision paths (KS band,
+/// the argmax law with ties left out) keep their power: relaxed samples with τ applied to the
+/// logits only (`softmax(l/τ + g)`), binary samples at twice the temperature.
+struct PlantedHalf(RoundedReference);
+
+impl Target for PlantedHalf {
+    fn capabilities(&mut self) -> Result<Capabilities, TargetError> {
+        self.0.capabilities()
+    }
+    fn relaxed_sample(
+        &mut self,
+        logits: &[f64],
+        tau: f64,
+        hard: bool,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        let scaled: Vec<f64> = logits.iter().map(|l| l / tau).collect();
+        self.0.relaxed_sample(&scaled, 1.0, hard, n, seed)
+    }
+    fn binary_sample(
+        &mut self,
+        logit: f64,
+        tau: f64,
+        n: usize,
+        seed: u64,
+    ) -> Result<Array, TargetError> {
+        self.0.binary_sample(logit, 2.0 * tau, n, seed)
+    }
+}
+
+#[test]
+fn planted_law_bugs_fail_at_half_precision() {
+    for dtype in [Dtype::Float16, Dtype::Bfloat16] {
+        let r = run(
+            &mut PlantedHalf(RoundedReference::new(dtype)),
+            Level::Standard,
+            Some(&["relaxed.argmax", "relaxed.log_ratio", "binary.cdf"]),
+        );
+        for id in ["relaxed.argmax", "relaxed.log_ratio", "binary.cdf"] {
+            let c = r.check(id).unwrap();
+            assert_eq!(
+                c.verdict,
+                Verdict::Fail,
+                "{}: {id}: {}",
+                dtype.as_str(),
+                c.detail
+            );
+        }
     }
 }
 
