@@ -5,6 +5,8 @@ docstring, `gumbel_audit.__doc__`) and these attributes:
 
     dtype       "float32" or "float64" (required): the precision the implementation computes
                 in; it sets the tolerances of the density checks (adapter protocol `hello.dtype`).
+                "float16" and "bfloat16" are accepted too; they are audited through the adapter
+                route (gumbel_audit.adapter.serve) only: the in-process audit refuses them.
     name        free text shown at the top of the report (default: the class name).
     estimators  the gradient estimators its `grad` accepts, a subset of "reinforce",
                 "gumbel_softmax", "straight_through", "gumbel_rao" (default: none).
@@ -25,7 +27,7 @@ OPS = (
     "grad",
 )
 ESTIMATORS = ("reinforce", "gumbel_softmax", "straight_through", "gumbel_rao")
-DTYPES = ("float32", "float64")
+DTYPES = ("float32", "float64", "float16", "bfloat16")
 
 
 class Unsupported(Exception):
@@ -56,7 +58,10 @@ def describe(target):
         )
     dtype = str(getattr(target, "dtype"))
     if dtype not in DTYPES:
-        raise ValueError("target.dtype must be 'float32' or 'float64', got %r" % (dtype,))
+        raise ValueError(
+            "target.dtype must be 'float32' or 'float64' (or 'float16', 'bfloat16' through the "
+            "adapter route), got %r" % (dtype,)
+        )
     name = getattr(target, "name", None)
     if name is None:
         name = type(target).__qualname__

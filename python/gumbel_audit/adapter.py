@@ -18,7 +18,10 @@ request's .npy file, objective a dict of arrays, `hard=True` and `m=` by keyword
 set), so the two routes give the same arrays and the same p-values for the same seed.
 
 What it does for you: "inf"/"-inf"/"nan" strings become floats; the result is written to the
-request's `out` file with numpy.save in the dtype the object returned (never upcast); a missing
+request's `out` file with numpy.save in the dtype the object returned (never upcast; a float16
+array is written as '<f2', and a bfloat16 array (ml_dtypes.bfloat16, as JAX returns it) as the
+float32 array of the same values, which is exact: .npy has no bfloat16, and the protocol carries
+bfloat16 that way when `dtype = "bfloat16"`, docs/adapter-protocol.md); a missing
 method, NotImplementedError or gumbel_audit.Unsupported is answered `unsupported`; any other
 exception is the implementation's refusal (`ok: false` with "Type: message"; its traceback goes
 to stderr); stdout is reserved for the protocol while serving (print() goes to stderr). A
@@ -104,6 +107,9 @@ def call_args(req):
 def _write(path, result):
     import numpy as np
 
+    if result.dtype.name == "bfloat16":
+        # .npy has no bfloat16: float32 holds every bfloat16 value exactly (the protocol's rule).
+        result = result.astype(np.float32)
     with open(path, "wb") as fh:
         np.lib.format.write_array(fh, result, allow_pickle=False)
 

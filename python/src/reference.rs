@@ -36,6 +36,13 @@ fn run(
         ArrayData::F32(v) => v.into_pyarray(py).reshape(shape)?.into_any(),
         ArrayData::I64(v) => v.into_pyarray(py).reshape(shape)?.into_any(),
         ArrayData::I32(v) => v.into_pyarray(py).reshape(shape)?.into_any(),
+        // The reference computes in float64 and never returns these; widened exactly if it did.
+        half @ (ArrayData::F16(_) | ArrayData::Bf16(_)) => Array::new(shape.clone(), half)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+            .to_f64()
+            .into_pyarray(py)
+            .reshape(shape)?
+            .into_any(),
     };
     Ok(out.unbind())
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Adapter (protocol v1) for jax.random.gumbel and jax.random.categorical.
 
-Usage: jax_random.py [--mode low|high] [--dtype float32|float64]   (defaults: low, float32)
+Usage: jax_random.py [--mode low|high] [--dtype float32|float64|float16|bfloat16]
+       (defaults: low, float32; bfloat16 results travel as float32 arrays of the same values)
 
 --mode is passed as the `mode` argument of both functions ("low": the default, fewer random bits
 per float; "high": more bits, so the Gumbel tails reach further; see the jax.random.gumbel
@@ -23,7 +24,7 @@ import sys
 from _framework import option, seed_words, serve
 
 MODE = option(sys.argv, "--mode", ("low", "high"), "low")
-DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
+DTYPE = option(sys.argv, "--dtype", ("float32", "float64", "float16", "bfloat16"), "float32")
 if DTYPE == "float64":
     os.environ["JAX_ENABLE_X64"] = "1"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")

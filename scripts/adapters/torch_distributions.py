@@ -2,7 +2,8 @@
 """Adapter (protocol v1) for torch.distributions: Gumbel, Categorical, RelaxedOneHotCategorical,
 RelaxedBernoulli.
 
-Usage: torch_distributions.py [--dtype float32|float64]     (default float32)
+Usage: torch_distributions.py [--dtype float32|float64|float16|bfloat16]     (default float32;
+bfloat16 results travel as the float32 arrays of the same values, exact)
 
     gumbel            Gumbel(0, 1).sample((n,))
     categorical       Categorical(logits=l).sample((n,))          (int64; torch.multinomial inside)
@@ -27,8 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Categorical, Gumbel, RelaxedBernoulli, RelaxedOneHotCategorical
 
-DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
+DTYPE = option(sys.argv, "--dtype", ("float32", "float64", "float16", "bfloat16"), "float32")
 TORCH_DTYPE = getattr(torch, DTYPE)
+
+
+def out(x):
+    """The tensor as numpy in its own dtype; bfloat16 (no numpy dtype) as float32, exactly."""
+    return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
 
 
 def t(x):
@@ -42,7 +48,7 @@ class TorchDistributions:
 
     def gumbel(self, n, seed):
         torch.manual_seed(seed)
-        return Gumbel(t(0.0), t(1.0)).sample((n,)).numpy()
+        return out(Gumbel(t(0.0), t(1.0)).sample((n,)))
 
     def categorical(self, logits, n, seed):
         torch.manual_seed(seed)
@@ -53,18 +59,18 @@ class TorchDistributions:
             raise Unsupported("RelaxedOneHotCategorical has no hard mode")
         torch.manual_seed(seed)
         with torch.no_grad():
-            return RelaxedOneHotCategorical(t(tau), logits=t(logits)).rsample((n,)).numpy()
+            return out(RelaxedOneHotCategorical(t(tau), logits=t(logits)).rsample((n,)))
 
     def relaxed_log_prob(self, logits, tau, y):
-        return RelaxedOneHotCategorical(t(tau), logits=t(logits)).log_prob(t(y)).numpy()
+        return out(RelaxedOneHotCategorical(t(tau), logits=t(logits)).log_prob(t(y)))
 
     def binary_sample(self, logit, tau, n, seed):
         torch.manual_seed(seed)
         with torch.no_grad():
-            return RelaxedBernoulli(t(tau), logits=t(logit)).rsample((n,)).numpy()
+            return out(RelaxedBernoulli(t(tau), logits=t(logit)).rsample((n,)))
 
     def binary_log_prob(self, logit, tau, y):
-        return RelaxedBernoulli(t(tau), logits=t(logit)).log_prob(t(y)).numpy()
+        return out(RelaxedBernoulli(t(tau), logits=t(logit)).log_prob(t(y)))
 
     def grad(self, estimator, obj, logits, tau, n, seed, m=None):
         if estimator not in self.estimators:
@@ -79,7 +85,7 @@ class TorchDistributions:
             z = d.sample()
             loss = (f(F.one_hot(z, len(logits)).to(TORCH_DTYPE)) * d.log_prob(z)).sum()
         loss.backward()
-        return L.grad.numpy()
+        return out(L.grad)
 
 
 if __name__ == "__main__":

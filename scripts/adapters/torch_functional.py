@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Adapter (protocol v1) for torch.nn.functional.gumbel_softmax.
 
-Usage: torch_functional.py [--dtype float32|float64]     (default float32, PyTorch's default)
+Usage: torch_functional.py [--dtype float32|float64|float16|bfloat16]     (default float32,
+PyTorch's default)
 
 Offers exactly what the function offers:
 
@@ -17,7 +18,8 @@ The logits are repeated into an [n, k] tensor L: each row is an independent samp
 grad L is a leaf whose .grad holds the n single-sample estimates. The noise is PyTorch's own (the
 global generator, seeded with torch.manual_seed(seed) per request). Parameters (tau <= 0, NaN
 logits, empty logits) are forwarded unchanged: whatever PyTorch raises is ok:false, whatever it
-returns is written as it is, in the dtype it computed.
+returns is written as it is, in the dtype it computed (bfloat16 as the float32 array of the same
+values, exact: the protocol's bfloat16 rule).
 """
 import sys
 
@@ -26,8 +28,13 @@ from _framework import Unsupported, objective, option, serve
 import torch
 import torch.nn.functional as F
 
-DTYPE = option(sys.argv, "--dtype", ("float32", "float64"), "float32")
+DTYPE = option(sys.argv, "--dtype", ("float32", "float64", "float16", "bfloat16"), "float32")
 TORCH_DTYPE = getattr(torch, DTYPE)
+
+
+def out(x):
+    """The tensor as numpy in its own dtype; bfloat16 (no numpy dtype) as float32, exactly."""
+    return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
 
 
 def rows(logits, n):
@@ -42,7 +49,7 @@ class TorchGumbelSoftmax:
     def relaxed_sample(self, logits, tau, n, seed, hard=False):
         torch.manual_seed(seed)
         with torch.no_grad():
-            return F.gumbel_softmax(rows(logits, n), tau=tau, hard=hard, dim=-1).numpy()
+            return out(F.gumbel_softmax(rows(logits, n), tau=tau, hard=hard, dim=-1))
 
     def grad(self, estimator, obj, logits, tau, n, seed, m=None):
         if estimator not in self.estimators:
@@ -57,7 +64,7 @@ class TorchGumbelSoftmax:
         else:
             loss = f(F.gumbel_softmax(L, tau=tau, hard=estimator == "straight_through", dim=-1)).sum()
         loss.backward()
-        return L.grad.numpy()
+        return out(L.grad)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@
 //! ```
 //! Shapes and dtypes checked per op: `gumbel`, `binary_sample` float `[n]`; `categorical`
 //! integer `[n]`; `relaxed_sample`, `grad` float `[n, k]`; `relaxed_log_prob`,
-//! `binary_log_prob` float `[m]`. Values are returned as they are (NaN included): the battery
+//! `binary_log_prob` float `[m]`. A float result is `<f2`, `<f4` or `<f8`; when `hello.dtype` is
+//! `"bfloat16"` a `<f4` result must hold only bfloat16 values (the bfloat16 rule,
+//! docs/adapter-protocol.md) and is read as bfloat16. Values are returned as they are (NaN included): the battery
 //! judges finiteness and ranges. The `name` from `hello` is made safe to print (control
 //! characters escaped as `\u{1b}`, at most 200 characters).
 //!
@@ -85,10 +87,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use crate::audit::half;
 use crate::audit::npy;
 use crate::audit::process::{GroupChild, SharedWatchdog, Watchdog};
 use crate::audit::target::{
-    Array, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
+    Array, ArrayData, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
 };
 use crate::audit::workdir::WorkDir;
 
@@ -791,7 +794,7 @@ impl AdapterTarget {
         let header = npy::read_header_from(&mut reader, &what).map_err(|e| ctx(e.to_string()))?;
         if header.dtype.is_float() != expect.float {
             let want = if expect.float {
-                "a float dtype (float32 or float64)"
+                "a float dtype (float16, float32 or float64)"
             } else {
                 "an integer dtype (int32 or int64)"
             };
@@ -806,7 +809,12 @@ impl AdapterTarget {
                 header.shape, expect.shape
             )));
         }
-        npy::read_data(&mut reader, &header, len, &what).map_err(|e| ctx(e.to_string()))
+        let array =
+            npy::read_data(&mut reader, &header, len, &what).map_err(|e| ctx(e.to_string()))?;
+        if self.capabilities.dtype == Dtype::Bfloat16 {
+            return bfloat16_array(array).map_err(ctx);
+        }
+        Ok(array)
     }
 
     /// Removes the work directory (see [`WorkDir::cleanup`]; a note if it was replaced) and
@@ -1185,6 +1193,32 @@ pub fn parse_reply_for_fuzzing(
 }
 
 /// Validates a `hello` response.
+/// The bfloat16 rule of the protocol: an adapter whose `hello.dtype` is `"bfloat16"` sends its
+/// float results as `<f4` whose every value is a bfloat16 value (the low 16 bits of each float32
+/// zero; NaN accepted whatever its payload). Such an array becomes [`ArrayData::Bf16`]; a value
+/// that is not a bfloat16 value is a protocol fault naming the rule and the first such index.
+/// Arrays of other dtypes (float64, float16, integers) pass unchanged.
+fn bfloat16_array(array: Array) -> Result<Array, String> {
+    let ArrayData::F32(values) = &array.data else {
+        return Ok(array);
+    };
+    let mut bits = Vec::with_capacity(values.len());
+    for (i, &x) in values.iter().enumerate() {
+        match half::bf16_from_f32_exact(x) {
+            Some(b) => bits.push(b),
+            None => {
+                return Err(format!(
+                    "bfloat16 rule: hello declared dtype \"bfloat16\", so every float32 value of \
+                     a result must be a bfloat16 value (low 16 bits zero); value {i} is {x:e} \
+                     (bits {:#010x}), not a bfloat16 value",
+                    x.to_bits()
+                ));
+            }
+        }
+    }
+    Array::new(array.shape, ArrayData::Bf16(bits)).map_err(|e| e.to_string())
+}
+
 fn parse_hello(obj: &Map<String, Value>) -> Result<Capabilities, String> {
     match obj.get("protocol") {
         Some(p) if p.as_u64() == Some(PROTOCOL_VERSION) => {}
@@ -1199,12 +1233,17 @@ fn parse_hello(obj: &Map<String, Value>) -> Result<Capabilities, String> {
         Some(Value::String(s)) => sanitize_name(s),
         _ => return Err("\"name\" must be a string".to_string()),
     };
-    let dtype = match obj.get("dtype").and_then(Value::as_str) {
-        Some("float32") => Dtype::Float32,
-        Some("float64") => Dtype::Float64,
-        other => {
+    let dtype = match obj
+        .get("dtype")
+        .and_then(Value::as_str)
+        .and_then(Dtype::from_name)
+    {
+        Some(d) => d,
+        None => {
+            let other = obj.get("dtype").and_then(Value::as_str);
             return Err(format!(
-                "\"dtype\" must be \"float32\" or \"float64\", found {}",
+                "\"dtype\" must be \"float32\", \"float64\", \"float16\" or \"bfloat16\", \
+                 found {}",
                 other.map_or_else(|| format!("{:?}", obj.get("dtype")), |s| format!("{s:?}"))
             ));
         }
@@ -1316,7 +1355,7 @@ mod tests {
                 "name",
             ),
             (
-                json!({"protocol": 1, "name": "x", "dtype": "bfloat16", "ops": [], "estimators": []}),
+                json!({"protocol": 1, "name": "x", "dtype": "float8_e4m3", "ops": [], "estimators": []}),
                 "bfloat16",
             ),
             (

@@ -123,8 +123,9 @@ impl<'a> Ctx<'a> {
         self.cache.retain(|(g, _), _| *g != group);
     }
 
-    /// Whether the implementation declared float32.
-    pub(crate) fn f32(&self) -> bool {
-        self.caps.dtype == Dtype::Float32
+    /// The precision the implementation declared (`hello.dtype`). Checks judge an array at the
+    /// looser of this and the array's own dtype (`checks::common::precision`).
+    pub(crate) fn dtype(&self) -> Dtype {
+        self.caps.dtype
     }
 }

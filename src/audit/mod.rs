@@ -87,6 +87,7 @@ pub mod battery;
 pub mod checks;
 pub mod chunked;
 mod ctx;
+pub mod half;
 pub mod npy;
 pub mod options;
 mod outcome;

@@ -1,8 +1,9 @@
 //! NumPy `.npy` files: the array interchange of adapter protocol v1.
 //!
-//! Reads and writes the four dtypes the protocol carries, little-endian, in C order. Anything
-//! else (big-endian, Fortran order, bool, float16, structured dtypes, object arrays) is refused
-//! with an [`NpyError`] that names what was found.
+//! Reads and writes the five dtypes the protocol carries, little-endian, in C order. Anything
+//! else (big-endian, Fortran order, bool, structured dtypes, object arrays) is refused with an
+//! [`NpyError`] that names what was found. bfloat16 has no `.npy` dtype: it travels as `<f4`
+//! (docs/adapter-protocol.md), and an [`ArrayData::Bf16`] array is written as `<f4` (exact).
 //!
 //! # Format
 //! ```text
@@ -16,7 +17,8 @@
 //!                {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
 //! 10+H|12+H      data: Π shape values of the dtype, little-endian, C (row-major) order
 //! ```
-//! Supported `descr`: `<f4` (float32), `<f8` (float64), `<i4` (int32), `<i8` (int64). The
+//! Supported `descr`: `<f2` (float16, kept as its bit patterns: [`ArrayData::F16`]), `<f4`
+//! (float32), `<f8` (float64), `<i4` (int32), `<i8` (int64). The
 //! shape `()` is a 0-d array with one value. Writers pad the preamble plus header to a multiple
 //! of 64 bytes as NumPy does, and use version 1.0 unless the header needs more than 65535 bytes.
 //!
@@ -91,7 +93,7 @@ impl fmt::Display for NpyError {
             NpyError::BadHeader(msg) => write!(f, "malformed .npy header: {msg}"),
             NpyError::UnsupportedDtype(d) => write!(
                 f,
-                ".npy dtype {d:?} is not supported: expected little-endian '<f4', '<f8', '<i4' or '<i8'"
+                ".npy dtype {d:?} is not supported: expected little-endian '<f2', '<f4', '<f8', '<i4' or '<i8'"
             ),
             NpyError::FortranOrder => {
                 write!(
@@ -118,6 +120,8 @@ impl From<NpyError> for TargetError {
 /// The element type of a `.npy` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NpyDtype {
+    /// `<f2`
+    F16,
     /// `<f4`
     F32,
     /// `<f8`
@@ -132,6 +136,7 @@ impl NpyDtype {
     /// The NumPy `descr` string (`"<f8"`, ...).
     pub fn descr(self) -> &'static str {
         match self {
+            NpyDtype::F16 => "<f2",
             NpyDtype::F32 => "<f4",
             NpyDtype::F64 => "<f8",
             NpyDtype::I32 => "<i4",
@@ -142,6 +147,7 @@ impl NpyDtype {
     /// The NumPy dtype name (`"float64"`, ...), as [`ArrayData::dtype_name`] spells it.
     pub fn name(self) -> &'static str {
         match self {
+            NpyDtype::F16 => "float16",
             NpyDtype::F32 => "float32",
             NpyDtype::F64 => "float64",
             NpyDtype::I32 => "int32",
@@ -152,6 +158,7 @@ impl NpyDtype {
     /// Bytes per element.
     pub fn size(self) -> usize {
         match self {
+            NpyDtype::F16 => 2,
             NpyDtype::F32 | NpyDtype::I32 => 4,
             NpyDtype::F64 | NpyDtype::I64 => 8,
         }
@@ -159,13 +166,14 @@ impl NpyDtype {
 
     /// Whether the dtype is floating point.
     pub fn is_float(self) -> bool {
-        matches!(self, NpyDtype::F32 | NpyDtype::F64)
+        matches!(self, NpyDtype::F16 | NpyDtype::F32 | NpyDtype::F64)
     }
 
     fn from_descr(descr: &str) -> Result<Self, NpyError> {
         // '=' (native) is little-endian on every platform this crate is built for only by
         // accident; NumPy always writes an explicit '<' or '|', so '=' is refused too.
         match descr {
+            "<f2" => Ok(NpyDtype::F16),
             "<f4" => Ok(NpyDtype::F32),
             "<f8" => Ok(NpyDtype::F64),
             "<i4" => Ok(NpyDtype::I32),
@@ -176,7 +184,8 @@ impl NpyDtype {
 
     fn of(data: &ArrayData) -> Self {
         match data {
-            ArrayData::F32(_) => NpyDtype::F32,
+            ArrayData::F16(_) => NpyDtype::F16,
+            ArrayData::F32(_) | ArrayData::Bf16(_) => NpyDtype::F32,
             ArrayData::F64(_) => NpyDtype::F64,
             ArrayData::I32(_) => NpyDtype::I32,
             ArrayData::I64(_) => NpyDtype::I64,
@@ -405,6 +414,12 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Array, NpyError> {
 
 fn decode(header: &NpyHeader, bytes: &[u8]) -> Result<Array, NpyError> {
     let data = match header.dtype {
+        NpyDtype::F16 => ArrayData::F16(
+            bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect(),
+        ),
         NpyDtype::F32 => ArrayData::F32(
             bytes
                 .chunks_exact(4)
@@ -485,6 +500,13 @@ pub fn to_bytes(array: &Array) -> Vec<u8> {
     out.extend(std::iter::repeat_n(b' ', pad));
     out.push(b'\n');
     match &array.data {
+        ArrayData::F16(v) => v
+            .iter()
+            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        // bfloat16 bits are the upper half of the float32 they are.
+        ArrayData::Bf16(v) => v
+            .iter()
+            .for_each(|&x| out.extend_from_slice(&(u32::from(x) << 16).to_le_bytes())),
         ArrayData::F32(v) => v
             .iter()
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
@@ -750,6 +772,7 @@ mod tests {
             Array::new(vec![1, 2], ArrayData::I64(vec![i64::MIN, 7])).unwrap(),
             Array::new(vec![], ArrayData::F64(vec![2.5])).unwrap(),
             Array::new(vec![0, 5], ArrayData::F64(vec![])).unwrap(),
+            Array::new(vec![3], ArrayData::F16(vec![0x3c00, 0x7c00, 0x0001])).unwrap(),
         ];
         for a in cases {
             let bytes = to_bytes(&a);
@@ -766,6 +789,9 @@ mod tests {
                     ArrayData::F64(v) => v.iter().map(|x| x.to_bits()).collect(),
                     ArrayData::I32(v) => v.iter().map(|&x| x as u64).collect(),
                     ArrayData::I64(v) => v.iter().map(|&x| x as u64).collect(),
+                    ArrayData::F16(v) | ArrayData::Bf16(v) => {
+                        v.iter().map(|&x| u64::from(x)).collect()
+                    }
                 }
             };
             assert_eq!(a.data.dtype_name(), b.data.dtype_name());
@@ -833,10 +859,10 @@ mod tests {
             (
                 by_hand(
                     1,
-                    "{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }",
+                    "{'descr': '<c8', 'fortran_order': False, 'shape': (4,), }",
                     &eight,
                 ),
-                "\"<f2\"",
+                "\"<c8\"",
             ),
             (
                 by_hand(

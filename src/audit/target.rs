@@ -33,6 +33,8 @@
 
 use std::fmt;
 
+use crate::audit::half::{self, Format};
+
 /// The floating-point precision an implementation computes in (protocol `hello.dtype`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dtype {
@@ -40,14 +42,63 @@ pub enum Dtype {
     Float32,
     /// IEEE 754 binary64.
     Float64,
+    /// IEEE 754 binary16 (arrays travel as `.npy` `<f2`).
+    Float16,
+    /// bfloat16, the upper half of a binary32 (arrays travel as `.npy` `<f4` whose every
+    /// value is a bfloat16 value: docs/adapter-protocol.md).
+    Bfloat16,
 }
 
 impl Dtype {
-    /// The protocol's spelling: `"float32"` or `"float64"`.
+    /// Every dtype, from the finest to the coarsest.
+    pub const ALL: [Dtype; 4] = [
+        Dtype::Float64,
+        Dtype::Float32,
+        Dtype::Float16,
+        Dtype::Bfloat16,
+    ];
+
+    /// The protocol's spelling: `"float32"`, `"float64"`, `"float16"` or `"bfloat16"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Dtype::Float32 => "float32",
             Dtype::Float64 => "float64",
+            Dtype::Float16 => "float16",
+            Dtype::Bfloat16 => "bfloat16",
+        }
+    }
+
+    /// The dtype spelled `name` in the protocol, if there is one.
+    pub fn from_name(name: &str) -> Option<Dtype> {
+        Dtype::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+
+    /// The format's limits (precision, exponent range, largest finite value: `audit::half`).
+    pub fn format(self) -> Format {
+        match self {
+            Dtype::Float64 => half::FLOAT64,
+            Dtype::Float32 => half::FLOAT32,
+            Dtype::Float16 => half::FLOAT16,
+            Dtype::Bfloat16 => half::BFLOAT16,
+        }
+    }
+
+    /// The dtype's epsilon `2^(1-p)`: 2⁻⁵², 2⁻²³, 2⁻¹⁰ (float16), 2⁻⁷ (bfloat16).
+    pub fn eps(self) -> f64 {
+        self.format().eps()
+    }
+
+    /// Whether the dtype is one of the 16-bit formats.
+    pub fn is_half(self) -> bool {
+        matches!(self, Dtype::Float16 | Dtype::Bfloat16)
+    }
+
+    /// The coarser of two dtypes (the larger epsilon; bfloat16 is coarser than float16).
+    pub fn looser(self, other: Dtype) -> Dtype {
+        if other.eps() > self.eps() {
+            other
+        } else {
+            self
         }
     }
 }
@@ -165,6 +216,10 @@ pub enum ArrayData {
     I32(Vec<i32>),
     /// int64 values.
     I64(Vec<i64>),
+    /// float16 values as their bit patterns (decoded exactly by [`Array::to_f64`]).
+    F16(Vec<u16>),
+    /// bfloat16 values as their bit patterns (the upper 16 bits of the float32 each is).
+    Bf16(Vec<u16>),
 }
 
 impl ArrayData {
@@ -175,6 +230,7 @@ impl ArrayData {
             ArrayData::F64(v) => v.len(),
             ArrayData::I32(v) => v.len(),
             ArrayData::I64(v) => v.len(),
+            ArrayData::F16(v) | ArrayData::Bf16(v) => v.len(),
         }
     }
 
@@ -183,19 +239,33 @@ impl ArrayData {
         self.len() == 0
     }
 
-    /// The dtype's NumPy name (`"float32"`, `"float64"`, `"int32"`, `"int64"`).
+    /// The dtype's NumPy name (`"float32"`, `"float64"`, `"int32"`, `"int64"`, `"float16"`;
+    /// `"bfloat16"` as ml_dtypes names it).
     pub fn dtype_name(&self) -> &'static str {
         match self {
             ArrayData::F32(_) => "float32",
             ArrayData::F64(_) => "float64",
             ArrayData::I32(_) => "int32",
             ArrayData::I64(_) => "int64",
+            ArrayData::F16(_) => "float16",
+            ArrayData::Bf16(_) => "bfloat16",
         }
     }
 
     /// Whether the values are floating point.
     pub fn is_float(&self) -> bool {
-        matches!(self, ArrayData::F32(_) | ArrayData::F64(_))
+        self.float_dtype().is_some()
+    }
+
+    /// The floating-point dtype of the values (`None` for integers).
+    pub fn float_dtype(&self) -> Option<Dtype> {
+        match self {
+            ArrayData::F32(_) => Some(Dtype::Float32),
+            ArrayData::F64(_) => Some(Dtype::Float64),
+            ArrayData::F16(_) => Some(Dtype::Float16),
+            ArrayData::Bf16(_) => Some(Dtype::Bfloat16),
+            ArrayData::I32(_) | ArrayData::I64(_) => None,
+        }
     }
 }
 
@@ -247,9 +317,11 @@ impl Array {
         }
     }
 
-    /// The values widened to f64 (exact for float32, int32, and int64 below 2⁵³).
+    /// The values widened to f64 (exact for the float dtypes, int32, and int64 below 2⁵³).
     pub fn to_f64(&self) -> Vec<f64> {
         match &self.data {
+            ArrayData::F16(v) => v.iter().map(|&b| half::f16_to_f64(b)).collect(),
+            ArrayData::Bf16(v) => v.iter().map(|&b| half::bf16_to_f64(b)).collect(),
             ArrayData::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
             ArrayData::F64(v) => v.clone(),
             ArrayData::I32(v) => v.iter().map(|&x| f64::from(x)).collect(),

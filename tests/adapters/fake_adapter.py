@@ -22,7 +22,7 @@ where it misbehaves as named:
   truncated      writes a .npy whose data section is cut short
   close_stdout   closes stdout but keeps running
 
-and four modes that fail at hello: `bad_protocol` (answers protocol 2), `bad_dtype` (float16),
+and four modes that fail at hello: `bad_protocol` (answers protocol 2), `bad_dtype` (float8_e4m3),
 `crash_at_start` (exits before reading anything), `silent_hello` (never answers hello).
 `ignore_bye` answers bye but does not exit. Two modes offer nothing testable at hello:
 `no_ops` (ops: []) and `misspelled_ops` (ops: ["gumbel_noise", "categorial"], names protocol v1
@@ -103,7 +103,7 @@ def hello(req):
         "ok": True,
         "protocol": 2 if MODE == "bad_protocol" else 1,
         "name": "fake adapter (%s)" % MODE,
-        "dtype": "float16" if MODE == "bad_dtype" else "float64",
+        "dtype": "float8_e4m3" if MODE == "bad_dtype" else "float64",
         "ops": HELLO_OPS.get(
             MODE,
             ["gumbel", "categorical", "relaxed_sample", "relaxed_log_prob", "binary_log_prob", "grad"],

@@ -298,7 +298,7 @@ fn hello_failures() {
         ),
         (
             "bad_dtype",
-            "\"dtype\" must be \"float32\" or \"float64\", found \"float16\"",
+            "\"dtype\" must be \"float32\", \"float64\", \"float16\" or \"bfloat16\", found \"float8_e4m3\"",
         ),
         ("crash_at_start", "no module named 'torch'"),
         (

@@ -5,6 +5,8 @@
 //! faults       hostile adapters: process groups, FIFOs and links, full disk, bye, signals
 //! jobs         --jobs: the same report for 1, 2 and 3 workers, also when a chunk fails
 //! fuzz_replay  the committed inputs of the fuzz targets npy and protocol_reply (fuzz/)
+//! half         float16 and bfloat16: a rounded reference passes, a float16-uniform Gumbel
+//!              fails, .npy <f2 read exactly, the bfloat16 rule of the protocol
 //! cli          `gumbel-audit audit`: exit codes, files, --only / --skip, nothing tested
 //! numpy        the battery through the CLI on the NumPy adapter and its planted bugs
 //! range        the range checks: the reference passes, a softmax without max-subtraction fails
@@ -23,6 +25,7 @@ mod cli;
 mod common;
 mod faults;
 mod fuzz_replay;
+mod half;
 mod jobs;
 mod numpy;
 mod range;

@@ -1,13 +1,16 @@
 //! Checks of the binary Concrete ops: samples (range, saturation, KS against the closed-form
 //! CDF) and the log density at fixed points. Notation and error control: `audit::checks`.
 
-use crate::audit::checks::common::{floats, fmt_p, internal, is_f32, qq_points, valid};
+use crate::audit::checks::common::{
+    floats, fmt_p, internal, logit_laws, precision, qq_points, valid,
+};
 use crate::audit::checks::log_prob::compare_points;
+use crate::audit::checks::precision::{BandKs, band_note, ks_band, unit_delta};
 use crate::audit::ctx::Ctx;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
 use crate::audit::result::Figure;
-use crate::audit::target::TargetError;
+use crate::audit::target::{Dtype, TargetError};
 use crate::audit::tolerance;
 use crate::distributions::BinaryConcrete;
 use crate::numeric::sigmoid;
@@ -22,6 +25,12 @@ const F64_UNDERFLOW: f64 = -744.4;
 const F32_ROUNDS_TO_ONE: f64 = 24.0 * std::f64::consts::LN_2;
 /// As [`F64_UNDERFLOW`] for float32.
 const F32_UNDERFLOW: f64 = -103.3;
+
+/// A KS statistic and its p-value, plain or band (`checks::precision`).
+struct KsSummary {
+    statistic: f64,
+    p_value: f64,
+}
 
 pub(crate) const BINARY_CASES: [(f64, f64); 2] = [(0.7, 0.5), (-2.0, 2.0)];
 
@@ -59,11 +68,18 @@ pub(crate) fn binary_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             // float64, 24 ln 2 in float32) and to 0 once e^t underflows (t < -744.4 / -103.3):
             // with L ~ Logistic, P = σ(l - τ t_hi) + σ(τ t_lo - l). Saturation at about that
             // rate is what a correct sampler in this dtype gives (a note); more is a warn.
-            let single = is_f32(&a) || ctx.f32();
-            let (t_hi, t_lo) = if single {
-                (F32_ROUNDS_TO_ONE, F32_UNDERFLOW)
-            } else {
-                (F64_ROUNDS_TO_ONE, F64_UNDERFLOW)
+            let dtype = precision(ctx.dtype(), &a);
+            let (t_hi, t_lo) = match dtype {
+                Dtype::Float32 => (F32_ROUNDS_TO_ONE, F32_UNDERFLOW),
+                Dtype::Float64 => (F64_ROUNDS_TO_ONE, F64_UNDERFLOW),
+                // p ln 2 and ln of the smallest subnormal, as for float32 and float64.
+                Dtype::Float16 | Dtype::Bfloat16 => {
+                    let f = dtype.format();
+                    (
+                        f64::from(f.precision) * std::f64::consts::LN_2,
+                        f.min_subnormal().ln(),
+                    )
+                }
             };
             let q = (sigmoid(l - tau * t_hi) + sigmoid(tau * t_lo - l)).min(1.0);
             let expected = n as f64 * q;
@@ -73,7 +89,7 @@ pub(crate) fn binary_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             let msg = format!(
                 "{case}: {edge} values saturated to exactly 0 or 1 (an exact sampler rounded to \
                  {} expects {expected:.2e}; P(≥ {edge}) = {})",
-                if single { "float32" } else { "float64" },
+                dtype.as_str(),
                 fmt_p(p_more)
             );
             if p_more < tolerance::SATURATION_WARN_P.value {
@@ -90,6 +106,7 @@ pub(crate) fn binary_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             continue;
         }
         o.n += data.len() as u64;
+        let dtype = precision(ctx.dtype(), &a);
         let b = BinaryConcrete::new(l, tau).map_err(internal)?;
         let cdf = |v: f64| {
             if v <= 0.0 {
@@ -100,7 +117,39 @@ pub(crate) fn binary_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
                 b.cdf(v).unwrap_or(f64::NAN)
             }
         };
-        let r = ks_one_sample(&data, cdf).map_err(internal)?;
+        let r = if dtype.is_half() {
+            // Every law the implementation may follow (`logit_laws`: bfloat16 holds 0.7 as
+            // 0.69921875); the larger p-value.
+            let pts: Vec<(f64, f64)> = data.iter().map(|&v| (v, unit_delta(dtype, v))).collect();
+            let mut band: BandKs = ks_band(&pts, cdf).map_err(internal)?;
+            for law in logit_laws(&[l], dtype).into_iter().skip(1) {
+                let bl = BinaryConcrete::new(law[0], tau).map_err(internal)?;
+                let cdf_l = |v: f64| {
+                    if v <= 0.0 {
+                        0.0
+                    } else if v >= 1.0 {
+                        1.0
+                    } else {
+                        bl.cdf(v).unwrap_or(f64::NAN)
+                    }
+                };
+                let other = ks_band(&pts, cdf_l).map_err(internal)?;
+                if other.p_value > band.p_value {
+                    band = other;
+                }
+            }
+            o.notes.push(format!("{case}: {}", band_note(dtype, &band)));
+            KsSummary {
+                statistic: band.statistic,
+                p_value: band.p_value,
+            }
+        } else {
+            let r = ks_one_sample(&data, cdf).map_err(internal)?;
+            KsSummary {
+                statistic: r.statistic,
+                p_value: r.p_value,
+            }
+        };
         ps.push(r.p_value);
         o.notes.push(format!(
             "{case}: D = {:.5}, p = {}",
@@ -142,7 +191,7 @@ pub(crate) fn binary_log_prob(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
                 continue;
             }
         };
-        let single = is_f32(&a) || ctx.f32();
+        let dtype = precision(ctx.dtype(), &a);
         let got = floats(&a, &[xs.len()], "binary_log_prob")?;
         let b = BinaryConcrete::new(l, tau).map_err(internal)?;
         let mut want = Vec::new();
@@ -151,7 +200,7 @@ pub(crate) fn binary_log_prob(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             want.push(b.ln_pdf(x).map_err(internal)?);
             let (lx, l1x) = (x.ln().abs(), (1.0 - x).ln().abs());
             let m = tau.ln().abs() + 3.0 * l.abs() + (3.0 * tau + 1.0) * (lx + l1x) + 2.0;
-            tols.push(tolerance::density(single, m));
+            tols.push(tolerance::density(dtype, m));
         }
         o.n += xs.len() as u64;
         if compare_points(&mut o, &case, &got, &want, &tols) == 0 {

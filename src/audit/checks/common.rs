@@ -1,12 +1,38 @@
 //! Helpers every check group uses: reading a target's arrays with the expected shape and
 //! dtype, telling a rejected valid request from a fault, formatting p-values, Q-Q points.
 
-use crate::audit::target::{Array, ArrayData, TargetError};
+use crate::audit::half;
+use crate::audit::target::{Array, ArrayData, Dtype, TargetError};
 use crate::error::Error;
 
-/// Whether the array holds float32 values.
-pub(crate) fn is_f32(a: &Array) -> bool {
-    matches!(a.data, ArrayData::F32(_))
+/// The precision an array is judged at: the looser of the declared dtype (`hello.dtype`) and
+/// the array's own float dtype (an integer array: the declared one).
+pub(crate) fn precision(declared: Dtype, a: &Array) -> Dtype {
+    a.data
+        .float_dtype()
+        .map_or(declared, |own| declared.looser(own))
+}
+
+/// The logit vectors whose laws an implementation in `dtype` may follow: the logits as sent,
+/// and for the half types, if they differ, the logits rounded to the dtype (float16 holds
+/// 1e4 ± 1 as 1e4, bfloat16 holds 0.7 as 0.69921875). An implementation that converts its
+/// inputs to its dtype samples the second law, one that computes from the sent values the
+/// first; both are correct. A check tests each and keeps the larger p-value, a valid test of
+/// the union of the two nulls (under either, that p-value is at least the true null's). For
+/// float32 and float64 only the sent logits (their rounding moves no law detectably).
+pub(crate) fn logit_laws(logits: &[f64], dtype: Dtype) -> Vec<Vec<f64>> {
+    let mut laws = vec![logits.to_vec()];
+    if dtype.is_half() {
+        let held: Vec<f64> = logits.iter().map(|&l| half::round_to(dtype, l)).collect();
+        if held
+            .iter()
+            .zip(logits)
+            .any(|(a, b)| a.to_bits() != b.to_bits())
+        {
+            laws.push(held);
+        }
+    }
+    laws
 }
 
 /// The values of a float array of the expected shape, or a fault naming the mismatch.
@@ -19,7 +45,7 @@ pub(crate) fn floats(a: &Array, shape: &[usize], op: &str) -> Result<Vec<f64>, T
     }
     if !a.data.is_float() {
         return Err(TargetError::Fault(format!(
-            "{op} returned dtype {}, expected float32 or float64",
+            "{op} returned dtype {}, expected float16, float32 or float64",
             a.data.dtype_name()
         )));
     }

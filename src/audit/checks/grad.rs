@@ -7,7 +7,7 @@ use crate::audit::ctx::{Ctx, Shared};
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
 use crate::audit::reference::ReferenceTarget;
-use crate::audit::target::{GradRequest, ObjectiveSpec, Target, TargetError};
+use crate::audit::target::{Dtype, GradRequest, ObjectiveSpec, Target, TargetError};
 use crate::audit::tolerance;
 use crate::distributions::Logits;
 use crate::error::Error;
@@ -93,7 +93,7 @@ fn k2_tau(estimator: &str) -> f64 {
 }
 
 /// Exact criterion on rows: finite, summing to zero within `64 ε (1 + Σ|row|)`.
-fn check_rows(o: &mut Outcome, case: &str, rows: &[f64], k: usize, single: bool) -> Vec<Vec<f64>> {
+fn check_rows(o: &mut Outcome, case: &str, rows: &[f64], k: usize, dtype: Dtype) -> Vec<Vec<f64>> {
     let mut good = Vec::new();
     let (mut nonfinite, mut sums) = (0, 0);
     for row in rows.chunks_exact(k) {
@@ -103,7 +103,7 @@ fn check_rows(o: &mut Outcome, case: &str, rows: &[f64], k: usize, single: bool)
         }
         let s: f64 = row.iter().sum();
         let scale: f64 = row.iter().map(|v| v.abs()).sum();
-        if s.abs() > tolerance::grad_row_sum(single, scale) {
+        if s.abs() > tolerance::grad_row_sum(dtype, scale) {
             sums += 1;
         }
         good.push(row.to_vec());
@@ -207,7 +207,7 @@ pub(crate) fn grad_reinforce(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let mut o = Outcome::new(
         "Hotelling T² of rows vs exact ∇L (k = 3 and k = 2), Bonferroni over 2; exact: Σ row = 0",
     );
-    let single = ctx.f32();
+    let dtype = ctx.dtype();
     let mut ps = Vec::new();
     for (l, t) in [
         (GRAD_LOGITS.to_vec(), GRAD_TARGET.to_vec()),
@@ -222,7 +222,7 @@ pub(crate) fn grad_reinforce(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
                 continue;
             }
         };
-        let good = check_rows(&mut o, &case, &rows, k, single);
+        let good = check_rows(&mut o, &case, &rows, k, dtype);
         o.n += good.len() as u64;
         let lg = Logits::from_slice(&l).map_err(internal)?;
         let f = Objective::quadratic(t.clone()).map_err(internal)?;
@@ -270,7 +270,7 @@ fn relaxed_estimator(ctx: &mut Ctx, name: &str, taus: &[f64]) -> Result<Outcome,
     let mut o = Outcome::new(format!(
         "t test of k = 2 rows vs quadrature truth at τ = {taus:?}; two-sample Hotelling vs reference at k = 3; Bonferroni; exact: Σ row = 0"
     ));
-    let single = ctx.f32();
+    let dtype = ctx.dtype();
     let mut ps = Vec::new();
     let (lg, f) = k2_truth()?;
     for &tau in taus {
@@ -282,7 +282,7 @@ fn relaxed_estimator(ctx: &mut Ctx, name: &str, taus: &[f64]) -> Result<Outcome,
                 continue;
             }
         };
-        let good = check_rows(&mut o, &case, &rows, 2, single);
+        let good = check_rows(&mut o, &case, &rows, 2, dtype);
         o.n += good.len() as u64;
         let truth = TwoCategory::new(&lg, tau, &f).map_err(internal)?;
         let mean = if name == "gumbel_softmax" {
@@ -297,7 +297,7 @@ fn relaxed_estimator(ctx: &mut Ctx, name: &str, taus: &[f64]) -> Result<Outcome,
     let case = format!("k = 3, τ = {GRAD_TAU}");
     match grad_rows(ctx, name, &GRAD_LOGITS, &GRAD_TARGET, GRAD_TAU, false)? {
         Ok(rows) => {
-            let good = check_rows(&mut o, &case, &rows, 3, single);
+            let good = check_rows(&mut o, &case, &rows, 3, dtype);
             o.n += good.len() as u64;
             let reference = grad_rows(ctx, name, &GRAD_LOGITS, &GRAD_TARGET, GRAD_TAU, true)?
                 .map_err(|m| TargetError::Fault(format!("reference: {m}")))?;

@@ -2,12 +2,13 @@
 //! vectors, invariance under a logit shift, and mass and fit against the target's own samples.
 //! Notation and error control: `audit::checks`; tolerances: `audit::tolerance`.
 
-use crate::audit::checks::common::{floats, fmt_p, internal, is_f32, valid};
+use crate::audit::checks::common::{floats, fmt_p, internal, precision, valid};
+use crate::audit::checks::precision::{band_note, ks_band, log_ratio_delta};
 use crate::audit::checks::relaxed::relaxed_draws;
 use crate::audit::ctx::Ctx;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
-use crate::audit::target::TargetError;
+use crate::audit::target::{Dtype, TargetError};
 use crate::audit::tolerance;
 use crate::distributions::{Concrete, Logits};
 use crate::error::Error;
@@ -62,6 +63,91 @@ fn density_magnitude(l: &[f64], tau: f64, row: &[f64]) -> f64 {
         + k * lse.abs()
 }
 
+/// The rule for values beyond the dtype's range: where the exact log density exceeds the
+/// dtype's largest finite value (65504 in float16) and the implementation returned the
+/// infinity of the same sign, no implementation at that precision can do better: a `warn`,
+/// stated, and the value is set to the reference's so that the comparison leaves it alone.
+/// Returns the number of such values.
+fn overflow_warn(
+    o: &mut Outcome,
+    case: &str,
+    dtype: Dtype,
+    got: &mut [f64],
+    want: &[f64],
+) -> usize {
+    let max = dtype.format().max_finite;
+    let mut count = 0;
+    for (g, &w) in got.iter_mut().zip(want) {
+        if w.is_finite() && w.abs() > max && g.is_infinite() && g.signum() == w.signum() {
+            *g = w;
+            count += 1;
+        }
+    }
+    if count > 0 {
+        o.warns.push(format!(
+            "{case}: {count} log densities beyond {}'s largest finite value {max:e} came back \
+             infinite (the exact values are finite; unavoidable at this precision)",
+            dtype.as_str()
+        ));
+    }
+    count
+}
+
+/// Which rows of `y` (`k` entries each) are points of `dtype` (every entry at least
+/// `tolerance::min_point`; only the half types are restricted here: the fixed points keep
+/// their entries above 1e-20 for float32). Rows that are not are left out; a non-finite value
+/// there is a `warn` (the dtype cannot represent the point), counted with the rest in a note.
+fn points_of(
+    o: &mut Outcome,
+    case: &str,
+    dtype: Dtype,
+    y: &[f64],
+    k: usize,
+    got: &[f64],
+) -> Vec<bool> {
+    let min = match tolerance::min_point(dtype) {
+        Some(min) if dtype.is_half() => min,
+        _ => return vec![true; got.len()],
+    };
+    let keep: Vec<bool> = y
+        .chunks_exact(k)
+        .map(|row| row.iter().all(|&v| v >= min))
+        .collect();
+    let left: Vec<usize> = (0..keep.len()).filter(|&j| !keep[j]).collect();
+    if !left.is_empty() {
+        let nonfinite = left.iter().filter(|&&j| !got[j].is_finite()).count();
+        o.notes.push(format!(
+            "{case}: {} points with an entry below {min:e} not judged at {}",
+            left.len(),
+            dtype.as_str()
+        ));
+        if nonfinite > 0 {
+            o.warns.push(format!(
+                "{case}: {nonfinite} of the {} points outside {}'s range gave non-finite values",
+                left.len(),
+                dtype.as_str()
+            ));
+        }
+    }
+    keep
+}
+
+/// The values whose `keep` is true.
+fn pick(values: &[f64], keep: &[bool]) -> Vec<f64> {
+    values
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(v, _)| *v)
+        .collect()
+}
+
+/// A KS statistic and its p-value, plain or band (`checks::precision`).
+struct KsSummary {
+    statistic: f64,
+    p_value: f64,
+}
+
 /// Compares target values against reference values at points; pushes failures.
 pub(crate) fn compare_points(
     o: &mut Outcome,
@@ -112,15 +198,19 @@ pub(crate) fn log_prob_pointwise(ctx: &mut Ctx) -> Result<Outcome, TargetError> 
                 continue;
             }
         };
-        let single = is_f32(&a) || ctx.f32();
-        let got = floats(&a, &[m], "relaxed_log_prob")?;
+        let dtype = precision(ctx.dtype(), &a);
+        let mut got = floats(&a, &[m], "relaxed_log_prob")?;
         let c = Concrete::new(Logits::from_slice(&l).map_err(internal)?, tau).map_err(internal)?;
         let mut want = Vec::new();
         let mut tols = Vec::new();
         for row in y.chunks_exact(k) {
             want.push(c.ln_pdf(row).map_err(internal)?);
-            tols.push(tolerance::density(single, density_magnitude(&l, tau, row)));
+            tols.push(tolerance::density(dtype, density_magnitude(&l, tau, row)));
         }
+        overflow_warn(&mut o, &case, dtype, &mut got, &want);
+        let keep = points_of(&mut o, &case, dtype, &y, k, &got);
+        let (got, want, tols) = (pick(&got, &keep), pick(&want, &keep), pick(&tols, &keep));
+        let m = got.len();
         o.n += m as u64;
         if compare_points(&mut o, &case, &got, &want, &tols) == 0 {
             o.notes.push(format!("{case}: {m} points agree"));
@@ -198,14 +288,16 @@ pub(crate) fn log_prob_conformance(ctx: &mut Ctx) -> Result<Outcome, TargetError
     for case in conformance_cases()? {
         let k = case.logits.len();
         let label = format!("{} (k = {k})", case.name);
-        let representable = case.y.iter().all(|&v| v >= tolerance::F32_MIN_POINT.value)
-            && case
-                .logits
-                .iter()
-                .all(|l| l.abs() <= tolerance::F32_MAX_LOGIT.value);
+        // Whether the point is one of `dtype`'s points (float32: every y_i ≥ 1e-37 and
+        // |l_i| ≤ 1e3; float16: y_i ≥ 5e-4, |l_i| ≤ 1e2; bfloat16: y_i ≥ 1e-37, |l_i| ≤ 1e2).
+        let representable = |dtype: Dtype| {
+            tolerance::min_point(dtype).is_none_or(|min| case.y.iter().all(|&v| v >= min))
+                && tolerance::max_logit(dtype)
+                    .is_none_or(|max| case.logits.iter().all(|l| l.abs() <= max))
+        };
         let r = ctx.target.relaxed_log_prob(&case.logits, case.tau, &case.y);
-        let declared_single = ctx.f32();
-        if declared_single && !representable {
+        let declared = ctx.dtype();
+        if !representable(declared) {
             // Not judged: the point is not a float32 point. A refusal is fine; NaN/inf warns.
             out_of_range += 1;
             match r {
@@ -228,17 +320,20 @@ pub(crate) fn log_prob_conformance(ctx: &mut Ctx) -> Result<Outcome, TargetError
                 continue;
             }
         };
-        let single = is_f32(&a) || declared_single;
-        let got = floats(&a, &[1], "relaxed_log_prob")?;
-        if single && !representable {
-            // Declared float64 but returned float32: the value cannot be judged either.
+        let dtype = precision(declared, &a);
+        let mut got = floats(&a, &[1], "relaxed_log_prob")?;
+        if !representable(dtype) {
+            // Declared finer than the array returned: the value cannot be judged either.
             out_of_range += 1;
             if !got[0].is_finite() {
                 out_of_range_nonfinite.push(format!("{label}: {}", got[0]));
             }
             continue;
         }
-        let tol = tolerance::density(single, density_magnitude(&case.logits, case.tau, &case.y));
+        let tol = tolerance::density(dtype, density_magnitude(&case.logits, case.tau, &case.y));
+        if overflow_warn(&mut o, &label, dtype, &mut got, &[case.ln_pdf]) > 0 {
+            continue;
+        }
         o.n += 1;
         let mut one = Outcome::default();
         compare_points(&mut one, &label, &got, &[case.ln_pdf], &[tol]);
@@ -256,12 +351,12 @@ pub(crate) fn log_prob_conformance(ctx: &mut Ctx) -> Result<Outcome, TargetError
     }
     if out_of_range > 0 {
         o.notes.push(format!(
-            "{out_of_range} cases outside float32's range not judged"
+            "{out_of_range} cases outside the dtype's range not judged"
         ));
     }
     if !out_of_range_nonfinite.is_empty() {
         o.warns.push(format!(
-            "{} of {out_of_range} cases outside float32's range gave non-finite values, e.g. {}",
+            "{} of {out_of_range} cases outside the dtype's range gave non-finite values, e.g. {}",
             out_of_range_nonfinite.len(),
             out_of_range_nonfinite[0]
         ));
@@ -285,7 +380,7 @@ pub(crate) fn log_prob_shift(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             o.fails.push(format!("{case}: valid input rejected"));
             continue;
         };
-        let single = is_f32(&base) || ctx.f32();
+        let dtype = precision(ctx.dtype(), &base);
         let base = floats(&base, &[m], "relaxed_log_prob")?;
         for c in [3.7, -2.5] {
             let shifted: Vec<f64> = l.iter().map(|v| v + c).collect();
@@ -298,11 +393,14 @@ pub(crate) fn log_prob_shift(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             let tols: Vec<f64> = y
                 .chunks_exact(k)
                 .map(|row| {
-                    tolerance::density(single, density_magnitude(&shifted, tau, row) + c.abs())
+                    tolerance::density(dtype, density_magnitude(&shifted, tau, row) + c.abs())
                 })
                 .collect();
-            o.n += m as u64;
-            compare_points(&mut o, &format!("{case}, shift {c}"), &got, &base, &tols);
+            let label = format!("{case}, shift {c}");
+            let keep = points_of(&mut o, &label, dtype, &y, k, &got);
+            let (got, base, tols) = (pick(&got, &keep), pick(&base, &keep), pick(&tols, &keep));
+            o.n += got.len() as u64;
+            compare_points(&mut o, &label, &got, &base, &tols);
         }
     }
     if o.fails.is_empty() {
@@ -333,7 +431,7 @@ pub(crate) fn log_prob_own_samples(ctx: &mut Ctx) -> Result<Outcome, TargetError
             return Ok(o);
         }
     };
-    let single = is_f32(&lp) || ctx.f32();
+    let dtype = precision(ctx.dtype(), &lp);
     let lp = floats(&lp, &[grid.len()], "relaxed_log_prob")?;
     let nan = lp
         .iter()
@@ -344,8 +442,9 @@ pub(crate) fn log_prob_own_samples(ctx: &mut Ctx) -> Result<Outcome, TargetError
             "density NaN or +inf at {nan} of {} interior grid points",
             grid.len()
         );
-        if single {
-            o.warns.push(msg + " (float32; treated as 0)");
+        if dtype != Dtype::Float64 {
+            o.warns
+                .push(msg + &format!(" ({}; treated as 0)", dtype.as_str()));
         } else {
             o.fails.push(msg);
         }
@@ -367,7 +466,7 @@ pub(crate) fn log_prob_own_samples(ctx: &mut Ctx) -> Result<Outcome, TargetError
         cdf[j] = cdf[j - 1] + 0.01 * (f[j] + f[j - 1]);
     }
     let mass = cdf[cdf.len() - 1];
-    let tol = tolerance::density_mass(single);
+    let tol = tolerance::density_mass(dtype);
     if mass.is_nan() || (mass - 1.0).abs() > tol {
         o.fails.push(format!(
             "the density integrates to {mass:.6}, not 1 (tolerance {tol:e})"
@@ -375,15 +474,17 @@ pub(crate) fn log_prob_own_samples(ctx: &mut Ctx) -> Result<Outcome, TargetError
     } else {
         o.notes.push(format!("∫p = {mass:.8}"));
     }
-    let Ok((samples, _)) = valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? else {
+    let Ok((samples, sample_dtype)) = valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? else {
         o.fails.push("valid relaxed_sample rejected".into());
         return Ok(o);
     };
     let mut data = Vec::new();
+    let mut deltas = Vec::new();
     let mut left_out = 0;
     for row in samples.chunks_exact(2) {
         if row[0] > 0.0 && row[1] > 0.0 && row.iter().all(|v| v.is_finite()) {
             data.push(row[0].ln() - row[1].ln());
+            deltas.push(log_ratio_delta(sample_dtype, row[0], row[1]));
         } else {
             left_out += 1;
         }
@@ -405,7 +506,21 @@ pub(crate) fn log_prob_own_samples(ctx: &mut Ctx) -> Result<Outcome, TargetError
             let t = pos - j as f64;
             (((1.0 - t) * cdf[j] + t * cdf[j + 1]) / mass).clamp(0.0, 1.0)
         };
-        let r = ks_one_sample(&data, cdf_at).map_err(internal)?;
+        let r = if sample_dtype.is_half() {
+            let pts: Vec<(f64, f64)> = data.iter().copied().zip(deltas).collect();
+            let band = ks_band(&pts, cdf_at).map_err(internal)?;
+            o.notes.push(band_note(sample_dtype, &band));
+            KsSummary {
+                statistic: band.statistic,
+                p_value: band.p_value,
+            }
+        } else {
+            let r = ks_one_sample(&data, cdf_at).map_err(internal)?;
+            KsSummary {
+                statistic: r.statistic,
+                p_value: r.p_value,
+            }
+        };
         o.p_value = Some(r.p_value);
         o.power = Some(Power::Dkwm {
             n: data.len() as u64,

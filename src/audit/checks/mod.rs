@@ -91,6 +91,7 @@ pub(crate) mod common;
 pub(crate) mod grad;
 pub(crate) mod log_prob;
 pub(crate) mod noise;
+pub(crate) mod precision;
 pub(crate) mod range;
 pub(crate) mod relaxed;
 pub(crate) mod robustness;

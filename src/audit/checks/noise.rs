@@ -2,13 +2,14 @@
 //! tail. Notation and error control: `audit::checks`.
 
 use crate::audit::checks::common::{floats, fmt_p, internal, qq_points};
+use crate::audit::checks::precision::{band_note, ks_band, noise_delta};
 use crate::audit::chunked::{Case, ChunkedCheck, Request, Tally};
 use crate::audit::ctx::{Ctx, Shared};
 use crate::audit::options::Plan;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
 use crate::audit::result::Figure;
-use crate::audit::target::{Array, Capabilities, TargetError};
+use crate::audit::target::{Array, Capabilities, Dtype, TargetError};
 use crate::distributions::Gumbel;
 use crate::stats::{Alternative, anderson_darling_dist, binomial_test, ks_one_sample};
 
@@ -54,6 +55,12 @@ pub(crate) fn noise_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
         return Ok(o);
     }
     let g = Gumbel::standard();
+    let dtype = ctx.dtype();
+    if dtype.is_half() {
+        // Half precision: KS band test alone (checks::precision); AD's null law needs
+        // continuous data, and the grid's atoms are what it would see.
+        return noise_cdf_half(o, &data, dtype);
+    }
     let ks = ks_one_sample(&data, |x| g.cdf(x)).map_err(internal)?;
     let ad = anderson_darling_dist(&data, &g).map_err(internal)?;
     o.combine(&[ks.p_value, ad.p_value]);
@@ -69,6 +76,29 @@ pub(crate) fn noise_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     o.figure = Some(Figure::Qq {
         title: "Gumbel noise: observed against Gumbel(0, 1) quantiles".into(),
         points: qq_points(&data, |p| g.quantile(p).unwrap_or(f64::NAN)),
+    });
+    Ok(o)
+}
+
+/// `noise.cdf` for a float16 or bfloat16 implementation: the KS band test with
+/// `δ = 2 ε max(1, |x|)` (`checks::precision`), conservative; one part.
+fn noise_cdf_half(mut o: Outcome, data: &[f64], dtype: Dtype) -> Result<Outcome, TargetError> {
+    let g = Gumbel::standard();
+    let pts: Vec<(f64, f64)> = data.iter().map(|&x| (x, noise_delta(dtype, x))).collect();
+    let r = ks_band(&pts, |x| g.cdf(x)).map_err(internal)?;
+    o.criterion = "KS band test vs Gumbel(0, 1) at the dtype's precision (no AD)".into();
+    o.p_value = Some(r.p_value);
+    o.power = Some(Power::Dkwm { n: o.n, parts: 1 });
+    o.notes.push(format!(
+        "KS band D = {:.5} at x = {:.3} (p = {}); {}",
+        r.statistic,
+        r.location,
+        fmt_p(r.p_value),
+        band_note(dtype, &r)
+    ));
+    o.figure = Some(Figure::Qq {
+        title: "Gumbel noise: observed against Gumbel(0, 1) quantiles".into(),
+        points: qq_points(data, |p| g.quantile(p).unwrap_or(f64::NAN)),
     });
     Ok(o)
 }

@@ -26,13 +26,13 @@
 //! ±[`NOISE_MARGIN`] of the logits (probability of a wider noise gap below 1e-30 per row) is a
 //! `warn`, as the float32 rule of `audit::checks` says.
 
-use crate::audit::checks::common::{floats, fmt_p, internal, is_f32, valid};
+use crate::audit::checks::common::{floats, fmt_p, internal, logit_laws, precision, valid};
 use crate::audit::checks::relaxed::SimplexTally;
 use crate::audit::ctx::Ctx;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
 use crate::audit::result::Figure;
-use crate::audit::target::TargetError;
+use crate::audit::target::{Dtype, TargetError};
 use crate::audit::tolerance;
 use crate::distributions::Logits;
 use crate::numeric::sigmoid;
@@ -105,33 +105,39 @@ fn large_k_logits() -> Vec<f64> {
 /// Whether an unmasked entry of a row may round to exactly 0 at this dtype: the largest gap of
 /// `(l + g)/τ` between unmasked entries (logit gap plus [`NOISE_MARGIN`]) exceeds the
 /// underflow threshold.
-fn zeros_possible(logits: &[f64], tau: f64, single: bool) -> bool {
+fn zeros_possible(logits: &[f64], tau: f64, dtype: Dtype) -> bool {
     let finite: Vec<f64> = logits.iter().copied().filter(|v| v.is_finite()).collect();
     let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
-    let limit = if single { F32_UNDERFLOW } else { F64_UNDERFLOW };
+    let limit = match dtype {
+        Dtype::Float64 => F64_UNDERFLOW,
+        Dtype::Float32 => F32_UNDERFLOW,
+        // -ln of the smallest subnormal: 16.6 (float16), 92.2 (bfloat16).
+        Dtype::Float16 | Dtype::Bfloat16 => -dtype.format().min_subnormal().ln(),
+    };
     (hi - lo + NOISE_MARGIN) / tau + (finite.len() as f64).ln() > limit
 }
 
 /// Whether a binary sample `σ((l + L)/τ)` may round to exactly 1 (`1 + e^-t` rounds to 1:
-/// `t > 53 ln 2`, float32 `24 ln 2`) or 0 for a Logistic noise `|L| ≤` [`NOISE_MARGIN`];
-/// rounding to 1 comes first, so it decides.
-fn saturation_possible(l: f64, tau: f64, single: bool) -> bool {
-    let bits = if single { 24.0 } else { 53.0 };
+/// `t > p ln 2` with p the dtype's precision: 53, float32 24, float16 11, bfloat16 8) or 0 for
+/// a Logistic noise `|L| ≤` [`NOISE_MARGIN`]; rounding to 1 comes first, so it decides.
+fn saturation_possible(l: f64, tau: f64, dtype: Dtype) -> bool {
+    let bits = f64::from(dtype.format().precision);
     (l.abs() + NOISE_MARGIN) / tau > bits * std::f64::consts::LN_2
 }
 
-/// Exact criteria on the rows of one case; the argmax counts of the finite rows.
+/// Exact criteria on the rows of one case; the argmax counts of the finite rows (for the half
+/// types, of the rows without a tied maximum: [`untied_argmax`]).
 fn judge_rows(
     o: &mut Outcome,
     case: &str,
     l: &[f64],
     tau: f64,
     y: &[f64],
-    single: bool,
+    dtype: Dtype,
 ) -> Vec<u64> {
     let k = l.len();
-    let tol = tolerance::simplex_sum(single, k);
+    let tol = tolerance::simplex_sum(dtype, k);
     o.max_tolerance = o.max_tolerance.max(tol);
     let t = SimplexTally::of(l, y, tol);
     o.n += t.rows;
@@ -145,20 +151,51 @@ fn judge_rows(
     t.push_fails(o, case, tol);
     let zeros = t.zeros;
     if zeros > 0 {
-        let dtype = if single { "float32" } else { "float64" };
-        if zeros_possible(l, tau, single) {
+        let name = dtype.as_str();
+        if zeros_possible(l, tau, dtype) {
             o.notes.push(format!(
                 "{case}: {zeros} unmasked entries are exactly 0 (their exact value is below \
-                 the smallest {dtype} here: correct rounding)"
+                 the smallest {name} here: correct rounding)"
             ));
         } else {
             o.warns.push(format!(
                 "{case}: {zeros} unmasked entries underflowed to exactly 0 although their \
-                 exact value is a positive {dtype} number"
+                 exact value is a positive {name} number"
             ));
         }
     }
-    t.argmax
+    untied_argmax(o, case, &t, dtype)
+}
+
+/// The argmax counts to judge. float32 and float64: every finite row (as before the half
+/// types). float16 and bfloat16: the rows whose maximum is not shared: entries closer than an
+/// ulp round to the same value (at τ = 1000 the entries of (1, 0, -1) differ by about 3e-4,
+/// float16's spacing at 1/3 is 2.4e-4), and such a row has no argmax at that precision. If
+/// more than `tolerance::HALF_TIE_FRACTION` of the rows are tied the case is not judged by
+/// χ² (a `warn`: leaving them out could move the law by their fraction); below it they are
+/// left out and counted in a note.
+fn untied_argmax(o: &mut Outcome, case: &str, t: &SimplexTally, dtype: Dtype) -> Vec<u64> {
+    if !dtype.is_half() {
+        return t.argmax.clone();
+    }
+    let tied: u64 = t.tied.iter().sum();
+    let finite: u64 = t.argmax.iter().sum();
+    if tied == 0 {
+        return t.argmax.clone();
+    }
+    if tied as f64 > tolerance::HALF_TIE_FRACTION.value * finite as f64 {
+        o.warns.push(format!(
+            "{case}: {tied} of {finite} rows have a tied maximum at {} (entries equal after \
+             rounding: no argmax at this precision), so the argmax law is not judged here",
+            dtype.as_str()
+        ));
+        return vec![0; t.argmax.len()];
+    }
+    o.notes.push(format!(
+        "{case}: {tied} of {finite} rows with a tied maximum at {} left out of the argmax counts",
+        dtype.as_str()
+    ));
+    t.argmax.iter().zip(&t.tied).map(|(a, b)| a - b).collect()
 }
 
 /// `relaxed.range`: soft relaxed samples at the ends of the documented range, `relaxed_n`
@@ -186,7 +223,7 @@ pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
          probability 0; Pearson χ² of argmax counts vs π, Bonferroni over 4",
     );
     let n = ctx.plan.relaxed_n;
-    let declared_single = ctx.f32();
+    let declared = ctx.dtype();
     let mut ps = Vec::new();
     let mut worst: Option<(f64, Figure)> = None;
     for c in relaxed_range_cases() {
@@ -201,9 +238,9 @@ pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
                 continue;
             }
         };
-        let single = is_f32(&a) || declared_single;
+        let dtype = precision(declared, &a);
         let y = floats(&a, &[n, k], "relaxed_sample")?;
-        let counts = judge_rows(&mut o, &case, l, tau, &y, single);
+        let counts = judge_rows(&mut o, &case, l, tau, &y, dtype);
         let probs = Logits::from_slice(l).map_err(internal)?.probs();
         let impossible: u64 = counts
             .iter()
@@ -227,7 +264,16 @@ pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             o.notes.push(format!("{case}: argmax counts {counts:?}"));
             continue;
         }
-        let r = pearson_chi2(&counts, &probs).map_err(internal)?;
+        // Every law the implementation may follow (`logit_laws`: float16 holds 1e4 ± 1 as
+        // 1e4); the larger p-value.
+        let mut r = pearson_chi2(&counts, &probs).map_err(internal)?;
+        for held in logit_laws(l, dtype).into_iter().skip(1) {
+            let p = Logits::from_slice(&held).map_err(internal)?.probs();
+            let other = pearson_chi2(&counts, &p).map_err(internal)?;
+            if other.p_value > r.p_value {
+                r = other;
+            }
+        }
         ps.push(r.p_value);
         o.notes.push(format!(
             "{case}: argmax counts {counts:?}, p = {}",
@@ -255,9 +301,9 @@ pub(crate) fn relaxed_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     match valid(ctx.target.relaxed_sample(&l, tau, false, nk, seed), &case)? {
         Err(msg) => o.fails.push(msg),
         Ok(a) => {
-            let single = is_f32(&a) || declared_single;
+            let dtype = precision(declared, &a);
             let y = floats(&a, &[nk, LARGE_K], "relaxed_sample")?;
-            let counts = judge_rows(&mut o, &case, &l, tau, &y, single);
+            let counts = judge_rows(&mut o, &case, &l, tau, &y, dtype);
             let first = counts[0];
             let total: u64 = counts.iter().sum();
             if total > 0 {
@@ -322,7 +368,7 @@ pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
                 continue;
             }
         };
-        let single = is_f32(&a) || ctx.f32();
+        let dtype = precision(ctx.dtype(), &a);
         let x = floats(&a, &[n], "binary_sample")?;
         o.n += n as u64;
         let bad = x
@@ -345,13 +391,13 @@ pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
             line += &format!(", {half} exactly 1/2 (left out)");
         }
         if edge > 0 {
-            if saturation_possible(l, tau, single) {
+            if saturation_possible(l, tau, dtype) {
                 line += &format!(", {edge} exactly 0 or 1 (correct rounding at this τ)");
             } else {
                 o.warns.push(format!(
                     "{case}: {edge} values exactly 0 or 1 although the exact value is not \
                      within rounding of 0 or 1 in {}",
-                    if single { "float32" } else { "float64" }
+                    dtype.as_str()
                 ));
             }
         }
@@ -368,8 +414,31 @@ pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
         if above + below == 0 {
             continue;
         }
-        let probs = [p_above, 1.0 - p_above];
-        let r = pearson_chi2(&[above, below], &probs).map_err(internal)?;
+        if dtype.is_half() {
+            // Values within 2 ε of 1/2 may sit on either side of it after the implementation's
+            // roundings (and float16's grid is twice as fine below 1/2 as above): beyond
+            // HALF_TIE_FRACTION of the rows such a case says nothing about σ(l) at this
+            // precision.
+            let w = 2.0 * dtype.eps();
+            let near = x.iter().filter(|&&v| (v - 0.5).abs() <= w).count();
+            if near as f64 > tolerance::HALF_TIE_FRACTION.value * n as f64 {
+                o.warns.push(format!(
+                    "{line}, and {near} of {n} values within {w:.1e} of 1/2, where {} cannot tell \
+                     the side, so the case is not judged by χ²",
+                    dtype.as_str()
+                ));
+                continue;
+            }
+        }
+        // Every law the implementation may follow (`logit_laws`); the larger p-value.
+        let mut r = pearson_chi2(&[above, below], &[p_above, 1.0 - p_above]).map_err(internal)?;
+        for held in logit_laws(&[l], dtype).into_iter().skip(1) {
+            let p = sigmoid(held[0]);
+            let other = pearson_chi2(&[above, below], &[p, 1.0 - p]).map_err(internal)?;
+            if other.p_value > r.p_value {
+                r = other;
+            }
+        }
         ps.push(r.p_value);
         o.notes.push(format!("{line}, p = {}", fmt_p(r.p_value)));
         if worst.as_ref().is_none_or(|(p, _)| r.p_value < *p) {
@@ -379,7 +448,7 @@ pub(crate) fn binary_range(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
                 Figure::Frequencies {
                     title: format!("binary samples above / below 1/2, {case}"),
                     observed: vec![above as f64 / nf, below as f64 / nf],
-                    expected: probs.to_vec(),
+                    expected: vec![p_above, 1.0 - p_above],
                 },
             ));
         }
@@ -402,16 +471,25 @@ mod tests {
 
     #[test]
     fn zeros_are_possible_only_where_the_gap_underflows() {
-        assert!(zeros_possible(&[1e4, 0.0, -1e4], 1e-3, false));
-        assert!(zeros_possible(&[1.0, 0.0, -1.0], 1e-3, false));
-        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 1e3, false));
-        assert!(!zeros_possible(&[1e4, 0.0, -1e4], 1e3, false));
-        assert!(saturation_possible(1.0, 1e-3, false));
-        assert!(!saturation_possible(1e4, 1e3, false));
-        assert!(saturation_possible(1e4, 1e3 * 0.5, true));
+        assert!(zeros_possible(&[1e4, 0.0, -1e4], 1e-3, Dtype::Float64));
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 1e-3, Dtype::Float64));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 1e3, Dtype::Float64));
+        assert!(!zeros_possible(&[1e4, 0.0, -1e4], 1e3, Dtype::Float64));
+        assert!(saturation_possible(1.0, 1e-3, Dtype::Float64));
+        assert!(!saturation_possible(1e4, 1e3, Dtype::Float64));
+        assert!(saturation_possible(1e4, 1e3 * 0.5, Dtype::Float32));
         // float32 underflows sooner.
-        assert!(zeros_possible(&[1.0, 0.0, -1.0], 0.5, true));
-        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 0.5, false));
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 0.5, Dtype::Float32));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 0.5, Dtype::Float64));
+        // With the noise margin 80: float16 (smallest subnormal 2^-24: gap 16.6) underflows
+        // sooner still; bfloat16 (2^-133: gap 92.2) between float16 and float32 (103.3).
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 1.0, Dtype::Float16));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 1.0, Dtype::Bfloat16));
+        assert!(zeros_possible(&[1.0, 0.0, -1.0], 0.85, Dtype::Bfloat16));
+        assert!(!zeros_possible(&[1.0, 0.0, -1.0], 0.85, Dtype::Float32));
+        // A sigmoid rounds to 1 at t > 11 ln 2 = 7.6 in float16, 8 ln 2 = 5.5 in bfloat16.
+        assert!(saturation_possible(1.0, 12.0, Dtype::Bfloat16));
+        assert!(!saturation_possible(1.0, 12.0, Dtype::Float16));
     }
 
     #[test]

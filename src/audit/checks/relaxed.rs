@@ -2,17 +2,24 @@
 //! log-ratio law, a two-sample comparison with the reference, and hard rows. Notation and error
 //! control: `audit::checks`.
 
-use crate::audit::checks::common::{floats, fmt_p, internal, is_f32, qq_points, valid};
+use crate::audit::checks::common::{floats, fmt_p, internal, precision, qq_points, valid};
+use crate::audit::checks::precision::{band_note, ks_band, log_ratio_delta, rounded};
 use crate::audit::ctx::{Ctx, Shared};
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
 use crate::audit::reference::ReferenceTarget;
 use crate::audit::result::Figure;
-use crate::audit::target::{Target, TargetError};
+use crate::audit::target::{Dtype, Target, TargetError};
 use crate::audit::tolerance;
 use crate::distributions::Logits;
 use crate::numeric::{argmax, sigmoid};
 use crate::stats::{ks_one_sample, ks_two_sample, pearson_chi2};
+
+/// A KS statistic and its p-value, plain or band (`checks::precision`).
+struct KsSummary {
+    statistic: f64,
+    p_value: f64,
+}
 
 /// Logits of the relaxed checks.
 pub(crate) const RELAXED_LOGITS: [f64; 3] = [1.0, 0.0, -1.0];
@@ -37,14 +44,14 @@ pub(crate) fn relaxed_simplex(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let mut o = Outcome::new("exact: finite, 0 ≤ y_i ≤ 1, |Σy - 1| ≤ tol(dtype), masked y_i = 0");
     for (l, tau) in relaxed_cases() {
         let k = l.len();
-        let (y, single) = match valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? {
+        let (y, dtype) = match valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? {
             Ok(v) => v,
             Err(msg) => {
                 o.fails.push(msg);
                 continue;
             }
         };
-        let tol = tolerance::simplex_sum(single, k);
+        let tol = tolerance::simplex_sum(dtype, k);
         let t = SimplexTally::of(&l, &y, tol);
         o.n += t.rows;
         let case = format!("l = {l:?}, τ = {tau}");
@@ -57,7 +64,7 @@ pub(crate) fn relaxed_simplex(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
         if zeros > 0 {
             o.warns.push(format!(
                 "{case}: {zeros} unmasked entries underflowed to exactly 0 ({} precision)",
-                if single { "float32" } else { "float64" }
+                dtype.as_str()
             ));
         }
     }
@@ -140,6 +147,9 @@ pub(crate) struct SimplexTally {
     pub(crate) masked: u64,
     pub(crate) zeros: u64,
     pub(crate) argmax: Vec<u64>,
+    /// Of `argmax`, the rows whose largest entry is shared by another entry (counted at the
+    /// first of them): at half precision nearly equal entries round to the same value.
+    pub(crate) tied: Vec<u64>,
 }
 
 impl SimplexTally {
@@ -155,6 +165,7 @@ impl SimplexTally {
             masked: 0,
             zeros: 0,
             argmax: vec![0; k],
+            tied: vec![0; k],
         };
         for row in y.chunks_exact(k) {
             if row.iter().any(|v| !v.is_finite()) {
@@ -179,6 +190,9 @@ impl SimplexTally {
             }
             if let Some(i) = argmax_finite(row) {
                 t.argmax[i] += 1;
+                if row.iter().filter(|&&v| v == row[i]).count() > 1 {
+                    t.tied[i] += 1;
+                }
             }
         }
         t
@@ -232,17 +246,21 @@ pub(crate) fn relaxed_log_ratio(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     ];
     for (l, tau, i, j) in cases {
         let k = l.len();
-        let Ok((y, _)) = valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? else {
+        let Ok((y, dtype)) = valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? else {
             o.fails
                 .push(format!("l = {l:?}, τ = {tau}: valid input rejected"));
             continue;
         };
         let mut data = Vec::with_capacity(y.len() / k);
+        let mut deltas = Vec::new();
         let mut left_out = 0;
         for row in y.chunks_exact(k) {
             let (a, b) = (row[i], row[j]);
             if a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite() {
                 data.push(a.ln() - b.ln());
+                if dtype.is_half() {
+                    deltas.push(log_ratio_delta(dtype, a, b));
+                }
             } else {
                 left_out += 1;
             }
@@ -258,7 +276,24 @@ pub(crate) fn relaxed_log_ratio(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
         }
         o.n += data.len() as u64;
         let loc = (l[i] - l[j]) / tau;
-        let r = ks_one_sample(&data, |x| sigmoid((x - loc) * tau)).map_err(internal)?;
+        let r = if dtype.is_half() {
+            let pts: Vec<(f64, f64)> = data.iter().copied().zip(deltas).collect();
+            let band = ks_band(&pts, |x| sigmoid((x - loc) * tau)).map_err(internal)?;
+            o.notes.push(format!(
+                "τ = {tau}, (y_{i}, y_{j}): {}",
+                band_note(dtype, &band)
+            ));
+            KsSummary {
+                statistic: band.statistic,
+                p_value: band.p_value,
+            }
+        } else {
+            let r = ks_one_sample(&data, |x| sigmoid((x - loc) * tau)).map_err(internal)?;
+            KsSummary {
+                statistic: r.statistic,
+                p_value: r.p_value,
+            }
+        };
         ps.push(r.p_value);
         o.notes.push(format!(
             "τ = {tau}, ln(y_{i}/y_{j}){}: D = {:.5}, p = {}",
@@ -307,8 +342,8 @@ pub(crate) fn relaxed_vs_reference(ctx: &mut Ctx) -> Result<Outcome, TargetError
     let mut o = Outcome::new(
         "two-sample KS vs reference samples on y_0, y_1, y_2, max y, y_0 - y_2; Bonferroni over 5",
     );
-    let y = match valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? {
-        Ok((y, _)) => y,
+    let (y, dtype) = match valid(relaxed_draws(ctx, &l, tau), "relaxed_sample")? {
+        Ok(v) => v,
         Err(msg) => {
             o.fails.push(msg);
             return Ok(o);
@@ -316,9 +351,18 @@ pub(crate) fn relaxed_vs_reference(ctx: &mut Ctx) -> Result<Outcome, TargetError
     };
     let seed = ctx.next_seed();
     let n = ctx.plan.relaxed_n;
-    let r = ReferenceTarget::new()
+    let mut r = ReferenceTarget::new()
         .relaxed_sample(&l, tau, false, n, seed)?
         .to_f64();
+    if dtype.is_half() {
+        // Half precision: the reference rows rounded entry by entry to the dtype, the law of
+        // a correctly rounded implementation; ties in both samples only make KS conservative.
+        r = rounded(dtype, &r);
+        o.notes.push(format!(
+            "reference rows rounded to {} before projecting",
+            dtype.as_str()
+        ));
+    }
     let project = |rows: &[f64], which: usize| -> Vec<f64> {
         rows.chunks_exact(3)
             .filter(|r| r.iter().all(|v| v.is_finite()))
@@ -477,18 +521,18 @@ pub(crate) fn relaxed_hard_matches_soft(ctx: &mut Ctx) -> Result<Outcome, Target
 }
 
 /// Soft relaxed samples for a case, shared by the relaxed checks and `log_prob.own_samples`
-/// (stream `"relaxed <logits> <τ>"`), and whether they are single precision.
+/// (stream `"relaxed <logits> <τ>"`), and the precision they are judged at.
 pub(crate) fn relaxed_draws(
     ctx: &mut Ctx,
     logits: &[f64],
     tau: f64,
-) -> Result<(Vec<f64>, bool), TargetError> {
+) -> Result<(Vec<f64>, Dtype), TargetError> {
     let n = ctx.plan.relaxed_n;
-    let declared_single = ctx.f32();
+    let declared = ctx.dtype();
     let key = format!("relaxed {logits:?} {tau}");
     let a = ctx.cached(Shared::Relaxed, &key, |t, seed| {
         t.relaxed_sample(logits, tau, false, n, seed)
     })?;
-    let single = is_f32(a) || declared_single;
-    Ok((floats(a, &[n, logits.len()], "relaxed_sample")?, single))
+    let dtype = precision(declared, a);
+    Ok((floats(a, &[n, logits.len()], "relaxed_sample")?, dtype))
 }
