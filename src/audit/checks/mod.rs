@@ -91,8 +91,10 @@ pub(crate) mod noise;
 pub(crate) mod range;
 pub(crate) mod relaxed;
 pub(crate) mod robustness;
+pub(crate) mod tokens;
 
 pub use categorical::categorical_cases;
+pub use tokens::{TokenCase, token_cases};
 
 use crate::audit::ctx::{Ctx, Shared};
 use crate::audit::outcome::Outcome;
@@ -120,6 +122,8 @@ pub enum Group {
     Range,
     /// Invalid input and reproducibility (`checks/robustness.rs`).
     Robustness,
+    /// LLM token samplers (`checks/tokens.rs`).
+    Tokens,
 }
 
 /// The ops a check needs before it is called.
@@ -161,7 +165,7 @@ impl std::fmt::Debug for CheckSpec {
 const NONE: &[Shared] = &[];
 
 /// The battery, in run order.
-pub const TABLE: [CheckSpec; 26] = [
+pub const TABLE: [CheckSpec; 29] = [
     CheckSpec {
         id: "noise.finite",
         group: Group::Noise,
@@ -382,6 +386,30 @@ pub const TABLE: [CheckSpec; 26] = [
         shares: NONE,
         run: robustness::reproducibility,
     },
+    CheckSpec {
+        id: "tokens.support",
+        group: Group::Tokens,
+        title: "token samplers: every draw inside the exact kept set (boundary cases included)",
+        needs: Needs::All(&[Op::TokenSample], None),
+        shares: &[Shared::Tokens],
+        run: tokens::tokens_support,
+    },
+    CheckSpec {
+        id: "tokens.law",
+        group: Group::Tokens,
+        title: "token samplers: frequencies against the exact truncated pmf",
+        needs: Needs::All(&[Op::TokenSample], None),
+        shares: &[Shared::Tokens],
+        run: tokens::tokens_law,
+    },
+    CheckSpec {
+        id: "tokens.convention",
+        group: Group::Tokens,
+        title: "token samplers: canonical law, or which alternative convention is followed",
+        needs: Needs::All(&[Op::TokenSample], None),
+        shares: &[Shared::Tokens],
+        run: tokens::tokens_convention,
+    },
 ];
 
 /// Every check id, in run order.
@@ -408,6 +436,7 @@ mod tests {
             Shared::Categorical,
             Shared::Relaxed,
             Shared::GradK2,
+            Shared::Tokens,
         ] {
             assert!(TABLE.iter().filter(|c| c.shares.contains(&g)).count() >= 2);
         }
