@@ -339,7 +339,7 @@ fn case_p_values(counts: &Counts, law: &TokenLaw) -> Result<Vec<f64>, TargetErro
 /// χ² of the counts against the canonical pmf over the kept set and the exact binomial test of
 /// the boundary token's count; Bonferroni over the parts (2 per case, 1 for a one-token set;
 /// cases whose kept set the declared dtype may move are left out and named). Detects Cohen's
-/// w ≈ 0.03 (df = 5) per case at standard; the binomial part detects a boundary token whose
+/// w ≥ 0.0274 (df = 5, 27 parts, m = 18) per case at standard; the binomial part detects a boundary token whose
 /// frequency is off by about 5σ. Catches the crossing token dropped, an extra token at
 /// equality, top-k after top-p, temperature after truncation and a wrong min-p reference.
 pub(crate) fn tokens_law(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
