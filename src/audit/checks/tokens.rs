@@ -475,6 +475,110 @@ pub(crate) fn tokens_convention(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     Ok(o)
 }
 
+/// One frequency band of a vocabulary-scale row: the tokens whose probability lies in
+/// `[lo, hi)` (a decade, or several merged), and their total mass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// Lower end of the band's probability range.
+    pub lo: f64,
+    /// Upper end (exclusive; the top band includes 1).
+    pub hi: f64,
+    /// The tokens of the band.
+    pub tokens: Vec<usize>,
+    /// `Σ p` over the band.
+    pub mass: f64,
+}
+
+/// The vocabulary-scale band partition (for the deep level's 32k / 131k / 262k rows; not yet
+/// a check): tokens with `p > 0` grouped by decade of probability, `[10^-(j+1), 10^-j)`, then,
+/// from the rarest band upward, each band whose expected count `n·mass` is below
+/// `min_expected` merged into the next more probable one (the most probable band absorbs what
+/// is left). Depends only on `pmf` and `n`, never on counts, so a test on the bands stays
+/// calibrated. A tail of 262,144 tokens at `e^-20.5` each below a head token is one band of
+/// mass 3.3e-4 (expected 32.8 in 10⁵ draws): a float32 noise floor that never draws it shows as
+/// 0 observed in that band.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn frequency_bands(pmf: &[f64], n: u64, min_expected: f64) -> Vec<Band> {
+    use std::collections::BTreeMap;
+    let mut decades: BTreeMap<i32, Band> = BTreeMap::new();
+    for (i, &p) in pmf.iter().enumerate() {
+        if p > 0.0 {
+            let j = (-p.log10()).floor().max(0.0) as i32;
+            let b = decades.entry(j).or_insert_with(|| Band {
+                lo: 10f64.powi(-(j + 1)),
+                hi: 10f64.powi(-j),
+                tokens: Vec::new(),
+                mass: 0.0,
+            });
+            b.tokens.push(i);
+            b.mass += p;
+        }
+    }
+    // Rarest first; merge upward while the expectation is too small.
+    let mut rare_first: Vec<Band> = decades.into_values().rev().collect();
+    let mut out: Vec<Band> = Vec::new();
+    let mut carry: Option<Band> = None;
+    for b in rare_first.drain(..) {
+        let merged = match carry.take() {
+            None => b,
+            Some(c) => Band {
+                lo: c.lo,
+                hi: b.hi,
+                tokens: c.tokens.into_iter().chain(b.tokens).collect(),
+                mass: c.mass + b.mass,
+            },
+        };
+        if (n as f64) * merged.mass < min_expected {
+            carry = Some(merged);
+        } else {
+            out.push(merged);
+        }
+    }
+    if let Some(c) = carry {
+        match out.last_mut() {
+            Some(last) => {
+                last.lo = last.lo.min(c.lo);
+                last.tokens.extend(c.tokens);
+                last.mass += c.mass;
+            }
+            None => out.push(c),
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// The count of one band against its expectation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandTest {
+    /// Draws in the band.
+    pub observed: u64,
+    /// `n · mass`.
+    pub expected: f64,
+    /// Exact two-sided binomial p-value of `observed` out of `n` at the band's mass.
+    pub p_value: f64,
+}
+
+/// Exact binomial test of every band's count (`counts` per token, `n` their total); the parts
+/// of a check, to be combined by Bonferroni.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn band_tests(counts: &[u64], bands: &[Band]) -> Result<Vec<BandTest>, Error> {
+    let n: u64 = counts.iter().sum();
+    bands
+        .iter()
+        .map(|b| {
+            let observed: u64 = b.tokens.iter().map(|&i| counts[i]).sum();
+            let q = b.mass.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON);
+            let r = binomial_test(observed, n, q, Alternative::TwoSided)?;
+            Ok(BandTest {
+                observed,
+                expected: n as f64 * b.mass,
+                p_value: r.p_value,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,5 +663,45 @@ mod tests {
             out_of_range: 1,
         };
         assert_eq!(case_p_values(&oob, &law).unwrap(), vec![0.0]);
+    }
+
+    #[test]
+    fn a_lost_tail_of_262144_tokens_shows_in_its_band() {
+        // One head token and 262,144 tail tokens at a gap of 20.5 nats (vllm-project/vllm#43150).
+        let k = 262_145;
+        let w_tail = (-20.5f64).exp();
+        let z = 1.0 + (k - 1) as f64 * w_tail;
+        let mut pmf = vec![w_tail / z; k];
+        pmf[0] = 1.0 / z;
+        let n = 100_000u64;
+        let bands = frequency_bands(&pmf, n, 5.0);
+        assert_eq!(bands.len(), 2);
+        assert_eq!(bands[1].tokens.len(), k - 1);
+        assert!((n as f64 * bands[1].mass - 32.76).abs() < 0.01);
+        // Every draw on the head token (float32 noise that never reaches the tail).
+        let mut counts = vec![0u64; k];
+        counts[0] = n;
+        let lost = band_tests(&counts, &bands).unwrap();
+        assert_eq!(lost[1].observed, 0);
+        assert!(lost[1].p_value < 1e-12, "{:?}", lost[1]);
+        // 33 tail draws, spread over the tail: consistent.
+        counts[0] = n - 33;
+        for c in counts.iter_mut().skip(1).step_by(7000).take(33) {
+            *c = 1;
+        }
+        let fine = band_tests(&counts, &bands).unwrap();
+        assert!(fine.iter().all(|t| t.p_value > 0.5), "{fine:?}");
+    }
+
+    #[test]
+    fn rare_bands_merge_upward_until_expected_counts_suffice() {
+        let pmf = [0.5, 0.3, 0.15, 0.04, 0.009, 0.0009, 0.0001, 0.0];
+        let bands = frequency_bands(&pmf, 1000, 5.0);
+        // Decades: [0.1, 1): 3 tokens; [0.01, 0.1): 0.04; below: 0.009 + 0.0009 + 0.0001 = 0.01,
+        // expected 10 in 1000 draws after merging the three rarest decades.
+        let sizes: Vec<usize> = bands.iter().map(|b| b.tokens.len()).collect();
+        assert_eq!(sizes, vec![3, 1, 3]);
+        assert!(bands.iter().all(|b| 1000.0 * b.mass >= 5.0));
+        assert!(!bands.iter().any(|b| b.tokens.contains(&7)));
     }
 }
