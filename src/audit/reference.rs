@@ -366,4 +366,38 @@ mod tests {
         let one = r.relaxed_sample(&[0.3], 0.5, false, 3, 1).unwrap();
         assert_eq!(one.to_f64(), vec![1.0; 3]);
     }
+
+    #[test]
+    fn token_sample_draws_inside_the_kept_set_and_names_broken_rules() {
+        let mut r = ReferenceTarget::new();
+        let mut req = TokenRequest::new(vec![1.0, 0.0, 0.0, 0.0, -1.0], 1.0, 2000, 5);
+        req.top_p = Some(0.7);
+        let a = r.token_sample(&req).unwrap();
+        assert_eq!(
+            (a.shape.clone(), a.data.dtype_name()),
+            (vec![2000], "int64")
+        );
+        let ids = a.to_f64();
+        assert!(ids.iter().all(|&i| i == 0.0 || i == 1.0 || i == 2.0));
+        assert!(ids.contains(&2.0), "the crossing token is drawn");
+        let msg = |req: &TokenRequest, r: &mut ReferenceTarget| match r.token_sample(req) {
+            Err(TargetError::Rejected(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let mut bad = req.clone();
+        bad.top_p = Some(1.5);
+        assert!(msg(&bad, &mut r).contains("top-p"));
+        let mut bad = req.clone();
+        bad.top_k = Some(-1);
+        assert!(msg(&bad, &mut r).contains("top-k is -1"));
+        let mut bad = req.clone();
+        bad.temperature = 0.0;
+        assert!(msg(&bad, &mut r).contains("positive"));
+        let mut bad = req.clone();
+        bad.order = Some("sglang".into());
+        assert!(msg(&bad, &mut r).contains("unknown order"));
+        let mut bad = req;
+        bad.logits = vec![f64::NEG_INFINITY; 3];
+        assert!(msg(&bad, &mut r).contains("all logits"));
+    }
 }
