@@ -102,6 +102,34 @@ fn a_sampler_indexing_past_the_vocabulary_fails_the_support() {
 }
 
 #[test]
+fn a_value_predicate_top_k_keeping_ties_fails_the_support() {
+    // Top-k as `logits >= k-th largest` (the engines' predicate): every tie with the k-th
+    // survives, so top-k 1 on (0, 1, 1, -1) keeps tokens 1 and 2 (flashinfer-ai/flashinfer#3774).
+    let mut t = Planted {
+        inner: ReferenceTarget::new(),
+        bug: |r, req| {
+            let mut req = req.clone();
+            if let Some(k) = req.top_k {
+                let mut sorted = req.logits.clone();
+                sorted.sort_by(|a, b| b.total_cmp(a));
+                let kth = sorted[(k as usize).min(sorted.len()) - 1];
+                for l in req.logits.iter_mut() {
+                    if *l < kth {
+                        *l = f64::NEG_INFINITY;
+                    }
+                }
+                req.top_k = None;
+            }
+            r.token_sample(&req)
+        },
+    };
+    let rep = run(&mut t, Level::Standard, 7);
+    let c = rep.check("tokens.support").unwrap();
+    assert_eq!(c.verdict, Verdict::Fail);
+    assert!(c.detail.contains("top-k 1, tie at the top"), "{}", c.detail);
+}
+
+#[test]
 fn a_rejected_valid_request_fails() {
     let mut t = Planted {
         inner: ReferenceTarget::new(),
