@@ -240,10 +240,11 @@ fn count(draws: &[i64], k: usize) -> Counts {
 /// `tokens.support` (exact): every draw is a token id in `0..k`, never a masked token, and in
 /// the kept set of the canonical law, at every case of [`token_cases`] (`tokens_n` draws
 /// each). A draw outside the exact kept set but inside the loose one at the declared dtype is a
-/// `warn` (module doc, *Precision*). Catches an extra token kept at exact equality of the
-/// cumulative mass, a value predicate keeping every tie, top-k after top-p, temperature
-/// applied after truncation, a wrong min-p reference, and a cumulative sum that indexes past
-/// the vocabulary.
+/// `warn` (module doc, *Precision*). Seen to catch (planted): an extra token kept at exact
+/// equality of the cumulative mass, a value-predicate top-k keeping every tie, top-k after
+/// top-p, temperature applied after truncation, an ignored `order`, and an index past the
+/// vocabulary. Mistakes that only keep fewer tokens (the crossing token dropped, min-p
+/// against the wrong reference) draw nothing outside the kept set: `tokens.law` catches them.
 pub(crate) fn tokens_support(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let draws = token_draws(ctx)?;
     let mut o = Outcome::new("exact: every draw in 0..k, unmasked, inside the kept set");
