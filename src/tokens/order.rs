@@ -4,13 +4,13 @@
 //! # Orders (sources)
 //! ```text
 //! hf     T → top-k → top-p → min-p   Hugging Face transformers, src/transformers/generation/
-//!                                    utils.py, GenerationMixin._get_logits_processor (v4.40 to
-//!                                    v4.5x): TemperatureLogitsWarper, TopKLogitsWarper,
+//!                                    utils.py, GenerationMixin._get_logits_processor (read in
+//!                                    releases ≥ 4.40): TemperatureLogitsWarper, TopKLogitsWarper,
 //!                                    TopPLogitsWarper, MinPLogitsWarper appended in this order
 //!                                    to one LogitsProcessorList, each renormalising (softmax of
 //!                                    the -inf-masked scores) before the next.
-//! vllm   T → min-p → top-k → top-p   vLLM v1, vllm/v1/sample/sampler.py, Sampler.sample (v0.8 to
-//!                                    v0.1x): temperature, then the argmax-invariant logits
+//! vllm   T → min-p → top-k → top-p   vLLM v1, vllm/v1/sample/sampler.py, Sampler.sample (the V1
+//!                                    engine, read in 2025 sources): temperature, then the argmax-invariant logits
 //!                                    processors (min-p, vllm/v1/sample/logits_processor),
 //!                                    then apply_top_k_top_p
 //!                                    (vllm/v1/sample/ops/topk_topp_sampler.py).
