@@ -3,17 +3,16 @@
 //!
 //! # Orders (sources)
 //! ```text
-//! hf     T → top-k → top-p → min-p   Hugging Face transformers, src/transformers/generation/
-//!                                    utils.py, GenerationMixin._get_logits_processor (read in
-//!                                    releases ≥ 4.40): TemperatureLogitsWarper, TopKLogitsWarper,
-//!                                    TopPLogitsWarper, MinPLogitsWarper appended in this order
-//!                                    to one LogitsProcessorList, each renormalising (softmax of
-//!                                    the -inf-masked scores) before the next.
-//! vllm   T → min-p → top-k → top-p   vLLM v1, vllm/v1/sample/sampler.py, Sampler.sample (the V1
-//!                                    engine, read in 2025 sources): temperature, then the argmax-invariant logits
-//!                                    processors (min-p, vllm/v1/sample/logits_processor),
-//!                                    then apply_top_k_top_p
-//!                                    (vllm/v1/sample/ops/topk_topp_sampler.py).
+//! hf    T, top-k, top-p, min-p   Hugging Face transformers, src/transformers/generation/
+//!                                utils.py, GenerationMixin._get_logits_processor (read in
+//!                                releases ≥ 4.40): TemperatureLogitsWarper, TopKLogitsWarper,
+//!                                TopPLogitsWarper, MinPLogitsWarper appended in this order to
+//!                                one LogitsProcessorList, each renormalising (softmax of the
+//!                                -inf-masked scores) before the next.
+//! vllm  T, min-p, top-k, top-p   vLLM, vllm/v1/sample/sampler.py, Sampler.sample (the V1
+//!                                engine, read in 2025 sources): temperature, then the
+//!                                argmax-invariant logits processors (min-p), then
+//!                                apply_top_k_top_p (vllm/v1/sample/ops/topk_topp_sampler.py).
 //! ```
 //! Every stage keeps a prefix of the rank order (`tokens::law`), so a composition is a prefix
 //! too. Min-p compares `p_i / p_max = exp((l_i - l_max)/T)`, which renormalisation does not
