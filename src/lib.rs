@@ -67,6 +67,7 @@ pub mod plot;
 pub mod rng;
 pub mod stats;
 pub mod study;
+pub mod tokens;
 pub mod tolerance;
 
 pub use distributions::{

@@ -18,11 +18,15 @@ arrays, returned in the implementation's own dtype, never upcast or cleaned):
     binary_log_prob(logit, tau, y)                   -> float [m]   its log density at each entry of y [m]
     grad(estimator, objective, logits, tau, n, seed, m=None) -> float [n, k]
                                                                     n single-sample estimates of d E[f]/d logits
+    token_sample(logits, n, seed, temperature=1.0, top_k=None, top_p=None, min_p=None, order=None)
+                                                     -> int   [n]   token ids of an LLM sampler (docs/tokens.md)
 
 `logits` is a float64 array [k] (-inf masks a category), `logit` and `tau` floats, `n` and
 `seed` ints (seed < 2**64; the same seed must give the same output), `objective` is
 {"kind": "linear", "c": array} (f(z) = c.z) or {"kind": "quadratic", "target": array}
-(f(z) = |z - t|^2), `m` is passed (by keyword) only for "gumbel_rao", `hard` only when True.
+(f(z) = |z - t|^2), `m` is passed (by keyword) only for "gumbel_rao", `hard` only when True;
+`token_sample` gets `temperature` always and `top_k`, `top_p`, `min_p`, `order` by keyword when
+set (`order` "hf" or "vllm" when more than one truncation is active).
 Attributes: `dtype = "float32" | "float64"` (required), `name` (free text), `estimators` (the
 names `grad` accepts). The formulas and the densities' convention are those of
 docs/adapter-protocol.md.

@@ -25,6 +25,7 @@ OPS = (
     "binary_sample",
     "binary_log_prob",
     "grad",
+    "token_sample",
 )
 ESTIMATORS = ("reinforce", "gumbel_softmax", "straight_through", "gumbel_rao")
 DTYPES = ("float32", "float64", "float16", "bfloat16")

@@ -15,7 +15,8 @@
 and calls the object exactly as the in-process audit (`gumbel_audit.audit`) does: the same
 methods with the same arguments (logits a float64 array, y a float64 array read from the
 request's .npy file, objective a dict of arrays, `hard=True` and `m=` by keyword only when
-set), so the two routes give the same arrays and the same p-values for the same seed.
+set; for token_sample, temperature always and top_k, top_p, min_p, order by keyword only when not
+null), so the two routes give the same arrays and the same p-values for the same seed.
 
 What it does for you: "inf"/"-inf"/"nan" strings become floats; the result is written to the
 request's `out` file with numpy.save in the dtype the object returned (never upcast; a float16
@@ -101,6 +102,16 @@ def call_args(req):
         args = (str(req["estimator"]), objective, _floats(req["logits"]), _float(req["tau"]),
                 _int(req["n"], "n"), _int(req["seed"], "seed"))
         return args, ({"m": _int(req["m"], "m")} if req.get("m") is not None else {})
+    if op == "token_sample":
+        kwargs = {"temperature": _float(req["temperature"])}
+        if req.get("top_k") is not None:
+            kwargs["top_k"] = _int(req["top_k"], "top_k")
+        for key in ("top_p", "min_p"):
+            if req.get(key) is not None:
+                kwargs[key] = _float(req[key])
+        if req.get("order") is not None:
+            kwargs["order"] = str(req["order"])
+        return (_floats(req["logits"]), _int(req["n"], "n"), _int(req["seed"], "seed")), kwargs
     raise KeyError(op)
 
 

@@ -14,6 +14,8 @@ uniforms, log-space softmax after max subtraction):
     binary_log_prob(logit, tau, y)              its log density at each entry of y [m]
     grad(estimator, objective, logits, tau, n, seed, m=None)
                                                 n single-sample gradient estimates   [n, k]
+    token_sample(logits, n, seed, temperature=1.0, top_k=None, top_p=None, min_p=None, order=None)
+                                                token ids of the exact truncated law (int64; docs/tokens.md) [n]
 
 (formulas: docs/design/math.md §1-§3). Invalid parameters raise ValueError naming the rule
 (tau > 0, no NaN or +inf logit, not every logit -inf, y on the open simplex, ...); arguments of
@@ -100,3 +102,16 @@ def grad(estimator, objective, logits, tau, n, seed, m=None):
     return _require_native().ref_grad(
         str(estimator), objective["kind"], _vector(objective[key], "objective " + key),
         _vector(logits, "logits"), _scalar(tau, "tau"), _count(n), _seed(seed), m)
+
+
+def token_sample(logits, n, seed, temperature=1.0, top_k=None, top_p=None, min_p=None, order=None):
+    """Gumbel-max over the exact kept set of temperature, top-k, top-p and min-p in the order
+    "hf" (default) or "vllm"."""
+    if top_k is not None:
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, _np.integer)):
+            raise ValueError("top_k must be an int or None, got %r" % (top_k,))
+        top_k = int(top_k)
+    return _require_native().ref_token_sample(
+        _vector(logits, "logits"), _count(n), _seed(seed), _scalar(temperature, "temperature"),
+        top_k, None if top_p is None else _scalar(top_p, "top_p"),
+        None if min_p is None else _scalar(min_p, "min_p"), None if order is None else str(order))

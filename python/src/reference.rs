@@ -12,6 +12,7 @@
 
 use gumbel_audit::audit::{
     Array, ArrayData, GradRequest, ObjectiveSpec, ReferenceTarget, Target, TargetError,
+    TokenRequest,
 };
 use numpy::{IntoPyArray, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -148,6 +149,29 @@ fn ref_grad(
     run(py, |r| r.grad(&request))
 }
 
+/// `n` token ids of the exact token-sampler law (`token_sample`, docs/tokens.md).
+#[pyfunction]
+#[pyo3(signature = (logits, n, seed, temperature, top_k=None, top_p=None, min_p=None, order=None))]
+#[allow(clippy::too_many_arguments)]
+fn ref_token_sample(
+    py: Python<'_>,
+    logits: PyReadonlyArray1<'_, f64>,
+    n: usize,
+    seed: u64,
+    temperature: f64,
+    top_k: Option<i64>,
+    top_p: Option<f64>,
+    min_p: Option<f64>,
+    order: Option<String>,
+) -> PyResult<Py<PyAny>> {
+    let mut request = TokenRequest::new(logits.as_array().to_vec(), temperature, n, seed);
+    request.top_k = top_k;
+    request.top_p = top_p;
+    request.min_p = min_p;
+    request.order = order;
+    run(py, |r| r.token_sample(&request))
+}
+
 /// Adds the `ref_*` functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ref_gumbel, m)?)?;
@@ -157,5 +181,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ref_binary_sample, m)?)?;
     m.add_function(wrap_pyfunction!(ref_binary_log_prob, m)?)?;
     m.add_function(wrap_pyfunction!(ref_grad, m)?)?;
+    m.add_function(wrap_pyfunction!(ref_token_sample, m)?)?;
     Ok(())
 }

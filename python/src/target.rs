@@ -31,6 +31,7 @@
 
 use gumbel_audit::audit::{
     Array, ArrayData, Capabilities, GradRequest, ObjectiveSpec, Op, Target, TargetError,
+    TokenRequest,
 };
 use numpy::{
     PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
@@ -256,6 +257,40 @@ impl Target for PyTarget<'_> {
             shape: vec![n],
         };
         self.call(Op::Categorical, a, None, expect)
+    }
+
+    fn token_sample(&mut self, request: &TokenRequest) -> Result<Array, TargetError> {
+        let py = self.obj.py();
+        let a = args(
+            py,
+            vec![
+                float_array(py, &request.logits),
+                obj(py, request.n)?,
+                obj(py, request.seed)?,
+            ],
+        )?;
+        // As the adapter SDK calls it: temperature always, the rest by keyword when not null.
+        let k = PyDict::new(py);
+        let fault = |e: PyErr| TargetError::Fault(format!("cannot build the arguments: {e}"));
+        k.set_item("temperature", request.temperature)
+            .map_err(fault)?;
+        if let Some(top_k) = request.top_k {
+            k.set_item("top_k", top_k).map_err(fault)?;
+        }
+        if let Some(top_p) = request.top_p {
+            k.set_item("top_p", top_p).map_err(fault)?;
+        }
+        if let Some(min_p) = request.min_p {
+            k.set_item("min_p", min_p).map_err(fault)?;
+        }
+        if let Some(order) = &request.order {
+            k.set_item("order", order.as_str()).map_err(fault)?;
+        }
+        let expect = Expect {
+            float: false,
+            shape: vec![request.n],
+        };
+        self.call(Op::TokenSample, a, Some(k), expect)
     }
 
     fn relaxed_sample(

@@ -27,6 +27,11 @@ EXPECTED = {
     "binary_gumbel_noise": ["binary.cdf"],
     "off_by_one": ["categorical.indices"],
     "naive_softmax": ["relaxed.range", "binary.range"],
+    "top_p_drop_crossing": ["tokens.law", "tokens.convention"],
+    "top_p_extra_at_equality": ["tokens.support", "tokens.law", "tokens.convention"],
+    "top_k_after_top_p": ["tokens.support", "tokens.law", "tokens.convention"],
+    "temperature_after_truncation": ["tokens.support", "tokens.law", "tokens.convention"],
+    "min_p_wrong_ref": ["tokens.law", "tokens.convention"],
 }
 
 

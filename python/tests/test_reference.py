@@ -50,6 +50,7 @@ class ReferenceInPython:
     binary_sample = staticmethod(R.binary_sample)
     binary_log_prob = staticmethod(R.binary_log_prob)
     grad = staticmethod(R.grad)
+    token_sample = staticmethod(R.token_sample)
 
 
 def test_every_op_gives_the_audit_reference_p_values(cli, tmp_path):

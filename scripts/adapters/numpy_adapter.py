@@ -27,6 +27,13 @@ message; the adapter never crashes on a request.
 
 Formulas (pi = softmax(l), g iid Gumbel(0, 1), y = softmax((l + g) / tau), k' unmasked categories):
 
+    token_sample      s = l / T, then the truncations in the request's order ("hf": top-k, top-p,
+                      min-p; "vllm": min-p, top-k, top-p), each on softmax(s) of the survivors
+                      in the rank order (probability descending, index ascending):
+                      top-k keeps the first K ranks, top-p keeps rank r iff the mass before it
+                      is < P, min-p keeps p_i >= M max p; the token is argmax(s + g) over the
+                      survivors (docs/tokens.md)
+
     relaxed_log_prob  log p(y) = log (k'-1)! + (k'-1) log tau + sum_i (log pi_i - (tau+1) log y_i)
                                  - k' logsumexp_i(log pi_i - tau log y_i)        (sums over unmasked i)
     binary_log_prob   log p(x) = log tau + l - (tau+1)(log x + log(1-x))
@@ -77,6 +84,18 @@ Planted bugs (--bug NAME), each a mistake real code has made; the op(s) it affec
                           exp overflows to inf (inf/inf = NaN) once z > 709.8, e.g. at tau = 1e-3
                           or logits of order 1e4, and underflows to 0 (0/0 = NaN) once every z is
                           below -745; right at tau and logits of order 1.
+    top_p_drop_crossing   [token_sample] the nucleus keeps a token only while the cumulative sum
+                          including it is <= top_p, dropping the token that crosses top_p
+                          (Biohub/esm#360, ggml-org/llama.cpp#1953).
+    top_p_extra_at_equality  [token_sample] a token is kept while the mass before it is <= top_p,
+                          so an extra token is kept when the cumulative sum equals top_p exactly
+                          (huggingface/transformers#18976).
+    top_k_after_top_p     [token_sample] top-k applied after top-p instead of before
+                          (ml-explore/mlx-lm#388).
+    temperature_after_truncation  [token_sample] top-k, top-p and min-p computed on the
+                          temperature-1 probabilities, the temperature applied to the survivors.
+    min_p_wrong_ref       [token_sample] min-p as an absolute threshold p_i >= min_p, forgetting
+                          the scaling by the largest probability.
 
 References:
     C. J. Maddison, A. Mnih, Y. W. Teh, The Concrete Distribution, ICLR 2017, arXiv:1611.00712.
@@ -317,6 +336,74 @@ class NumpyTarget:
             out[a:b] = np.argmax(lg + self.gumbel_noise(rng, (b - a, k)), axis=1)
         if self.bug == "off_by_one":
             out += 1
+        return out
+
+    def token_sample(self, logits, n, seed, temperature=1.0, top_k=None, top_p=None, min_p=None,
+                     order=None):
+        logits = parse_logits(logits)
+        n, seed = as_count(n, "n"), as_seed(seed)
+        t = float(temperature)
+        if not (math.isfinite(t) and t > 0):
+            raise Invalid("temperature must be positive and finite, got %r" % t)
+        if top_k is not None:
+            if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+                raise Invalid("top_k must be an integer >= 1 or null, got %r" % (top_k,))
+        if top_p is not None and not (0.0 < top_p <= 1.0):
+            raise Invalid("top_p must be in (0, 1] or null, got %r" % (top_p,))
+        if min_p is not None and not (0.0 <= min_p <= 1.0):
+            raise Invalid("min_p must be in [0, 1] or null, got %r" % (min_p,))
+        order = "hf" if order is None else order
+        if order not in ("hf", "vllm"):
+            raise Invalid("order must be \"hf\" or \"vllm\", got %r" % (order,))
+        stages = ["top_k", "top_p", "min_p"] if order == "hf" else ["min_p", "top_k", "top_p"]
+        if self.bug == "top_k_after_top_p":
+            i, j = stages.index("top_k"), stages.index("top_p")
+            stages[i], stages[j] = stages[j], stages[i]
+        late_t = self.bug == "temperature_after_truncation"
+        s = logits / (1.0 if late_t else t)
+        for stage in stages:
+            s = self.truncate(stage, s, top_k, top_p, min_p)
+        if late_t:
+            s = np.where(np.isfinite(s), logits / t, -np.inf)
+        kept = np.flatnonzero(np.isfinite(s))
+        w = s[kept] - np.max(s[kept])
+        rng = self.generator(seed)
+        out = np.empty(n, dtype=np.int64)
+        for a, b in chunks(n, kept.size):
+            out[a:b] = kept[np.argmax(w + self.gumbel_noise(rng, (b - a, kept.size)), axis=1)]
+        return out
+
+    def truncate(self, stage, s, top_k, top_p, min_p):
+        """One truncation stage on the scores s (-inf = removed); returns the new scores."""
+        rank = np.argsort(-s, kind="stable")  # probability descending, index ascending
+        live = rank[np.isfinite(s[rank])]
+        if stage == "top_k" and top_k is not None:
+            keep = live[:top_k]
+        elif stage == "top_p" and top_p is not None and top_p < 1.0:
+            p = np.exp(s[live] - s[live[0]])
+            p /= p.sum()
+            cum = np.cumsum(p)
+            before = np.concatenate([[0.0], cum[:-1]])
+            if self.bug == "top_p_drop_crossing":
+                mask = cum <= top_p
+            elif self.bug == "top_p_extra_at_equality":
+                mask = before <= top_p
+            else:
+                mask = before < top_p
+            mask[0] = True
+            keep = live[mask]
+        elif stage == "min_p" and min_p is not None and min_p > 0.0:
+            p = np.exp(s[live] - s[live[0]])
+            if self.bug == "min_p_wrong_ref":
+                mask = p / p.sum() >= min_p
+            else:
+                mask = p >= min_p  # p / p_max, p_max = 1 after the shift
+            mask[0] = True
+            keep = live[mask]
+        else:
+            return s
+        out = np.full_like(s, -np.inf)
+        out[keep] = s[keep]
         return out
 
     def relaxed_sample(self, logits, tau, n, seed, hard=False):

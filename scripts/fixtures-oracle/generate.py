@@ -580,6 +580,117 @@ def relaxed_quadrature():
           {"cases": cases})
 
 
+# ---------------------------------------------------------------------------------------------
+# Token samplers (temperature, top-k, top-p, min-p)
+# ---------------------------------------------------------------------------------------------
+
+TOKEN_ORDERS = {"hf": ["top_k", "top_p", "min_p"], "vllm": ["min_p", "top_k", "top_p"]}
+
+
+def token_law(form, values, temperature, top_k, top_p, min_p, order, convention):
+    """Kept tokens (rank order) and pmf (mp) of the law of docs/tokens.md, from its definition:
+    weights w_i = exp((l_i - max l)/T) (probabilities: q_i), rank order weight descending then
+    index ascending, each stage a prefix of the current candidates, comparisons at DPS digits."""
+    k = len(values)
+    if form == "logits":
+        m = max(v for v in values if v != NEG_INF)
+        t = mpf(1) if convention == "temperature_after_truncation" else mpf(temperature)
+        judged = [mp.exp((mpf(v) - mpf(m)) / t) if v != NEG_INF else mpf(0) for v in values]
+        sampled = [mp.exp((mpf(v) - mpf(m)) / mpf(temperature)) if v != NEG_INF else mpf(0)
+                   for v in values]
+    else:
+        judged = [mpf(v) for v in values]
+        sampled = judged
+    rank = sorted((i for i in range(k) if judged[i] > 0), key=lambda i: (-judged[i], i))
+    stages = list(TOKEN_ORDERS[order])
+    if convention == "top_k_after_top_p":
+        a, b = stages.index("top_k"), stages.index("top_p")
+        stages[a], stages[b] = stages[b], stages[a]
+    n = len(rank)
+    p = mpf(top_p)
+    for stage in stages:
+        if stage == "top_k" and top_k is not None:
+            n = min(n, top_k)
+        elif stage == "top_p" and top_p < 1.0:
+            s = mp.fsum(judged[i] for i in rank[:n])
+            kept, before = 0, mpf(0)
+            for r in range(n):
+                w = judged[rank[r]]
+                if convention == "top_p_drop_crossing":
+                    keep = r == 0 or before + w <= p * s
+                elif convention == "top_p_extra_at_equality":
+                    keep = before <= p * s
+                else:
+                    keep = before < p * s
+                if not keep:
+                    break
+                kept, before = r + 1, before + w
+            n = max(kept, 1)
+        elif stage == "min_p" and min_p > 0.0:
+            top = judged[rank[0]]
+            n = max(1, sum(1 for i in rank[:n] if judged[i] >= mpf(min_p) * top))
+    kept = rank[:n]
+    total = mp.fsum(sampled[i] for i in kept)
+    pmf = [sampled[i] / total if i in kept else mpf(0) for i in range(k)]
+    return kept, pmf
+
+
+def tokens():
+    rng = random.Random(18)
+    ninf = NEG_INF
+    cases = [
+        # (form, values, T, top_k, top_p, min_p, order, convention)
+        ("probs", [0.5, 0.25, 0.25], 1.0, None, 0.75, 0.0, "hf", "canonical"),
+        ("probs", [0.5, 0.25, 0.25], 1.0, None, 0.75, 0.0, "hf", "top_p_extra_at_equality"),
+        ("probs", [0.25, 0.5, 0.25], 1.0, None, 0.75, 0.0, "hf", "top_p_drop_crossing"),
+        ("probs", [0.9999999, 1e-07, 1e-09], 1.0, None, 0.9999999, 0.0, "hf", "canonical"),
+        ("probs", [0.1, 0.2, 0.3, 0.4], 1.0, None, 0.7, 0.0, "hf", "canonical"),
+        ("probs", [0.2, 0.2, 0.2, 0.2, 0.2], 1.0, None, 1.0, 1.0, "hf", "canonical"),
+        ("logits", [0.0, 0.0, 0.0, 0.0], 1.0, None, 0.5, 0.0, "hf", "canonical"),
+        ("logits", [0.0, 0.0, 0.0, 0.0, ninf, 0.0, 0.0, 0.0, ninf, 0.0], 0.8, None, 0.75, 0.0,
+         "hf", "canonical"),
+        ("logits", [1.0, 0.0, 0.0, 0.0, -1.0], 1.0, None, 0.7, 0.0, "hf", "canonical"),
+        ("logits", [0.0, -1.0, -2.0, -3.0, -30.0], 1.0, None, 0.9999999, 0.0, "hf", "canonical"),
+        ("logits", [0.0, -1.0, -2.0], 1.0, None, 0.9999999, 0.0, "hf", "canonical"),
+        ("logits", [0.0, 1.0, 1.0, -1.0], 1.0, 1, 1.0, 0.0, "hf", "canonical"),
+        ("logits", [0.3, -0.2, 1.1, ninf, 0.5], 1.3, 50, 1.0, 0.0, "hf", "canonical"),
+        ("logits", [0.3, -0.2, 1.1, ninf, 0.5], 1.3, 4, 1.0, 0.0, "hf", "canonical"),
+        ("logits", [0.0] * 6, 1.0, None, 1.0, 0.5, "hf", "canonical"),
+        ("logits", [0.25] * 5, 0.6, None, 1.0, 1.0, "hf", "canonical"),
+        ("logits", [3.0, 1.0, 0.0, -1.0, -2.0, -5.0], 1.0, None, 1.0, 0.1, "hf", "canonical"),
+        ("logits", [3.0, 1.0, 0.0, -1.0, -2.0, -5.0], 2.0, None, 1.0, 0.1, "hf", "canonical"),
+        ("logits", [0.0, -0.2, -0.9, -1.0, -1.1, -1.2], 1.0, None, 0.6, 0.35, "hf", "canonical"),
+        ("logits", [0.0, -0.2, -0.9, -1.0, -1.1, -1.2], 1.0, None, 0.6, 0.35, "vllm",
+         "canonical"),
+        ("logits", [2.0, 1.0, 0.0, -1.0, -2.0], 1.0, 2, 0.7, 0.0, "hf", "top_k_after_top_p"),
+        ("logits", [2.0, 1.0, 0.0, -1.0, -2.0], 3.0, None, 0.8, 0.0, "hf",
+         "temperature_after_truncation"),
+        ("logits", [2.0, 1.0, 0.0, -1.0, -2.0], 1.0, None, 0.8, 0.0, "hf", "top_p_drop_crossing"),
+    ]
+    for _ in range(40):
+        k = rng.choice([5, 20, 100])
+        values = [round(rng.uniform(-5.0, 5.0), 6) for _ in range(k)]
+        cases.append(("logits", values, rng.choice([0.5, 1.0, 2.0]), rng.choice([None, 3, 10]),
+                      rng.choice([1.0, 0.5, 0.9, 0.95]), rng.choice([0.0, 0.05, 0.2]),
+                      rng.choice(["hf", "vllm"]), "canonical"))
+    out = []
+    for form, values, t, top_k, top_p, min_p, order, conv in cases:
+        kept, pmf = token_law(form, values, t, top_k, top_p, min_p, order, conv)
+        out.append({"form": form, "values": values, "temperature": t, "top_k": top_k,
+                    "top_p": top_p, "min_p": min_p, "order": order, "convention": conv,
+                    "kept": kept, "pmf": pmf})
+    write("tokens",
+          "Exact laws of LLM token samplers (docs/tokens.md): weights exp((l - max l)/T) or the "
+          "given probabilities; rank order weight descending, index ascending; top-k keeps the "
+          "first K ranks; top-p keeps rank r iff the mass before it is < P times the candidates' "
+          "mass (canonical; the alternative conventions as named); min-p keeps w_i >= M w_max; "
+          "orders hf (top-k, top-p, min-p) and vllm (min-p, top-k, top-p); pmf = weights at T "
+          "over the kept set, renormalised. kept in rank order. Boundary cases first, then 40 "
+          "random rows from random.Random(18) (logits uniform in [-5, 5] rounded to 6 decimals).",
+          {"seed": 18, "random_rows": 40},
+          {"cases": out})
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     gumbel()
@@ -589,6 +700,7 @@ def main():
     sampling_maps()
     gradients()
     relaxed_quadrature()
+    tokens()
 
 
 if __name__ == "__main__":

@@ -17,11 +17,12 @@
 //! arrays     "out": <workdir>/<i>.npy (written by the adapter; its dtype is the truth)
 //!            "y":   <workdir>/<i>-y.npy (written here, float64)
 //! ```
-//! Shapes and dtypes checked per op: `gumbel`, `binary_sample` float `[n]`; `categorical`
-//! integer `[n]`; `relaxed_sample`, `grad` float `[n, k]`; `relaxed_log_prob`,
+//! Shapes and dtypes checked per op: `gumbel`, `binary_sample` float `[n]`; `categorical`,
+//! `token_sample` integer `[n]`; `relaxed_sample`, `grad` float `[n, k]`; `relaxed_log_prob`,
 //! `binary_log_prob` float `[m]`. A float result is `<f2`, `<f4` or `<f8`; when `hello.dtype` is
 //! `"bfloat16"` a `<f4` result must hold only bfloat16 values (the bfloat16 rule,
-//! docs/adapter-protocol.md) and is read as bfloat16. Values are returned as they are (NaN included): the battery
+//! docs/adapter-protocol.md) and is read as bfloat16. Values are returned as they are (NaN
+//! included): the battery
 //! judges finiteness and ranges. The `name` from `hello` is made safe to print (control
 //! characters escaped as `\u{1b}`, at most 200 characters).
 //!
@@ -92,6 +93,7 @@ use crate::audit::npy;
 use crate::audit::process::{GroupChild, SharedWatchdog, Watchdog};
 use crate::audit::target::{
     Array, ArrayData, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
+    TokenRequest,
 };
 use crate::audit::workdir::WorkDir;
 
@@ -961,6 +963,27 @@ impl Target for AdapterTarget {
             shape: vec![request.n, request.logits.len()],
         };
         self.array_request(Op::Grad, fields, None, expect)
+    }
+
+    fn token_sample(&mut self, request: &TokenRequest) -> Result<Array, TargetError> {
+        let opt = |v: Option<f64>| v.map_or(Value::Null, float);
+        let mut fields = object(json!({
+            "logits": floats(&request.logits),
+            "temperature": float(request.temperature),
+            "top_k": request.top_k.map_or(Value::Null, |k| json!(k)),
+            "top_p": opt(request.top_p),
+            "min_p": opt(request.min_p),
+            "n": request.n,
+            "seed": request.seed,
+        }));
+        if let Some(order) = &request.order {
+            fields.insert("order".to_string(), json!(order));
+        }
+        let expect = Expect {
+            float: false,
+            shape: vec![request.n],
+        };
+        self.array_request(Op::TokenSample, fields, None, expect)
     }
 
     /// Sends `bye` and waits at most min(timeout, 5 s) for the answer and 3 s more for the

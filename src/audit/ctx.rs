@@ -31,6 +31,8 @@ pub enum Shared {
     Relaxed,
     /// The k = 2, τ = 0.5 gradient rows per estimator of `grad.*` and `grad.variance`.
     GradK2,
+    /// The token ids per case of `tokens.*`.
+    Tokens,
 }
 
 /// State of one run, seen by every check.

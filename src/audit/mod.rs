@@ -117,4 +117,5 @@ pub use runner::run_battery;
 pub use seed::{SeedUse, request_seed};
 pub use target::{
     Array, ArrayData, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
+    TokenRequest,
 };

@@ -58,6 +58,7 @@ impl Level {
                 relaxed_n: 20_000,
                 binary_n: 20_000,
                 grad_n: 4_000,
+                tokens_n: 20_000,
                 chunk_n: CHUNK_N,
             },
             Level::Standard => Plan {
@@ -68,6 +69,7 @@ impl Level {
                 relaxed_n: 100_000,
                 binary_n: 100_000,
                 grad_n: 20_000,
+                tokens_n: 100_000,
                 chunk_n: CHUNK_N,
             },
             Level::Thorough => Plan {
@@ -78,6 +80,7 @@ impl Level {
                 relaxed_n: 400_000,
                 binary_n: 400_000,
                 grad_n: 100_000,
+                tokens_n: 400_000,
                 chunk_n: CHUNK_N,
             },
             // The whole-sample checks at standard size (their memory is standard's), the
@@ -110,6 +113,8 @@ pub struct Plan {
     pub binary_n: usize,
     /// Gradient rows per (estimator, case).
     pub grad_n: usize,
+    /// Token draws per case of the `tokens.*` checks.
+    pub tokens_n: usize,
     /// Largest number of draws in one request of a chunked check (module doc of
     /// `audit::checks`): what one chunk holds in memory.
     pub chunk_n: usize,

@@ -11,6 +11,8 @@
 //! binary_sample      σ((l + L)/τ)                                      BinaryConcrete::sample
 //! binary_log_prob    binary Concrete density                          BinaryConcrete::ln_pdf
 //! grad               n rows of the named estimator                    grad::GradientEstimator
+//! token_sample       argmax_{i kept} (log_w_i + g_i) over the exact   tokens::TokenLaw
+//!                    kept set (Gumbel-max in f64, g from the ziggurat)
 //! ```
 //!
 //! `categorical` takes its noise from the exact ziggurat of [`crate::distributions::fast`] in blocks
@@ -37,6 +39,7 @@
 
 use crate::audit::target::{
     Array, ArrayData, Capabilities, Dtype, GradRequest, ObjectiveSpec, Op, Target, TargetError,
+    TokenRequest,
 };
 use crate::distributions::fast::gumbel_noise;
 use crate::distributions::{BinaryConcrete, Concrete, Gumbel, Logits};
@@ -45,6 +48,7 @@ use crate::grad::{
     Baseline, GradientEstimator, GumbelRao, GumbelSoftmax, Objective, Reinforce, StraightThrough,
 };
 use crate::rng::seeded;
+use crate::tokens::{Order, TokenInput, TokenLaw, TokenParams};
 
 /// The estimators the reference offers, in protocol spelling.
 pub const REFERENCE_ESTIMATORS: [&str; 4] = [
@@ -231,6 +235,58 @@ impl Target for ReferenceTarget {
             _ => Err(TargetError::Unsupported),
         }
     }
+
+    fn token_sample(&mut self, request: &TokenRequest) -> Result<Array, TargetError> {
+        let input = TokenInput::logits(request.logits.clone()).map_err(rejected)?;
+        let top_k = match request.top_k {
+            None => None,
+            Some(k) if k < 0 => {
+                return Err(TargetError::Rejected(format!(
+                    "top-k is {k}: it must be at least 1 (null for no top-k)"
+                )));
+            }
+            Some(k) => Some(usize::try_from(k).unwrap_or(usize::MAX)),
+        };
+        let params = TokenParams::new(
+            request.temperature,
+            top_k,
+            request.top_p.unwrap_or(1.0),
+            request.min_p.unwrap_or(0.0),
+        )
+        .map_err(rejected)?;
+        let order = match request.order.as_deref() {
+            None => Order::Hf,
+            Some(name) => Order::from_name(name).ok_or_else(|| {
+                TargetError::Rejected(format!(
+                    "unknown order {name:?}: the reference offers \"hf\" and \"vllm\""
+                ))
+            })?,
+        };
+        let law = TokenLaw::new(&input, &params, order).map_err(rejected)?;
+        let kept = law.kept();
+        let lw: Vec<f64> = kept.iter().map(|&i| law.log_weights()[i]).collect();
+        let m = kept.len();
+        let mut rng = seeded(request.seed);
+        let mut out = Vec::with_capacity(request.n);
+        let rows_per_block = (4096 / m).max(1);
+        let mut g = vec![0.0; rows_per_block * m];
+        while out.len() < request.n {
+            let rows = (request.n - out.len()).min(rows_per_block);
+            let block = &mut g[..rows * m];
+            gumbel_noise(&mut rng, block);
+            for row in block.chunks_exact(m) {
+                let (mut best, mut best_z) = (0usize, f64::NEG_INFINITY);
+                for (j, (&w, &gj)) in lw.iter().zip(row).enumerate() {
+                    let z = w + gj;
+                    if z > best_z {
+                        (best, best_z) = (j, z);
+                    }
+                }
+                out.push(kept[best] as i64);
+            }
+        }
+        Ok(Array::from_i64(out))
+    }
 }
 
 #[cfg(test)]
@@ -241,7 +297,7 @@ mod tests {
     fn every_op_answers_with_the_documented_shape() {
         let mut r = ReferenceTarget::new();
         let caps = r.capabilities().unwrap();
-        assert_eq!(caps.ops.len(), 7);
+        assert_eq!(caps.ops.len(), 8);
         assert_eq!(r.gumbel(5, 1).unwrap().shape, vec![5]);
         let c = r
             .categorical(&[0.0, f64::NEG_INFINITY, 1.0], 50, 2)
@@ -309,5 +365,39 @@ mod tests {
         // k = 1 is valid: the single vertex.
         let one = r.relaxed_sample(&[0.3], 0.5, false, 3, 1).unwrap();
         assert_eq!(one.to_f64(), vec![1.0; 3]);
+    }
+
+    #[test]
+    fn token_sample_draws_inside_the_kept_set_and_names_broken_rules() {
+        let mut r = ReferenceTarget::new();
+        let mut req = TokenRequest::new(vec![1.0, 0.0, 0.0, 0.0, -1.0], 1.0, 2000, 5);
+        req.top_p = Some(0.7);
+        let a = r.token_sample(&req).unwrap();
+        assert_eq!(
+            (a.shape.clone(), a.data.dtype_name()),
+            (vec![2000], "int64")
+        );
+        let ids = a.to_f64();
+        assert!(ids.iter().all(|&i| i == 0.0 || i == 1.0 || i == 2.0));
+        assert!(ids.contains(&2.0), "the crossing token is drawn");
+        let msg = |req: &TokenRequest, r: &mut ReferenceTarget| match r.token_sample(req) {
+            Err(TargetError::Rejected(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let mut bad = req.clone();
+        bad.top_p = Some(1.5);
+        assert!(msg(&bad, &mut r).contains("top-p"));
+        let mut bad = req.clone();
+        bad.top_k = Some(-1);
+        assert!(msg(&bad, &mut r).contains("top-k is -1"));
+        let mut bad = req.clone();
+        bad.temperature = 0.0;
+        assert!(msg(&bad, &mut r).contains("positive"));
+        let mut bad = req.clone();
+        bad.order = Some("sglang".into());
+        assert!(msg(&bad, &mut r).contains("unknown order"));
+        let mut bad = req;
+        bad.logits = vec![f64::NEG_INFINITY; 3];
+        assert!(msg(&bad, &mut r).contains("all logits"));
     }
 }

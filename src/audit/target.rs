@@ -120,11 +120,13 @@ pub enum Op {
     BinaryLogProb,
     /// `grad`: single-sample gradient estimates with respect to the logits.
     Grad,
+    /// `token_sample`: token ids drawn by an LLM sampler (temperature, top-k, top-p, min-p).
+    TokenSample,
 }
 
 impl Op {
     /// Every op, in protocol order.
-    pub const ALL: [Op; 7] = [
+    pub const ALL: [Op; 8] = [
         Op::Gumbel,
         Op::Categorical,
         Op::RelaxedSample,
@@ -132,6 +134,7 @@ impl Op {
         Op::BinarySample,
         Op::BinaryLogProb,
         Op::Grad,
+        Op::TokenSample,
     ];
 
     /// The protocol's name of the op (`"relaxed_sample"`, ...).
@@ -144,6 +147,7 @@ impl Op {
             Op::BinarySample => "binary_sample",
             Op::BinaryLogProb => "binary_log_prob",
             Op::Grad => "grad",
+            Op::TokenSample => "token_sample",
         }
     }
 
@@ -381,6 +385,46 @@ impl GradRequest {
     }
 }
 
+/// One `token_sample` request: `n` token ids drawn by the sampler under test (docs/tokens.md).
+/// Passed unvalidated, like every request.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TokenRequest {
+    /// Logits (`k` of them; `-inf` masks a token).
+    pub logits: Vec<f64>,
+    /// Temperature `T`.
+    pub temperature: f64,
+    /// Top-k (`None`: no top-k; protocol `null`).
+    pub top_k: Option<i64>,
+    /// Top-p (`None`: 1, no top-p; protocol `null`).
+    pub top_p: Option<f64>,
+    /// Min-p (`None`: 0, no min-p; protocol `null`).
+    pub min_p: Option<f64>,
+    /// The composition asked for (`"hf"`, `"vllm"`); `None` when at most one truncation is
+    /// active, where every order gives the same law.
+    pub order: Option<String>,
+    /// Number of draws.
+    pub n: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl TokenRequest {
+    /// A request at temperature `temperature` with no truncation and no order.
+    pub fn new(logits: Vec<f64>, temperature: f64, n: usize, seed: u64) -> Self {
+        TokenRequest {
+            logits,
+            temperature,
+            top_k: None,
+            top_p: None,
+            min_p: None,
+            order: None,
+            n,
+            seed,
+        }
+    }
+}
+
 /// Why a target did not return an array.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TargetError {
@@ -412,7 +456,8 @@ impl std::error::Error for TargetError {}
 /// rest default to [`TargetError::Unsupported`]. Shapes: `gumbel` `[n]` float;
 /// `categorical` `[n]` integer in `0..k`; `relaxed_sample` `[n, k]` float;
 /// `relaxed_log_prob` `[m]` float for `y` of `m` rows of `k` (row-major);
-/// `binary_sample` `[n]` float in (0, 1); `binary_log_prob` `[m]` float; `grad` `[n, k]` float.
+/// `binary_sample` `[n]` float in (0, 1); `binary_log_prob` `[m]` float; `grad` `[n, k]` float;
+/// `token_sample` `[n]` integer in `0..k`.
 pub trait Target {
     /// Name, dtype, ops and estimators (protocol `hello`). Called once, first.
     fn capabilities(&mut self) -> Result<Capabilities, TargetError>;
@@ -475,6 +520,13 @@ pub trait Target {
 
     /// `request.n` single-sample gradient estimates, shape `[n, k]`.
     fn grad(&mut self, request: &GradRequest) -> Result<Array, TargetError> {
+        let _ = request;
+        Err(TargetError::Unsupported)
+    }
+
+    /// `request.n` token ids in `0..k` drawn by the implementation's LLM sampler, shape `[n]`
+    /// integer.
+    fn token_sample(&mut self, request: &TokenRequest) -> Result<Array, TargetError> {
         let _ = request;
         Err(TargetError::Unsupported)
     }

@@ -6,6 +6,7 @@ mod input;
 mod limits;
 mod sample;
 mod study;
+mod tokens;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,9 @@ enum Command {
     /// Golden fixtures: check the reference against them, regenerate the Rust-generated ones.
     #[command(subcommand)]
     Fixtures(fixtures::FixturesCommand),
+    /// The exact law of an LLM token sampler (temperature, top-k, top-p, min-p): kept set and
+    /// pmf.
+    Tokens(tokens::TokensArgs),
 }
 
 /// Runs the command line; the exit code is the process's.
@@ -72,6 +76,7 @@ where
         Command::LogProb(args) => sample::log_prob(&args),
         Command::Study(command) => study::run(&command),
         Command::Fixtures(command) => fixtures::run(&command),
+        Command::Tokens(args) => tokens::tokens(&args),
     };
     match result {
         Ok(code) => code,

@@ -15,6 +15,7 @@
 //! selection    seeds per check: a check alone = the same check in the battery; a missing op
 //!              moves no other check
 //! temperature  bad_input's τ rules on planted targets
+//! tokens       token samplers: the reference over 50 seeds, planted samplers, named conventions
 //! ```
 //!
 //! Tests that need numpy are `ignored` unless the build script found it (`cfg(gumbel_numpy)`,
@@ -33,3 +34,4 @@ mod reference;
 mod report;
 mod selection;
 mod temperature;
+mod tokens;

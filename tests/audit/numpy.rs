@@ -111,7 +111,7 @@ fn correct_numpy_adapter_passes_every_level() {
 }
 
 /// Each planted bug and the checks that must fail on it at the standard level.
-const BUGS: [(&str, &[&str]); 17] = [
+const BUGS: [(&str, &[&str]); 22] = [
     ("uniform_closed", &["noise.finite"]),
     ("clamped_noise", &["categorical.chi2"]),
     ("exponential_noise", &["noise.cdf"]),
@@ -138,6 +138,20 @@ const BUGS: [(&str, &[&str]); 17] = [
     ("binary_gumbel_noise", &["binary.cdf"]),
     ("off_by_one", &["categorical.indices"]),
     ("naive_softmax", &["relaxed.range", "binary.range"]),
+    ("top_p_drop_crossing", &["tokens.law", "tokens.convention"]),
+    (
+        "top_p_extra_at_equality",
+        &["tokens.support", "tokens.law", "tokens.convention"],
+    ),
+    (
+        "top_k_after_top_p",
+        &["tokens.support", "tokens.law", "tokens.convention"],
+    ),
+    (
+        "temperature_after_truncation",
+        &["tokens.support", "tokens.law", "tokens.convention"],
+    ),
+    ("min_p_wrong_ref", &["tokens.law", "tokens.convention"]),
 ];
 
 /// The adapter's own list of bugs is the list tested here: a bug added to the adapter without a
@@ -218,4 +232,9 @@ bug_tests! {
     bug_binary_gumbel_noise => "binary_gumbel_noise",
     bug_off_by_one => "off_by_one",
     bug_naive_softmax => "naive_softmax",
+    bug_top_p_drop_crossing => "top_p_drop_crossing",
+    bug_top_p_extra_at_equality => "top_p_extra_at_equality",
+    bug_top_k_after_top_p => "top_k_after_top_p",
+    bug_temperature_after_truncation => "temperature_after_truncation",
+    bug_min_p_wrong_ref => "min_p_wrong_ref",
 }

@@ -5,7 +5,7 @@
 
 use gumbel_audit::audit::{
     Array, AuditOptions, AuditReport, Capabilities, GradRequest, Level, Op, ReferenceTarget,
-    Selection, Target, TargetError, Verdict, check_ids, run_battery,
+    Selection, Target, TargetError, TokenRequest, Verdict, check_ids, run_battery,
 };
 
 const SEED: u64 = 77;
@@ -129,6 +129,10 @@ impl Target for Without {
     fn grad(&mut self, request: &GradRequest) -> Result<Array, TargetError> {
         self.gate(Op::Grad)?;
         self.0.grad(request)
+    }
+    fn token_sample(&mut self, request: &TokenRequest) -> Result<Array, TargetError> {
+        self.gate(Op::TokenSample)?;
+        self.0.token_sample(request)
     }
 }
 

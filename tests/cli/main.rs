@@ -14,3 +14,4 @@ mod fuzz_replay;
 mod hostile_input;
 mod study_semi_supervised;
 mod study_variance;
+mod tokens;

@@ -8,3 +8,4 @@ mod common;
 
 mod fixtures;
 mod fuzz_replay;
+mod tokens;

@@ -95,8 +95,10 @@ pub(crate) mod precision;
 pub(crate) mod range;
 pub(crate) mod relaxed;
 pub(crate) mod robustness;
+pub(crate) mod tokens;
 
 pub use categorical::categorical_cases;
+pub use tokens::{TokenCase, token_cases};
 
 use crate::audit::chunked::ChunkedCheck;
 use crate::audit::ctx::{Ctx, Shared};
@@ -135,6 +137,8 @@ pub enum Group {
     Range,
     /// Invalid input and reproducibility (`checks/robustness.rs`).
     Robustness,
+    /// LLM token samplers (`checks/tokens.rs`).
+    Tokens,
 }
 
 /// The ops a check needs before it is called.
@@ -187,7 +191,7 @@ impl std::fmt::Debug for CheckSpec {
 const NONE: &[Shared] = &[];
 
 /// The battery, in run order.
-pub const TABLE: [CheckSpec; 26] = [
+pub const TABLE: [CheckSpec; 29] = [
     CheckSpec {
         id: "noise.finite",
         group: Group::Noise,
@@ -408,6 +412,30 @@ pub const TABLE: [CheckSpec; 26] = [
         shares: NONE,
         run: Run::Whole(robustness::reproducibility),
     },
+    CheckSpec {
+        id: "tokens.support",
+        group: Group::Tokens,
+        title: "token samplers: every draw inside the exact kept set (boundary cases included)",
+        needs: Needs::All(&[Op::TokenSample], None),
+        shares: &[Shared::Tokens],
+        run: Run::Whole(tokens::tokens_support),
+    },
+    CheckSpec {
+        id: "tokens.law",
+        group: Group::Tokens,
+        title: "token samplers: frequencies against the exact truncated pmf",
+        needs: Needs::All(&[Op::TokenSample], None),
+        shares: &[Shared::Tokens],
+        run: Run::Whole(tokens::tokens_law),
+    },
+    CheckSpec {
+        id: "tokens.convention",
+        group: Group::Tokens,
+        title: "token samplers: canonical law, or which alternative convention is followed",
+        needs: Needs::All(&[Op::TokenSample], None),
+        shares: &[Shared::Tokens],
+        run: Run::Whole(tokens::tokens_convention),
+    },
 ];
 
 /// Every check id, in run order.
@@ -434,6 +462,7 @@ mod tests {
             Shared::Categorical,
             Shared::Relaxed,
             Shared::GradK2,
+            Shared::Tokens,
         ] {
             assert!(TABLE.iter().filter(|c| c.shares.contains(&g)).count() >= 2);
         }
