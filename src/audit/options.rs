@@ -58,6 +58,9 @@ impl Level {
                 relaxed_n: 20_000,
                 binary_n: 20_000,
                 grad_n: 4_000,
+                extremes_n: 1_000_000,
+                rare_n: 200_000,
+                bands_n: 1_000,
                 chunk_n: CHUNK_N,
             },
             Level::Standard => Plan {
@@ -68,6 +71,9 @@ impl Level {
                 relaxed_n: 100_000,
                 binary_n: 100_000,
                 grad_n: 20_000,
+                extremes_n: 10_000_000,
+                rare_n: 1_000_000,
+                bands_n: 4_000,
                 chunk_n: CHUNK_N,
             },
             Level::Thorough => Plan {
@@ -78,14 +84,23 @@ impl Level {
                 relaxed_n: 400_000,
                 binary_n: 400_000,
                 grad_n: 100_000,
+                extremes_n: 50_000_000,
+                rare_n: 5_000_000,
+                bands_n: 20_000,
                 chunk_n: CHUNK_N,
             },
             // The whole-sample checks at standard size (their memory is standard's), the
             // chunked tail count at 10⁸ draws beyond the 1 - 10⁻⁶ quantile (13.8; expected
-            // count 100).
+            // count 100), 5·10⁸ Gumbel draws for the extremes beyond the float32 grid (50
+            // expected beyond each 1e-7 quantile), 1.5·10⁸ draws per rare-category case and
+            // 10⁵ draws from the k = 50,000 vocabulary (300 expected in its rarest band). On
+            // the reference with 2 workers these take about 21, 13 and 45 s.
             Level::Deep => Plan {
                 tail_n: 100_000_000,
                 tail_q: 1e-6,
+                extremes_n: 500_000_000,
+                rare_n: 150_000_000,
+                bands_n: 100_000,
                 ..Level::Standard.plan()
             },
         }
@@ -110,6 +125,12 @@ pub struct Plan {
     pub binary_n: usize,
     /// Gradient rows per (estimator, case).
     pub grad_n: usize,
+    /// Gumbel draws of `noise.extremes` (chunked).
+    pub extremes_n: u64,
+    /// Categorical draws per two-category case of `categorical.rare` (chunked).
+    pub rare_n: u64,
+    /// Categorical draws from the k = 50,000 vocabulary of `categorical.bands` (chunked).
+    pub bands_n: u64,
     /// Largest number of draws in one request of a chunked check (module doc of
     /// `audit::checks`): what one chunk holds in memory.
     pub chunk_n: usize,

@@ -63,6 +63,10 @@
 //! ```text
 //! chunked (Run::Chunked)
 //!   noise.tail            count above the 1 - q quantile, NaN count, largest draw
+//!   noise.extremes        counts beyond the 1e-7 and 1e-8 quantiles on both sides, NaN count,
+//!                         smallest and largest draw (the float32 grid's ceiling, checks::ceilings)
+//!   categorical.rare      count of category 1 of (0, -d) per d, indices out of range
+//!   categorical.bands     counts per probability band of a k = 50,000 vocabulary (checks::bands)
 //! could be chunked (integer counts), drawn as one request per case today
 //!   noise.finite, categorical.indices, categorical.chi2, relaxed.argmax, relaxed.simplex,
 //!   relaxed.hard, binary.cdf's range and saturation counts
@@ -85,8 +89,10 @@
 //!   (1979), <https://www.jstor.org/stable/4615733>.
 //! - docs/design/math.md §2 (the exact laws tested) and §4 (the machinery).
 
+pub(crate) mod bands;
 pub(crate) mod binary;
 pub(crate) mod categorical;
+pub(crate) mod ceilings;
 pub(crate) mod common;
 pub(crate) mod grad;
 pub(crate) mod log_prob;
@@ -186,7 +192,7 @@ impl std::fmt::Debug for CheckSpec {
 const NONE: &[Shared] = &[];
 
 /// The battery, in run order.
-pub const TABLE: [CheckSpec; 26] = [
+pub const TABLE: [CheckSpec; 29] = [
     CheckSpec {
         id: "noise.finite",
         group: Group::Noise,
@@ -212,6 +218,14 @@ pub const TABLE: [CheckSpec; 26] = [
         run: Run::Chunked(noise::NOISE_TAIL),
     },
     CheckSpec {
+        id: "noise.extremes",
+        group: Group::Noise,
+        title: "Gumbel noise: counts beyond the float32 grid (1e-7, 1e-8 tails), min and max",
+        needs: Needs::All(&[Op::Gumbel], None),
+        shares: NONE,
+        run: Run::Chunked(noise::NOISE_EXTREMES),
+    },
+    CheckSpec {
         id: "categorical.indices",
         group: Group::Categorical,
         title: "categorical: integer indices in 0..k, never a masked category",
@@ -226,6 +240,22 @@ pub const TABLE: [CheckSpec; 26] = [
         needs: Needs::All(&[Op::Categorical], None),
         shares: &[Shared::Categorical],
         run: Run::Whole(categorical::categorical_chi2),
+    },
+    CheckSpec {
+        id: "categorical.rare",
+        group: Group::Categorical,
+        title: "categorical: rare category of (0, -d), d = 12, 15, 16, 17 (p = 6e-6 … 4e-8)",
+        needs: Needs::All(&[Op::Categorical], None),
+        shares: NONE,
+        run: Run::Chunked(categorical::CATEGORICAL_RARE),
+    },
+    CheckSpec {
+        id: "categorical.bands",
+        group: Group::Categorical,
+        title: "categorical: probability bands of a k = 50,000 Zipf vocabulary (tail p = 1e-7)",
+        needs: Needs::All(&[Op::Categorical], None),
+        shares: NONE,
+        run: Run::Chunked(categorical::CATEGORICAL_BANDS),
     },
     CheckSpec {
         id: "relaxed.simplex",
