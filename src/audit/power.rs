@@ -23,7 +23,7 @@ pub(crate) enum Power {
     /// Tail count: expected count `e` out of `n`.
     Tail { n: u64, q: f64 },
     /// Counts of rare events, two-sided exact binomial per part (Bonferroni over `parts`),
-    /// stated for the part with the smallest probability `q` (`n` draws).
+    /// stated for one part of probability `q` (`n` draws; the check says which).
     Rare { n: u64, q: f64, parts: usize },
     /// Variance: relative standard error of the sample variance.
     Variance { rel_se: f64, parts: usize },
@@ -85,7 +85,7 @@ impl Power {
             Power::Rare { n, q, parts } => {
                 let (e, ratio) = count_power(n, q, alpha / parts.max(1) as f64, z_power);
                 format!(
-                    "at the rarest part (q = {q:.2e}): a count of 0 (P = e^-{e:.1}) or ≥ {ratio:.1}× expected"
+                    "at the part with q = {q:.2e}: a count of 0 (P = e^-{e:.1}) or ≥ {ratio:.1}× expected"
                 )
             }
             Power::Variance { rel_se, parts } => {

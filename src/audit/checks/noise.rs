@@ -308,9 +308,10 @@ fn extremes_decide(
         }
     }
     o.combine(&ps);
+    // Stated at the 1e-7 parts: the ones whose zero count reveals a missing tail.
     o.power = Some(Power::Rare {
         n,
-        q: EXTREME_Q[1],
+        q: EXTREME_Q[0],
         parts: 4,
     });
     o.notes.push(parts.join("; "));
