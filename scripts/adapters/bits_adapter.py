@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A Gumbel and categorical sampler whose uniforms have a chosen number of random bits: the test
+"""A Gumbel, categorical and binary Concrete sampler whose uniforms have a chosen number of random bits: the test
 sampler of the audit's tail checks (noise.extremes, categorical.rare, categorical.bands).
 
 Usage:
@@ -18,6 +18,8 @@ departure from the exact law is the grid:
     smallest noise   -log(-log 2^-126) = -4.4697, with probability 2^-B
                      (else at least -log(B log 2))
     rare category    of probability p drawn at p c/(e^c - 1), c = 2^-B (1 - p)/p
+    Logistic noise   log(u) - log1p(-u) at most ln(2^B - 1) (15.942385 at B = 23), used by
+                     binary_sample: x = sigmoid((logit + L)/tau)
 
 At B = 53 the grid's effects are below 2^-53 (the atom at -4.4697 has mass 1.1e-16): the
 sampler is exact for any audit. Categories are drawn by Gumbel-max, argmax(logits + g).
@@ -78,6 +80,20 @@ class BitsTarget:
         for a in range(0, n, rows):
             b = min(n, a + rows)
             out[a:b] = np.argmax(logits + self.noise(rng, (b - a, k)), axis=1)
+        return out
+
+    def binary_sample(self, logit, tau, n, seed):
+        if not (np.isfinite(logit) and np.isfinite(tau) and tau > 0):
+            raise ValueError("logit must be finite and tau finite and positive")
+        rng = np.random.Generator(np.random.PCG64(seed))
+        out = np.empty(n, dtype=np.float64)
+        for a in range(0, n, CHUNK_ELEMENTS):
+            b = min(n, a + CHUNK_ELEMENTS)
+            j = rng.integers(0, 2**self.bits, size=b - a, dtype=np.uint64)
+            u = np.maximum(j.astype(np.float64) * 2.0**-self.bits, TINY32)
+            z = (logit + np.log(u) - np.log1p(-u)) / tau
+            e = np.exp(-np.abs(z))
+            out[a:b] = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         return out
 
 

@@ -164,7 +164,7 @@ pub(crate) fn categorical_chi2(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
 }
 
 /// The log-odds d of the two-category cases `(0, -d)` of `categorical.rare`.
-const RARE_D: [f64; 4] = [12.0, 15.0, 16.0, 17.0];
+pub(crate) const RARE_D: [f64; 4] = [12.0, 15.0, 16.0, 17.0];
 
 /// A part's p-value below which the detail looks for a finite-precision model that fits
 /// (descriptive only).
@@ -221,7 +221,7 @@ fn rare_reduce(case: &Case, a: &Array, n: u64) -> Result<Tally, TargetError> {
 }
 
 /// p₁ of `(0, -d)`: `e^-d / (1 + e^-d)`.
-fn rare_p(d: f64) -> f64 {
+pub(crate) fn rare_p(d: f64) -> f64 {
     (-d).exp() / (1.0 + (-d).exp())
 }
 
@@ -258,17 +258,17 @@ fn rare_decide(
 
 /// One binomial part of a rare-category check: `count` of `n` against probability `q`;
 /// `model(grid)` is the part's probability under a sampler with that uniform grid.
-struct Part {
-    label: String,
-    count: u64,
-    n: u64,
-    q: f64,
-    model: Box<dyn Fn(Grid) -> f64>,
+pub(crate) struct Part {
+    pub(crate) label: String,
+    pub(crate) count: u64,
+    pub(crate) n: u64,
+    pub(crate) q: f64,
+    pub(crate) model: Box<dyn Fn(Grid) -> f64>,
 }
 
 /// The parts' exact two-sided binomial tests, Bonferroni-combined into `o`, with a note per part
 /// (and the finite-precision model that fits a part that is off).
-fn judge_parts(o: &mut Outcome, parts: &[Part]) -> Result<(), TargetError> {
+pub(crate) fn judge_parts(o: &mut Outcome, parts: &[Part]) -> Result<(), TargetError> {
     let mut ps = Vec::new();
     for part in parts {
         let r =
@@ -306,7 +306,7 @@ fn judge_parts(o: &mut Outcome, parts: &[Part]) -> Result<(), TargetError> {
     Ok(())
 }
 
-/// `categorical.bands`: `bands_n` draws (10⁵ at deep, 4,000 at standard) from the k = 50,000
+/// `categorical.bands`: `bands_n` draws (10⁵ at deep, 2,000 at standard) from the k = 50,000
 /// vocabulary of `checks::bands` (Zipf head, 30,000 tail categories at p = 1e-7); the count in
 /// each of its 6 probability bands against Binomial(n, band mass), exact two-sided, Bonferroni
 /// over 6. The tail band holds 0.3 % of the mass: 300 expected at deep, where a sampler with

@@ -10,6 +10,9 @@
 //! δ        2^-b
 //! g        -ln(-ln u), the Gumbel noise built from u
 //! c_b      largest noise: -ln(-ln(1 - δ)); P(G > c_b) = δ exactly for a standard Gumbel
+//! λ_b      largest Logistic noise ln(u/(1 - u)) from the same grid: ln(2^b - 1) (the binary
+//!          Concrete's noise); P(L > λ_b) = δ, and by symmetry the smallest is -λ_b when the
+//!          smallest uniform is δ
 //! f_s      smallest noise when the smallest uniform is s: -ln(-ln s); P(G < f_s) = s
 //! ρ(c)     c / (e^c - 1), the relative win rate of a rare category
 //! ```
@@ -113,6 +116,11 @@ impl Grid {
         -(-(-self.step()).ln_1p()).ln()
     }
 
+    /// The largest Logistic noise `λ_b = ln((1 - δ)/δ)`.
+    pub(crate) fn logistic_ceiling(self) -> f64 {
+        (-self.step()).ln_1p() - self.step().ln()
+    }
+
     /// The smallest noise when the smallest uniform is δ: `-ln(b ln 2)`.
     pub(crate) fn floor(self) -> f64 {
         -(f64::from(self.bits) * std::f64::consts::LN_2).ln()
@@ -148,6 +156,28 @@ pub(crate) fn lower_cause(min: f64) -> Option<String> {
     FLOORS
         .iter()
         .find(|(s, _)| matches(min, -(-s.ln()).ln()))
+        .map(|(_, what)| (*what).to_string())
+}
+
+/// The grid whose Logistic ceiling `λ_b` is the observed largest noise `max`, if any.
+pub(crate) fn logistic_upper_cause(max: f64) -> Option<Grid> {
+    GRIDS
+        .into_iter()
+        .find(|g| matches(max, g.logistic_ceiling()))
+}
+
+/// What makes `min` the smallest Logistic noise, if it is `-λ_b` or `ln(s/(1 - s))` for a
+/// dtype's smallest positive `s` used in place of 0.
+pub(crate) fn logistic_lower_cause(min: f64) -> Option<String> {
+    if let Some(g) = GRIDS
+        .into_iter()
+        .find(|g| matches(min, -g.logistic_ceiling()))
+    {
+        return Some(format!("{}: smallest uniform 2^-{}", g.name, g.bits));
+    }
+    FLOORS
+        .iter()
+        .find(|(s, _)| matches(min, s.ln() - (-s).ln_1p()))
         .map(|(_, what)| (*what).to_string())
 }
 
@@ -195,6 +225,10 @@ mod tests {
         assert!(lower_cause(-(-(1.1754943508222875e-38f64).ln()).ln()).is_some());
         assert!(lower_cause(g23.floor()).unwrap().contains("2^-23"));
         assert_eq!(lower_cause(-2.0), None);
+        assert!((g23.logistic_ceiling() - (8_388_607f64).ln()).abs() < 1e-12);
+        assert_eq!(logistic_upper_cause(15.942385).map(|g| g.bits), Some(23));
+        assert!(logistic_lower_cause(-15.942385).unwrap().contains("2^-23"));
+        assert_eq!(logistic_upper_cause(17.3), None);
     }
 
     #[test]

@@ -67,6 +67,9 @@
 //!                         smallest and largest draw (the float32 grid's ceiling, checks::ceilings)
 //!   categorical.rare      count of category 1 of (0, -d) per d, indices out of range
 //!   categorical.bands     counts per probability band of a k = 50,000 vocabulary (checks::bands)
+//!   relaxed.hard_rare     rows hot at category 1 of (0, -d) per d, rows not one-hot
+//!   binary.extremes       counts beyond the Logistic's 1e-7 and 1e-8 tails at τ = 10, NaN and
+//!                         out-of-range counts, smallest and largest sample
 //! could be chunked (integer counts), drawn as one request per case today
 //!   noise.finite, categorical.indices, categorical.chi2, relaxed.argmax, relaxed.simplex,
 //!   relaxed.hard, binary.cdf's range and saturation counts
@@ -192,7 +195,7 @@ impl std::fmt::Debug for CheckSpec {
 const NONE: &[Shared] = &[];
 
 /// The battery, in run order.
-pub const TABLE: [CheckSpec; 29] = [
+pub const TABLE: [CheckSpec; 31] = [
     CheckSpec {
         id: "noise.finite",
         group: Group::Noise,
@@ -306,6 +309,14 @@ pub const TABLE: [CheckSpec; 29] = [
         run: Run::Whole(relaxed::relaxed_hard_matches_soft),
     },
     CheckSpec {
+        id: "relaxed.hard_rare",
+        group: Group::Relaxed,
+        title: "hard samples: rare category of (0, -d), d = 12, 15, 16, 17, at τ = 1",
+        needs: Needs::All(&[Op::RelaxedSample], None),
+        shares: NONE,
+        run: Run::Chunked(relaxed::RELAXED_HARD_RARE),
+    },
+    CheckSpec {
         id: "log_prob.pointwise",
         group: Group::LogProb,
         title: "relaxed_log_prob: equals the reference's at fixed points",
@@ -352,6 +363,14 @@ pub const TABLE: [CheckSpec; 29] = [
         needs: Needs::All(&[Op::BinaryLogProb], None),
         shares: NONE,
         run: Run::Whole(binary::binary_log_prob),
+    },
+    CheckSpec {
+        id: "binary.extremes",
+        group: Group::Binary,
+        title: "binary Concrete samples: counts beyond the 1e-7, 1e-8 Logistic tails at τ = 10",
+        needs: Needs::All(&[Op::BinarySample], None),
+        shares: NONE,
+        run: Run::Chunked(binary::BINARY_EXTREMES),
     },
     CheckSpec {
         id: "relaxed.range",

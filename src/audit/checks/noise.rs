@@ -2,7 +2,7 @@
 //! tail, and the extremes beyond the float32 grid. Notation and error control: `audit::checks`.
 
 use crate::audit::checks::ceilings::{lower_cause, upper_cause};
-use crate::audit::checks::common::{floats, fmt_p, internal, qq_points};
+use crate::audit::checks::common::{CountPart, binomial_parts, floats, fmt_p, internal, qq_points};
 use crate::audit::chunked::{Case, ChunkedCheck, Request, Tally};
 use crate::audit::ctx::{Ctx, Shared};
 use crate::audit::options::Plan;
@@ -225,7 +225,7 @@ impl TailCount {
 
 /// Tail probabilities of `noise.extremes`: the upper survival and lower CDF levels, beyond
 /// the float32 grid (a 23-bit uniform puts nothing above the 1 - 1.19e-7 quantile).
-const EXTREME_Q: [f64; 2] = [1e-7, 1e-8];
+pub(crate) const EXTREME_Q: [f64; 2] = [1e-7, 1e-8];
 
 /// A part's p-value below which the detail names a matching finite-precision cause
 /// (descriptive only: the verdict is Holm's on the Bonferroni p-value).
@@ -293,28 +293,23 @@ fn extremes_decide(
     );
     o.n = n;
     let (lo, hi) = (tally.min[0], tally.max[0]);
-    let mut ps = Vec::new();
     let mut parts = Vec::new();
-    for (j, (side, sign)) in [("above", 0), ("below", 2)].into_iter().enumerate() {
+    for (j, side) in ["above", "below"].into_iter().enumerate() {
         for (i, &q) in EXTREME_Q.iter().enumerate() {
-            let (x, count) = (case.params[2 * j + i], tally.counts[sign + i]);
-            let r = binomial_test(count, n, q, Alternative::TwoSided).map_err(internal)?;
-            ps.push(r.p_value);
-            parts.push(format!(
-                "{count} {side} {x:.4} (expected {:.1}, p = {})",
-                n as f64 * q,
-                fmt_p(r.p_value)
-            ));
+            parts.push(CountPart {
+                what: format!("{side} {:.4}", case.params[2 * j + i]),
+                count: tally.counts[2 * j + i],
+                q,
+            });
         }
     }
-    o.combine(&ps);
+    let ps = binomial_parts(&mut o, n, &parts)?;
     // Stated at the 1e-7 parts: the ones whose zero count reveals a missing tail.
     o.power = Some(Power::Rare {
         n,
         q: EXTREME_Q[0],
         parts: 4,
     });
-    o.notes.push(parts.join("; "));
     o.notes
         .push(format!("smallest draw {lo:.6}, largest draw {hi:.6}"));
     // The cause (named, never decided on): the largest draw is a uniform grid's ceiling and
