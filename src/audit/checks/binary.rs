@@ -35,7 +35,7 @@ pub(crate) const BINARY_CASES: [(f64, f64); 2] = [(0.7, 0.5), (-2.0, 2.0)];
 /// `binary.cdf`: `binary_n` samples (10⁵ at standard) at (l, τ) = (0.7, 0.5) and (-2, 2):
 /// (exact) finite and in `[0, 1]` (exactly 0 or 1 is saturation: `warn`); KS against the
 /// closed-form CDF `σ(τ logit(x) - l)` (docs/design/math.md §1), Bonferroni over 2. Detects a CDF discrepancy
-/// ≈ 0.0133 at standard.
+/// ≈ 0.0134 at standard.
 pub(crate) fn binary_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let n = ctx.plan.binary_n;
     let mut o = Outcome::new("exact: 0 ≤ x ≤ 1; KS vs σ(τ logit(x) - l), Bonferroni over 2");

@@ -84,9 +84,8 @@
 //! [`TABLE`] lists the ids; [`Plan`](crate::audit::Plan) the sizes per level; each check's doc
 //! comment (on its function) states what it tests, its n and the smallest discrepancy it
 //! detects, and the report repeats these numbers for the run's `α_i`. The figures quoted in
-//! the check docs are the standard level's with every op offered, computed before the five tail
-//! checks (m = 16, `α_i = 6.3e-5`; with them m = 21, `α_i = 4.8e-5`); docs/audit.md has the
-//! table for every level.
+//! the check docs are the standard level's with every op offered (m = 21, `α_i = 4.8e-5`);
+//! docs/audit.md has the table for every level.
 //!
 //! # References
 //! - S. Holm, *A simple sequentially rejective multiple test procedure*, Scand. J. Statist. 6

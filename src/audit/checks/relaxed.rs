@@ -222,7 +222,7 @@ pub(crate) fn argmax_finite(row: &[f64]) -> Option<usize> {
 
 /// `relaxed.log_ratio`: `ln(y_0/y_1)` and `ln(y_0/y_2)` for logits (1, 0, -1) at τ = 0.5 and 1,
 /// and `ln(y_0/y_2)` for the masked case, against `Logistic((l_i - l_j)/τ, 1/τ)` (docs/design/math.md §2
-/// fact 2), KS, Bonferroni over 5. Detects a CDF discrepancy ≈ 0.0136 at standard (n = 10⁵).
+/// fact 2), KS, Bonferroni over 5. Detects a CDF discrepancy ≈ 0.0137 at standard (n = 10⁵).
 /// Rows where either entry is 0 (underflow) are left out and reported (`warn`).
 pub(crate) fn relaxed_log_ratio(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let mut o = Outcome::new("KS of ln(y_i/y_j) vs Logistic((l_i-l_j)/τ, 1/τ), Bonferroni over 5");
