@@ -459,7 +459,9 @@ fn auditor_killed_by(signal: &str) {
         );
         thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1, "no work dir");
+    // One work dir per adapter: with `--jobs` at its default (the cores) and several chunked
+    // units, a second worker may have started its own adapter too; all must be removed.
+    assert!(std::fs::read_dir(&tmp).unwrap().count() >= 1, "no work dir");
     let killed = Command::new("kill")
         .args(["-s", signal, &auditor.id().to_string()])
         .status()
