@@ -8,7 +8,8 @@
 //! plan     cases(plan, caps)        the check's cases: a request (op + parameters) and n each
 //!          units                    case c of check id: chunks j = 0, 1, ... of at most
 //!                                   B = max(1, ⌊chunk_n / w⌋) draws (w = values per draw: k for
-//!                                   relaxed rows, else 1), seed = request_seed(master, s, j)
+//!                                   relaxed rows and categorical draws, else 1),
+//!                                   seed = request_seed(master, s, j)
 //!                                   with stream s = id (one unnamed case) or "id label"
 //! reduce   reduce(case, array)      one chunk's array → Tally (counts, minima, maxima)
 //! merge    Tally::merge             counts add, minima and maxima merge: exact, associative
@@ -71,10 +72,13 @@ impl Request {
         }
     }
 
-    /// Values per draw: `k` for relaxed rows, 1 otherwise.
+    /// Values per draw: `k` for relaxed rows and for categorical draws (an implementation such
+    /// as `jax.random.categorical` materialises `n × k` noise), 1 otherwise.
     pub fn width(&self) -> usize {
         match self {
-            Request::Relaxed { logits, .. } => logits.len().max(1),
+            Request::Relaxed { logits, .. } | Request::Categorical { logits } => {
+                logits.len().max(1)
+            }
             _ => 1,
         }
     }
@@ -349,6 +353,17 @@ mod tests {
                 vec![],
             ),
         ];
+        let cat = Case::new(
+            "c4",
+            Request::Categorical {
+                logits: vec![0.0; 4],
+            },
+            5,
+            vec![],
+        );
+        let c = units_of(0, "x.z", &[cat], 10, 9);
+        // ⌊10 / 4⌋ = 2 draws per chunk
+        assert_eq!(c.iter().map(|u| u.n).collect::<Vec<_>>(), vec![2, 2, 1]);
         let u = units_of(4, "x.y", &cases, 10, 9);
         let sizes: Vec<(usize, u64, u64)> = u.iter().map(|u| (u.case, u.chunk, u.n)).collect();
         assert_eq!(

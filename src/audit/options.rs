@@ -59,6 +59,11 @@ impl Level {
                 binary_n: 20_000,
                 grad_n: 4_000,
                 tokens_n: 20_000,
+                extremes_n: 1_000_000,
+                binary_extremes_n: 400_000,
+                rare_n: 200_000,
+                hard_rare_n: 50_000,
+                bands_n: 500,
                 chunk_n: CHUNK_N,
             },
             Level::Standard => Plan {
@@ -70,6 +75,11 @@ impl Level {
                 binary_n: 100_000,
                 grad_n: 20_000,
                 tokens_n: 100_000,
+                extremes_n: 10_000_000,
+                binary_extremes_n: 4_000_000,
+                rare_n: 1_000_000,
+                hard_rare_n: 250_000,
+                bands_n: 2_000,
                 chunk_n: CHUNK_N,
             },
             Level::Thorough => Plan {
@@ -81,14 +91,28 @@ impl Level {
                 binary_n: 400_000,
                 grad_n: 100_000,
                 tokens_n: 400_000,
+                extremes_n: 50_000_000,
+                binary_extremes_n: 20_000_000,
+                rare_n: 5_000_000,
+                hard_rare_n: 1_250_000,
+                bands_n: 20_000,
                 chunk_n: CHUNK_N,
             },
             // The whole-sample checks at standard size (their memory is standard's), the
             // chunked tail count at 10⁸ draws beyond the 1 - 10⁻⁶ quantile (13.8; expected
-            // count 100).
+            // count 100), 5·10⁸ Gumbel draws for the extremes beyond the float32 grid (50
+            // expected beyond each 1e-7 quantile), 1.5·10⁸ draws per rare-category case and
+            // 10⁵ draws from the k = 50,000 vocabulary (300 expected in its rarest band), 2·10⁸
+            // binary Concrete draws (20 expected beyond each 1e-7 Logistic quantile). On the
+            // reference with 2 workers the first three take about 21, 13 and 45 s.
             Level::Deep => Plan {
                 tail_n: 100_000_000,
                 tail_q: 1e-6,
+                extremes_n: 500_000_000,
+                binary_extremes_n: 200_000_000,
+                rare_n: 150_000_000,
+                hard_rare_n: 10_000_000,
+                bands_n: 100_000,
                 ..Level::Standard.plan()
             },
         }
@@ -115,6 +139,16 @@ pub struct Plan {
     pub grad_n: usize,
     /// Token draws per case of the `tokens.*` checks.
     pub tokens_n: usize,
+    /// Gumbel draws of `noise.extremes` (chunked).
+    pub extremes_n: u64,
+    /// Binary Concrete draws of `binary.extremes` (chunked).
+    pub binary_extremes_n: u64,
+    /// Categorical draws per two-category case of `categorical.rare` (chunked).
+    pub rare_n: u64,
+    /// Hard relaxed rows per two-category case of `relaxed.hard_rare` (chunked).
+    pub hard_rare_n: u64,
+    /// Categorical draws from the k = 50,000 vocabulary of `categorical.bands` (chunked).
+    pub bands_n: u64,
     /// Largest number of draws in one request of a chunked check (module doc of
     /// `audit::checks`): what one chunk holds in memory.
     pub chunk_n: usize,

@@ -22,8 +22,29 @@ pub(crate) enum Power {
     Mean { p: usize, n: u64, parts: usize },
     /// Tail count: expected count `e` out of `n`.
     Tail { n: u64, q: f64 },
+    /// Counts of rare events, two-sided exact binomial per part (Bonferroni over `parts`),
+    /// stated for one part of probability `q` (`n` draws; the check says which).
+    Rare { n: u64, q: f64, parts: usize },
     /// Variance: relative standard error of the sample variance.
     Variance { rel_se: f64, parts: usize },
+}
+
+/// The expected count `e = n q` and the smallest multiple of it that a two-sided exact binomial
+/// test at `alpha` detects with probability [`POWER`]: the smallest count rejected above the
+/// expectation, then the mean whose count exceeds it with probability `POWER` (normal
+/// approximation).
+fn count_power(n: u64, q: f64, alpha: f64, z_power: f64) -> (f64, f64) {
+    let e = n as f64 * q;
+    let mut c = e.ceil() as u64;
+    while c < n
+        && binomial_test(c, n, q, Alternative::TwoSided)
+            .map(|r| r.p_value >= alpha)
+            .unwrap_or(false)
+    {
+        c += 1;
+    }
+    let s = (z_power + (z_power * z_power + 4.0 * c as f64).sqrt()) / 2.0;
+    (e, s * s / e)
 }
 
 impl Power {
@@ -58,21 +79,13 @@ impl Power {
                 )
             }
             Power::Tail { n, q } => {
-                let e = n as f64 * q;
-                // Smallest count rejected above the expectation, then the tail mass whose
-                // count exceeds it with probability 0.999 (normal approximation).
-                let mut c = e.ceil() as u64;
-                while c < n
-                    && binomial_test(c, n, q, Alternative::TwoSided)
-                        .map(|r| r.p_value >= alpha)
-                        .unwrap_or(false)
-                {
-                    c += 1;
-                }
-                let s = (z_power + (z_power * z_power + 4.0 * c as f64).sqrt()) / 2.0;
+                let (e, ratio) = count_power(n, q, alpha, z_power);
+                format!("a tail with no mass (P = e^-{e:.0}) or ≥ {ratio:.1}× the Gumbel's")
+            }
+            Power::Rare { n, q, parts } => {
+                let (e, ratio) = count_power(n, q, alpha / parts.max(1) as f64, z_power);
                 format!(
-                    "a tail with no mass (P = e^-{e:.0}) or ≥ {:.1}× the Gumbel's",
-                    s * s / e
+                    "at the part with q = {q:.2e}: a count of 0 (P = e^-{e:.1}) or ≥ {ratio:.1}× expected"
                 )
             }
             Power::Variance { rel_se, parts } => {

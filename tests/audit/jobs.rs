@@ -7,11 +7,27 @@ use gumbel_audit::audit::{
     Verdict, request_seed, run_battery, run_battery_jobs,
 };
 
-/// The deep level with `noise.tail` cut to 5·10⁶ draws (5 chunks of 10⁶): seconds, not minutes.
+/// The deep level with its chunked checks cut to a few chunks each (`noise.tail`: 5·10⁶ draws,
+/// 5 chunks of 10⁶; `categorical.bands`: 50 draws, 3 chunks of at most 20): seconds, not
+/// minutes.
 fn options() -> AuditOptions {
+    let budget = [
+        ("noise.tail", 5_000_000),
+        ("noise.extremes", 3_000_000),
+        ("categorical.rare", 1_200_000),
+        ("categorical.bands", 50),
+        ("relaxed.hard_rare", 1_200_000),
+        ("binary.extremes", 2_500_000),
+    ];
     AuditOptions::new(Level::Deep, 11, 1e-3)
         .unwrap()
-        .with_samples(SampleBudget::new(None, vec![("noise.tail".into(), 5_000_000)]).unwrap())
+        .with_samples(
+            SampleBudget::new(
+                None,
+                budget.iter().map(|&(id, n)| (id.to_string(), n)).collect(),
+            )
+            .unwrap(),
+        )
 }
 
 fn json_with(jobs: usize, factory: &(dyn Fn() -> Box<dyn Target + Send> + Sync)) -> String {

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! adapter      the adapter process target against fake adapters, and the NumPy adapter
+//! bits         the CI test of the tail checks: 23-bit uniforms fail noise.extremes, 53 pass
 //! faults       hostile adapters: process groups, FIFOs and links, full disk, bye, signals
 //! jobs         --jobs: the same report for 1, 2 and 3 workers, also when a chunk fails
 //! fuzz_replay  the committed inputs of the fuzz targets npy and protocol_reply (fuzz/)
@@ -11,6 +12,7 @@
 //! numpy        the battery through the CLI on the NumPy adapter and its planted bugs
 //! range        the range checks: the reference passes, a softmax without max-subtraction fails
 //! reference    the battery on the reference and on in-process planted bugs
+//! tails        the tail checks on an in-process sampler with 23-bit uniforms
 //! report       Markdown and plots: zero counts visible, noise.tail plot, escaped names
 //! selection    seeds per check: a check alone = the same check in the battery; a missing op
 //!              moves no other check
@@ -22,6 +24,7 @@
 //! always set under `CI=true`); see `build.rs`.
 
 mod adapter;
+mod bits;
 mod cli;
 mod common;
 mod faults;
@@ -33,5 +36,6 @@ mod range;
 mod reference;
 mod report;
 mod selection;
+mod tails;
 mod temperature;
 mod tokens;

@@ -1,16 +1,20 @@
 //! Checks of the binary Concrete ops: samples (range, saturation, KS against the closed-form
 //! CDF) and the log density at fixed points. Notation and error control: `audit::checks`.
 
+use crate::audit::checks::ceilings::{logistic_lower_cause, logistic_upper_cause};
 use crate::audit::checks::common::{
-    floats, fmt_p, internal, logit_laws, precision, qq_points, valid,
+    CountPart, binomial_parts, floats, fmt_p, internal, logit_laws, precision, qq_points, valid,
 };
 use crate::audit::checks::log_prob::compare_points;
+use crate::audit::checks::noise::EXTREME_Q;
 use crate::audit::checks::precision::{BandKs, band_note, ks_band, unit_delta};
+use crate::audit::chunked::{Case, ChunkedCheck, Request, Tally};
 use crate::audit::ctx::Ctx;
+use crate::audit::options::Plan;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
 use crate::audit::result::Figure;
-use crate::audit::target::{Dtype, TargetError};
+use crate::audit::target::{Array, Capabilities, Dtype, TargetError};
 use crate::audit::tolerance;
 use crate::distributions::BinaryConcrete;
 use crate::numeric::sigmoid;
@@ -37,7 +41,7 @@ pub(crate) const BINARY_CASES: [(f64, f64); 2] = [(0.7, 0.5), (-2.0, 2.0)];
 /// `binary.cdf`: `binary_n` samples (10⁵ at standard) at (l, τ) = (0.7, 0.5) and (-2, 2):
 /// (exact) finite and in `[0, 1]` (exactly 0 or 1 is saturation: `warn`); KS against the
 /// closed-form CDF `σ(τ logit(x) - l)` (docs/design/math.md §1), Bonferroni over 2. Detects a CDF discrepancy
-/// ≈ 0.0133 at standard.
+/// ≈ 0.0134 at standard.
 pub(crate) fn binary_cdf(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let n = ctx.plan.binary_n;
     let mut o = Outcome::new("exact: 0 ≤ x ≤ 1; KS vs σ(τ logit(x) - l), Bonferroni over 2");
@@ -208,4 +212,174 @@ pub(crate) fn binary_log_prob(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
         }
     }
     Ok(o)
+}
+
+/// The (logit, τ) of `binary.extremes`: τ = 10 maps the Logistic tail thresholds ±16.1 and
+/// ±18.4 to x = σ(±1.61) and σ(±1.84), far from saturation, so the count measures the noise's
+/// tail, not the rounding of σ to 1.
+const EXTREMES_CASE: (f64, f64) = (0.0, 10.0);
+
+/// A part's p-value below which the detail names a matching finite-precision cause.
+const CAUSE_P: f64 = 0.01;
+
+/// `binary.extremes`: `binary_extremes_n` binary Concrete samples (2·10⁸ at deep, 4·10⁶ at
+/// standard) at (l, τ) = (0, 10); the counts above `σ((l + t_q)/τ)` and below `σ((l - t_q)/τ)`
+/// with `t_q = ln((1 - q)/q)` the Logistic's `1 - q` quantile, q = 1e-7 and 1e-8 (t = 16.118,
+/// 18.421), against Binomial(n, q), exact two-sided, Bonferroni over 4. At deep 20 are expected
+/// beyond each 1e-7 threshold: Logistic noise from a float32 uniform with 23 bits never exceeds
+/// `ln(2^23 - 1) = 15.942385`, so it gives 0 (P = e^-20 under the exact law), and the detail
+/// names that cause when the largest implied noise `τ logit(x) - l` is a grid's ceiling
+/// (`checks::ceilings`). NaN or values outside `[0, 1]` are a fail.
+///
+/// Chunked: one case, counts `[above ×2, below ×2, NaN, outside [0, 1]]`, min and max.
+pub(crate) const BINARY_EXTREMES: ChunkedCheck = ChunkedCheck {
+    cases: extremes_cases,
+    reduce: extremes_reduce,
+    decide: extremes_decide,
+};
+
+/// The Logistic's `1 - q` quantile `ln((1 - q)/q)`.
+fn logistic_isf(q: f64) -> f64 {
+    (-q).ln_1p() - q.ln()
+}
+
+fn extremes_cases(plan: &Plan, _: &Capabilities) -> Vec<Case> {
+    let (l, tau) = EXTREMES_CASE;
+    let mut params: Vec<f64> = EXTREME_Q
+        .iter()
+        .map(|&q| sigmoid((l + logistic_isf(q)) / tau))
+        .collect();
+    params.extend(
+        EXTREME_Q
+            .iter()
+            .map(|&q| sigmoid((l - logistic_isf(q)) / tau)),
+    );
+    vec![Case::new(
+        "",
+        Request::Binary { logit: l, tau },
+        plan.binary_extremes_n,
+        params,
+    )]
+}
+
+fn extremes_reduce(case: &Case, a: &Array, n: u64) -> Result<Tally, TargetError> {
+    let values = case.request.floats(a, n as usize)?;
+    let p = &case.params;
+    let mut t = Tally::zeros(6, 1);
+    for &v in &values {
+        if v.is_nan() {
+            t.counts[4] += 1;
+            continue;
+        }
+        t.counts[0] += u64::from(v > p[0]);
+        t.counts[1] += u64::from(v > p[1]);
+        t.counts[2] += u64::from(v < p[2]);
+        t.counts[3] += u64::from(v < p[3]);
+        t.counts[5] += u64::from(!(0.0..=1.0).contains(&v));
+        t.min[0] = t.min[0].min(v);
+        t.max[0] = t.max[0].max(v);
+    }
+    Ok(t)
+}
+
+fn extremes_decide(
+    _: &Plan,
+    _: &Capabilities,
+    cases: &[Case],
+    tallies: &[Tally],
+) -> Result<Outcome, TargetError> {
+    let (case, t) = (&cases[0], &tallies[0]);
+    let (l, tau) = EXTREMES_CASE;
+    let n = case.n;
+    let mut o = Outcome::new(
+        "exact two-sided binomial tests of #(x above / below σ((l ± t_q)/τ)) at the 1e-7 and \
+         1e-8 Logistic tails, Bonferroni over 4",
+    );
+    o.n = n;
+    let mut parts = Vec::new();
+    for (j, side) in ["above", "below"].into_iter().enumerate() {
+        for (i, &q) in EXTREME_Q.iter().enumerate() {
+            parts.push(CountPart {
+                what: format!("{side} {:.6}", case.params[2 * j + i]),
+                count: t.counts[2 * j + i],
+                q,
+            });
+        }
+    }
+    let ps = binomial_parts(&mut o, n, &parts)?;
+    o.power = Some(Power::Rare {
+        n,
+        q: EXTREME_Q[0],
+        parts: 4,
+    });
+    // The implied noise L = τ logit(x) - l of the extremes.
+    let noise = |x: f64| tau * (x.ln() - (-x).ln_1p()) - l;
+    let (lo, hi) = (noise(t.min[0]), noise(t.max[0]));
+    o.notes.push(format!(
+        "smallest x {:.8} (noise {lo:.6}), largest x {:.8} (noise {hi:.6})",
+        t.min[0], t.max[0]
+    ));
+    let short = (t.counts[0] as f64) < n as f64 * EXTREME_Q[0];
+    if let Some(g) = logistic_upper_cause(hi).filter(|_| short && ps[0].min(ps[1]) < CAUSE_P) {
+        o.notes.push(format!(
+            "no Logistic noise above {:.4}: {} (ln(2^{} - 1); P(L > {:.4}) = 2^-{})",
+            g.logistic_ceiling(),
+            g.name,
+            g.bits,
+            g.logistic_ceiling(),
+            g.bits
+        ));
+    }
+    if let Some(what) = logistic_lower_cause(lo).filter(|_| ps[2].min(ps[3]) < CAUSE_P) {
+        o.notes.push(format!(
+            "the smallest noise {lo:.4} is ln(s/(1 - s)) for {what}"
+        ));
+    }
+    if t.counts[4] > 0 {
+        o.fails
+            .push(format!("{} of {n} samples are NaN", t.counts[4]));
+    }
+    if t.counts[5] > 0 {
+        o.fails
+            .push(format!("{} of {n} samples outside [0, 1]", t.counts[5]));
+    }
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::options::Level;
+    use crate::audit::target::Dtype;
+
+    fn caps() -> Capabilities {
+        Capabilities::new("t", Dtype::Float64, vec![], vec![])
+    }
+
+    #[test]
+    fn binary_extreme_tallies_merge_and_a_23_bit_ceiling_is_named() {
+        let case = extremes_cases(&Level::Deep.plan(), &caps()).pop().unwrap();
+        let v = [0.5, 0.9, f64::NAN, 0.1, 0.15, 1.5, 0.84];
+        let whole = extremes_reduce(&case, &Array::from_f64(v.to_vec()), 7).unwrap();
+        let mut parts = extremes_reduce(&case, &Array::from_f64(v[..2].to_vec()), 2).unwrap();
+        parts
+            .merge(&extremes_reduce(&case, &Array::from_f64(v[2..].to_vec()), 5).unwrap())
+            .unwrap();
+        assert_eq!(whole, parts);
+        assert_eq!(whole.counts, vec![3, 2, 2, 1, 1, 1]);
+        // 23-bit Logistic noise: largest x = σ(15.942385/10), nothing above σ(1.6118).
+        let top = sigmoid((8_388_607f64).ln() / 10.0);
+        let t = Tally {
+            counts: vec![0, 0, 20, 2, 0, 0],
+            min: vec![0.2],
+            max: vec![top],
+        };
+        let o = extremes_decide(&Level::Deep.plan(), &caps(), &[case], &[t]).unwrap();
+        assert!(o.p_value.unwrap() < 1e-6);
+        let text = o.notes.join(" ");
+        assert!(
+            text.contains("no Logistic noise above 15.9424: float32 uniform with 23 bits"),
+            "{text}"
+        );
+    }
 }

@@ -2,8 +2,10 @@
 //! dtype, telling a rejected valid request from a fault, formatting p-values, Q-Q points.
 
 use crate::audit::half;
+use crate::audit::outcome::Outcome;
 use crate::audit::target::{Array, ArrayData, Dtype, TargetError};
 use crate::error::Error;
+use crate::stats::{Alternative, binomial_test};
 
 /// The precision an array is judged at: the looser of the declared dtype (`hello.dtype`) and
 /// the array's own float dtype (an integer array: the declared one).
@@ -110,4 +112,37 @@ pub(crate) fn qq_points<F: Fn(f64) -> f64>(data: &[f64], quantile: F) -> Vec<(f6
             (quantile(p), sorted[idx])
         })
         .collect()
+}
+
+/// One count of a rare-event check: `count` of `n` draws where the law gives probability `q`;
+/// `what` names it in the detail ("above 16.1181").
+pub(crate) struct CountPart {
+    pub(crate) what: String,
+    pub(crate) count: u64,
+    pub(crate) q: f64,
+}
+
+/// The exact two-sided binomial test of each part against Binomial(n, q), Bonferroni-combined
+/// into `o`'s p-value, with one note listing every part; returns the parts' p-values.
+pub(crate) fn binomial_parts(
+    o: &mut Outcome,
+    n: u64,
+    parts: &[CountPart],
+) -> Result<Vec<f64>, TargetError> {
+    let mut ps = Vec::new();
+    let mut lines = Vec::new();
+    for part in parts {
+        let r = binomial_test(part.count, n, part.q, Alternative::TwoSided).map_err(internal)?;
+        ps.push(r.p_value);
+        lines.push(format!(
+            "{} {} (expected {:.1}, p = {})",
+            part.count,
+            part.what,
+            n as f64 * part.q,
+            fmt_p(r.p_value)
+        ));
+    }
+    o.combine(&ps);
+    o.notes.push(lines.join("; "));
+    Ok(ps)
 }

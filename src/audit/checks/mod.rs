@@ -63,6 +63,13 @@
 //! ```text
 //! chunked (Run::Chunked)
 //!   noise.tail            count above the 1 - q quantile, NaN count, largest draw
+//!   noise.extremes        counts beyond the 1e-7 and 1e-8 quantiles on both sides, NaN count,
+//!                         smallest and largest draw (the float32 grid's ceiling, checks::ceilings)
+//!   categorical.rare      count of category 1 of (0, -d) per d, indices out of range
+//!   categorical.bands     counts per probability band of a k = 50,000 vocabulary (checks::bands)
+//!   relaxed.hard_rare     rows hot at category 1 of (0, -d) per d, rows not one-hot
+//!   binary.extremes       counts beyond the Logistic's 1e-7 and 1e-8 tails at τ = 10, NaN and
+//!                         out-of-range counts, smallest and largest sample
 //! could be chunked (integer counts), drawn as one request per case today
 //!   noise.finite, categorical.indices, categorical.chi2, relaxed.argmax, relaxed.simplex,
 //!   relaxed.hard, binary.cdf's range and saturation counts
@@ -77,16 +84,18 @@
 //! [`TABLE`] lists the ids; [`Plan`](crate::audit::Plan) the sizes per level; each check's doc
 //! comment (on its function) states what it tests, its n and the smallest discrepancy it
 //! detects, and the report repeats these numbers for the run's `α_i`. The figures quoted in
-//! the check docs are the standard level's with every op offered (m = 16,
-//! `α_i = 6.3e-5`); docs/audit.md has the table for every level.
+//! the check docs are the standard level's with every op offered (m = 21, `α_i = 4.8e-5`);
+//! docs/audit.md has the table for every level.
 //!
 //! # References
 //! - S. Holm, *A simple sequentially rejective multiple test procedure*, Scand. J. Statist. 6
 //!   (1979), <https://www.jstor.org/stable/4615733>.
 //! - docs/design/math.md §2 (the exact laws tested) and §4 (the machinery).
 
+pub(crate) mod bands;
 pub(crate) mod binary;
 pub(crate) mod categorical;
+pub(crate) mod ceilings;
 pub(crate) mod common;
 pub(crate) mod grad;
 pub(crate) mod log_prob;
@@ -191,7 +200,7 @@ impl std::fmt::Debug for CheckSpec {
 const NONE: &[Shared] = &[];
 
 /// The battery, in run order.
-pub const TABLE: [CheckSpec; 29] = [
+pub const TABLE: [CheckSpec; 34] = [
     CheckSpec {
         id: "noise.finite",
         group: Group::Noise,
@@ -217,6 +226,14 @@ pub const TABLE: [CheckSpec; 29] = [
         run: Run::Chunked(noise::NOISE_TAIL),
     },
     CheckSpec {
+        id: "noise.extremes",
+        group: Group::Noise,
+        title: "Gumbel noise: counts beyond the float32 grid (1e-7, 1e-8 tails), min and max",
+        needs: Needs::All(&[Op::Gumbel], None),
+        shares: NONE,
+        run: Run::Chunked(noise::NOISE_EXTREMES),
+    },
+    CheckSpec {
         id: "categorical.indices",
         group: Group::Categorical,
         title: "categorical: integer indices in 0..k, never a masked category",
@@ -231,6 +248,22 @@ pub const TABLE: [CheckSpec; 29] = [
         needs: Needs::All(&[Op::Categorical], None),
         shares: &[Shared::Categorical],
         run: Run::Whole(categorical::categorical_chi2),
+    },
+    CheckSpec {
+        id: "categorical.rare",
+        group: Group::Categorical,
+        title: "categorical: rare category of (0, -d), d = 12, 15, 16, 17 (p = 6e-6 … 4e-8)",
+        needs: Needs::All(&[Op::Categorical], None),
+        shares: NONE,
+        run: Run::Chunked(categorical::CATEGORICAL_RARE),
+    },
+    CheckSpec {
+        id: "categorical.bands",
+        group: Group::Categorical,
+        title: "categorical: probability bands of a k = 50,000 Zipf vocabulary (tail p = 1e-7)",
+        needs: Needs::All(&[Op::Categorical], None),
+        shares: NONE,
+        run: Run::Chunked(categorical::CATEGORICAL_BANDS),
     },
     CheckSpec {
         id: "relaxed.simplex",
@@ -281,6 +314,14 @@ pub const TABLE: [CheckSpec; 29] = [
         run: Run::Whole(relaxed::relaxed_hard_matches_soft),
     },
     CheckSpec {
+        id: "relaxed.hard_rare",
+        group: Group::Relaxed,
+        title: "hard samples: rare category of (0, -d), d = 12, 15, 16, 17, at τ = 1",
+        needs: Needs::All(&[Op::RelaxedSample], None),
+        shares: NONE,
+        run: Run::Chunked(relaxed::RELAXED_HARD_RARE),
+    },
+    CheckSpec {
         id: "log_prob.pointwise",
         group: Group::LogProb,
         title: "relaxed_log_prob: equals the reference's at fixed points",
@@ -327,6 +368,14 @@ pub const TABLE: [CheckSpec; 29] = [
         needs: Needs::All(&[Op::BinaryLogProb], None),
         shares: NONE,
         run: Run::Whole(binary::binary_log_prob),
+    },
+    CheckSpec {
+        id: "binary.extremes",
+        group: Group::Binary,
+        title: "binary Concrete samples: counts beyond the 1e-7, 1e-8 Logistic tails at τ = 10",
+        needs: Needs::All(&[Op::BinarySample], None),
+        shares: NONE,
+        run: Run::Chunked(binary::BINARY_EXTREMES),
     },
     CheckSpec {
         id: "relaxed.range",

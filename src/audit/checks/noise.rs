@@ -1,7 +1,8 @@
-//! Checks of the Gumbel noise op: finiteness, the CDF (KS + Anderson-Darling) and the far upper
-//! tail. Notation and error control: `audit::checks`.
+//! Checks of the Gumbel noise op: finiteness, the CDF (KS + Anderson-Darling), the far upper
+//! tail, and the extremes beyond the float32 grid. Notation and error control: `audit::checks`.
 
-use crate::audit::checks::common::{floats, fmt_p, internal, qq_points};
+use crate::audit::checks::ceilings::{lower_cause, upper_cause};
+use crate::audit::checks::common::{CountPart, binomial_parts, floats, fmt_p, internal, qq_points};
 use crate::audit::checks::precision::{band_note, ks_band, noise_delta};
 use crate::audit::chunked::{Case, ChunkedCheck, Request, Tally};
 use crate::audit::ctx::{Ctx, Shared};
@@ -252,9 +253,127 @@ impl TailCount {
     }
 }
 
+/// Tail probabilities of `noise.extremes`: the upper survival and lower CDF levels, beyond
+/// the float32 grid (a 23-bit uniform puts nothing above the 1 - 1.19e-7 quantile).
+pub(crate) const EXTREME_Q: [f64; 2] = [1e-7, 1e-8];
+
+/// A part's p-value below which the detail names a matching finite-precision cause
+/// (descriptive only: the verdict is Holm's on the Bonferroni p-value).
+const CAUSE_P: f64 = 0.01;
+
+/// `noise.extremes`: the counts of `extremes_n` draws above the Gumbel's `1 - q` quantiles and
+/// below its `q` quantiles, q = 1e-7 and 1e-8 (16.118, 18.421; -2.7799, -2.9134), each against
+/// Binomial(n, q) with an exact two-sided test, Bonferroni over the 4 parts; the smallest and
+/// largest draw are reported. n = 5·10⁸ at deep (expected 50 and 5 per side), 10⁷ at standard
+/// (expected 1 and 0.1: it sees an excess, not a missing tail). A float32 uniform with 23 bits
+/// cannot exceed 15.942385 (P(G > 15.942385) = 2^-23), so at deep it gives 0 where 50 are
+/// expected (P = e^-50 under the exact law); the detail names that cause when the largest (or
+/// smallest) draw is a uniform grid's ceiling (floor) (`checks::ceilings`). NaN draws are a fail.
+///
+/// Chunked: one case, counts `[above u₁, above u₂, below l₁, below l₂, NaN]`, minimum and
+/// maximum of the non-NaN draws.
+pub(crate) const NOISE_EXTREMES: ChunkedCheck = ChunkedCheck {
+    cases: extremes_cases,
+    reduce: extremes_reduce,
+    decide: extremes_decide,
+};
+
+/// The one case: parameters `[u₁, u₂, l₁, l₂]` (upper thresholds, then lower).
+fn extremes_cases(plan: &Plan, _: &Capabilities) -> Vec<Case> {
+    let g = Gumbel::standard();
+    let mut params: Vec<f64> = EXTREME_Q
+        .iter()
+        .map(|&q| g.isf(q).unwrap_or(f64::NAN))
+        .collect();
+    params.extend(EXTREME_Q.iter().map(|&q| g.quantile(q).unwrap_or(f64::NAN)));
+    vec![Case::new("", Request::Gumbel, plan.extremes_n, params)]
+}
+
+/// One chunk → its counts and extremes, in one pass.
+fn extremes_reduce(case: &Case, a: &Array, n: u64) -> Result<Tally, TargetError> {
+    let values = case.request.floats(a, n as usize)?;
+    let p = &case.params;
+    let mut t = Tally::zeros(5, 1);
+    for &v in &values {
+        if v.is_nan() {
+            t.counts[4] += 1;
+            continue;
+        }
+        t.counts[0] += u64::from(v > p[0]);
+        t.counts[1] += u64::from(v > p[1]);
+        t.counts[2] += u64::from(v < p[2]);
+        t.counts[3] += u64::from(v < p[3]);
+        t.min[0] = t.min[0].min(v);
+        t.max[0] = t.max[0].max(v);
+    }
+    Ok(t)
+}
+
+fn extremes_decide(
+    _: &Plan,
+    _: &Capabilities,
+    cases: &[Case],
+    tallies: &[Tally],
+) -> Result<Outcome, TargetError> {
+    let (case, tally) = (&cases[0], &tallies[0]);
+    let n = case.n;
+    let mut o = Outcome::new(
+        "exact two-sided binomial tests of #(g > u) and #(g < l) at the 1e-7 and 1e-8 tails, \
+         Bonferroni over 4",
+    );
+    o.n = n;
+    let (lo, hi) = (tally.min[0], tally.max[0]);
+    let mut parts = Vec::new();
+    for (j, side) in ["above", "below"].into_iter().enumerate() {
+        for (i, &q) in EXTREME_Q.iter().enumerate() {
+            parts.push(CountPart {
+                what: format!("{side} {:.4}", case.params[2 * j + i]),
+                count: tally.counts[2 * j + i],
+                q,
+            });
+        }
+    }
+    let ps = binomial_parts(&mut o, n, &parts)?;
+    // Stated at the 1e-7 parts: the ones whose zero count reveals a missing tail.
+    o.power = Some(Power::Rare {
+        n,
+        q: EXTREME_Q[0],
+        parts: 4,
+    });
+    o.notes
+        .push(format!("smallest draw {lo:.6}, largest draw {hi:.6}"));
+    // The cause (named, never decided on): the largest draw is a uniform grid's ceiling and
+    // the upper counts are short of their expectation (part p < 0.01), or the smallest draw is
+    // a grid's floor or a dtype's smallest positive and the lower counts are off (p < 0.01).
+    let short = (tally.counts[0] as f64) < n as f64 * EXTREME_Q[0];
+    if let Some(g) = upper_cause(hi).filter(|_| short && ps[0].min(ps[1]) < CAUSE_P) {
+        o.notes.push(format!(
+            "no noise above {:.4}: {} (its largest value below 1 is 1 - 2^-{}, and \
+             P(G > {:.4}) = 2^-{} = {:.3e})",
+            g.ceiling(),
+            g.name,
+            g.bits,
+            g.ceiling(),
+            g.bits,
+            g.step()
+        ));
+    }
+    if let Some(what) = lower_cause(lo).filter(|_| ps[2].min(ps[3]) < CAUSE_P) {
+        o.notes.push(format!(
+            "the smallest draw {lo:.4} is -ln(-ln s) for {what}"
+        ));
+    }
+    let nan = tally.counts[4];
+    if nan > 0 {
+        o.fails.push(format!("{nan} of {n} draws are NaN"));
+    }
+    Ok(o)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::options::Level;
 
     #[test]
     fn tail_tallies_merge_to_the_tally_of_the_whole() {
@@ -269,5 +388,53 @@ mod tests {
         assert_eq!(whole.counts, vec![3, 1, 5, 3, 2, 1]);
         assert_eq!(whole.max, vec![15.0]);
         assert!(tail_reduce(&case, &Array::from_f64(v.to_vec()), 6).is_err());
+    }
+
+    fn caps() -> Capabilities {
+        Capabilities::new("t", crate::audit::target::Dtype::Float64, vec![], vec![])
+    }
+
+    #[test]
+    fn extreme_tallies_merge_to_the_tally_of_the_whole() {
+        let v = [0.5, 17.0, f64::NAN, -2.8, -3.0, 19.0, f64::INFINITY, -2.85];
+        let case = extremes_cases(&Level::Standard.plan(), &caps())
+            .pop()
+            .unwrap();
+        let whole = extremes_reduce(&case, &Array::from_f64(v.to_vec()), 8).unwrap();
+        let mut parts = extremes_reduce(&case, &Array::from_f64(v[..3].to_vec()), 3).unwrap();
+        parts
+            .merge(&extremes_reduce(&case, &Array::from_f64(v[3..].to_vec()), 5).unwrap())
+            .unwrap();
+        assert_eq!(whole, parts);
+        assert_eq!(whole.counts, vec![3, 2, 3, 1, 1]);
+        assert_eq!((whole.min[0], whole.max[0]), (-3.0, f64::INFINITY));
+    }
+
+    #[test]
+    fn a_23_bit_ceiling_fails_and_is_named() {
+        let mut case = extremes_cases(&Level::Deep.plan(), &caps()).pop().unwrap();
+        case.n = 1_000_000_000;
+        // 0 above 16.118 where 100 are expected; the lower counts as expected.
+        let tally = Tally {
+            counts: vec![0, 0, 100, 10, 0],
+            min: vec![-3.2],
+            max: vec![15.942385],
+        };
+        let o = extremes_decide(&Level::Deep.plan(), &caps(), &[case.clone()], &[tally]).unwrap();
+        assert!(o.p_value.unwrap() < 1e-30);
+        let text = o.notes.join(" ");
+        assert!(
+            text.contains("no noise above 15.9424: float32 uniform with 23 bits"),
+            "{text}"
+        );
+        // the exact law's counts pass and name nothing
+        let fine = Tally {
+            counts: vec![100, 10, 100, 10, 0],
+            min: vec![-3.2],
+            max: vec![20.5],
+        };
+        let o = extremes_decide(&Level::Deep.plan(), &caps(), &[case], &[fine]).unwrap();
+        assert!(o.p_value.unwrap() > 0.5);
+        assert!(!o.notes.join(" ").contains("uniform"));
     }
 }

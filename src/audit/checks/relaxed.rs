@@ -2,14 +2,18 @@
 //! log-ratio law, a two-sample comparison with the reference, and hard rows. Notation and error
 //! control: `audit::checks`.
 
+use crate::audit::checks::categorical::{Part, RARE_D, judge_parts, rare_p};
+use crate::audit::checks::ceilings::Grid;
 use crate::audit::checks::common::{floats, fmt_p, internal, precision, qq_points, valid};
 use crate::audit::checks::precision::{band_note, ks_band, log_ratio_delta, rounded};
+use crate::audit::chunked::{Case, ChunkedCheck, Request, Tally};
 use crate::audit::ctx::{Ctx, Shared};
+use crate::audit::options::Plan;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
 use crate::audit::reference::ReferenceTarget;
 use crate::audit::result::Figure;
-use crate::audit::target::{Dtype, Target, TargetError};
+use crate::audit::target::{Array, Capabilities, Dtype, Target, TargetError};
 use crate::audit::tolerance;
 use crate::distributions::Logits;
 use crate::numeric::{argmax, sigmoid};
@@ -231,7 +235,7 @@ pub(crate) fn argmax_finite(row: &[f64]) -> Option<usize> {
 
 /// `relaxed.log_ratio`: `ln(y_0/y_1)` and `ln(y_0/y_2)` for logits (1, 0, -1) at τ = 0.5 and 1,
 /// and `ln(y_0/y_2)` for the masked case, against `Logistic((l_i - l_j)/τ, 1/τ)` (docs/design/math.md §2
-/// fact 2), KS, Bonferroni over 5. Detects a CDF discrepancy ≈ 0.0136 at standard (n = 10⁵).
+/// fact 2), KS, Bonferroni over 5. Detects a CDF discrepancy ≈ 0.0137 at standard (n = 10⁵).
 /// Rows where either entry is 0 (underflow) are left out and reported (`warn`).
 pub(crate) fn relaxed_log_ratio(ctx: &mut Ctx) -> Result<Outcome, TargetError> {
     let mut o = Outcome::new("KS of ln(y_i/y_j) vs Logistic((l_i-l_j)/τ, 1/τ), Bonferroni over 5");
@@ -535,4 +539,119 @@ pub(crate) fn relaxed_draws(
     })?;
     let dtype = precision(declared, a);
     Ok((floats(a, &[n, logits.len()], "relaxed_sample")?, dtype))
+}
+
+/// `relaxed.hard_rare`: hard relaxed rows (straight-through forward value, τ = 1) of the
+/// logits `(0, -d)`, d = 12, 15, 16, 17, `hard_rare_n` rows each (10⁷ at deep, 2.5·10⁵ at
+/// standard); the rows hot at category 1 against Binomial(n, p₁), `p₁ = e^-d/(1 + e^-d)`, exact
+/// two-sided, Bonferroni over 4 (the same parts and finite-precision diagnosis as
+/// `categorical.rare`). At deep d = 12 expects 61 rows, where a sampler with 23-bit uniforms
+/// draws 1 % fewer; the rarer cases see only a gross deficit or excess at this n (a certain fail
+/// of the 23-bit model needs about 1.2·10⁹ rows at d = 17: `--samples`). A row that is not
+/// one-hot is a fail.
+///
+/// Chunked: one case per d (chunks of ⌊chunk_n/2⌋ rows), counts `[hot at 1, not one-hot]`.
+pub(crate) const RELAXED_HARD_RARE: ChunkedCheck = ChunkedCheck {
+    cases: hard_rare_cases,
+    reduce: hard_rare_reduce,
+    decide: hard_rare_decide,
+};
+
+fn hard_rare_cases(plan: &Plan, _: &Capabilities) -> Vec<Case> {
+    RARE_D
+        .iter()
+        .map(|&d| {
+            Case::new(
+                format!("d={d}"),
+                Request::Relaxed {
+                    logits: vec![0.0, -d],
+                    tau: 1.0,
+                    hard: true,
+                },
+                plan.hard_rare_n,
+                vec![d],
+            )
+        })
+        .collect()
+}
+
+/// One chunk → `[rows hot at category 1, rows not one-hot]`.
+fn hard_rare_reduce(case: &Case, a: &Array, n: u64) -> Result<Tally, TargetError> {
+    let y = case.request.floats(a, n as usize)?;
+    let mut t = Tally::zeros(2, 0);
+    for row in y.chunks_exact(2) {
+        match (row[0], row[1]) {
+            (a, b) if a == 1.0 && b == 0.0 => {}
+            (a, b) if a == 0.0 && b == 1.0 => t.counts[0] += 1,
+            _ => t.counts[1] += 1,
+        }
+    }
+    Ok(t)
+}
+
+fn hard_rare_decide(
+    _: &Plan,
+    _: &Capabilities,
+    cases: &[Case],
+    tallies: &[Tally],
+) -> Result<Outcome, TargetError> {
+    let mut o = Outcome::new(
+        "exact two-sided binomial test of #(rows hot at 1) per (0, -d), Bonferroni over 4",
+    );
+    let mut parts = Vec::new();
+    for (case, t) in cases.iter().zip(tallies) {
+        let p = rare_p(case.params[0]);
+        parts.push(Part {
+            label: case.label.clone(),
+            count: t.counts[0],
+            n: case.n,
+            q: p,
+            model: Box::new(move |g: Grid| g.win_probability(p)),
+        });
+        if t.counts[1] > 0 {
+            o.fails
+                .push(format!("{}: {} rows not one-hot", case.label, t.counts[1]));
+        }
+        o.n += case.n;
+    }
+    judge_parts(&mut o, &parts)?;
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::options::Level;
+    use crate::audit::target::Dtype;
+
+    #[test]
+    fn hard_rare_tallies_merge_to_the_tally_of_the_whole() {
+        let caps = Capabilities::new("t", Dtype::Float64, vec![], vec![]);
+        let case = &hard_rare_cases(&Level::Standard.plan(), &caps)[0];
+        let rows = [1.0, 0.0, 0.0, 1.0, 0.5, 0.5, 0.0, 1.0, 1.0, 0.0];
+        let whole = hard_rare_reduce(
+            case,
+            &Array::from_f64_matrix(5, 2, rows.to_vec()).unwrap(),
+            5,
+        )
+        .unwrap();
+        let mut parts = hard_rare_reduce(
+            case,
+            &Array::from_f64_matrix(2, 2, rows[..4].to_vec()).unwrap(),
+            2,
+        )
+        .unwrap();
+        parts
+            .merge(
+                &hard_rare_reduce(
+                    case,
+                    &Array::from_f64_matrix(3, 2, rows[4..].to_vec()).unwrap(),
+                    3,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(whole, parts);
+        assert_eq!(whole.counts, vec![2, 1]);
+    }
 }
