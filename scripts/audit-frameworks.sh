@@ -10,7 +10,8 @@
 #
 #   Environment: FRAMEWORKS_VENV (default <repo>/.venv-frameworks, ignored by git via /.venv*),
 #                FRAMEWORKS_PIP (default 1; 0 = use the venv as it is, install nothing),
-#                SEED (master seed, default 0), CARGO_TARGET_DIR (as cargo uses it).
+#                SEED (master seed, default 0), JOBS (workers = adapter processes, default 2),
+#                CARGO_TARGET_DIR (as cargo uses it).
 #
 # Creates its own venv with pip from PyPI (pinned: scripts/adapters/requirements-frameworks.txt;
 # torch from PyPI pulls its CUDA libraries, about 5 GB, and runs on the CPU), builds the release
@@ -24,6 +25,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 venv=${FRAMEWORKS_VENV:-$repo/.venv-frameworks}
 seed=${SEED:-0}
+jobs=${JOBS:-2}
 req=scripts/adapters/requirements-frameworks.txt
 
 avail_kb=$(df -Pk "$repo" | awk 'NR == 2 { print $4 }')
@@ -62,6 +64,10 @@ targets=(
     "jax-random-low-thorough|thorough|jax|jax_random.py --mode low"
     "jax-random-high|standard|jax|jax_random.py --mode high"
     "jax-random-high-thorough|thorough|jax|jax_random.py --mode high"
+    "jax-random-low-deep|deep|jax|jax_random.py --mode low"
+    "jax-random-high-deep|deep|jax|jax_random.py --mode high"
+    "torch-functional-float32-deep|deep|torch|torch_functional.py --dtype float32"
+    "torch-distributions-float32-deep|deep|torch|torch_distributions.py --dtype float32"
     "jax-random-low-float16|standard|jax|jax_random.py --mode low --dtype float16"
     "tfp-jax|standard|tensorflow_probability.substrates.jax|tfp_jax.py"
     "tfp-jax-thorough|thorough|tensorflow_probability.substrates.jax|tfp_jax.py"
@@ -100,11 +106,12 @@ for t in "${targets[@]}"; do
     # shellcheck disable=SC2206
     args=($adapter)
     args[0]=scripts/adapters/${args[0]}
-    cmd=(gumbel-audit audit --level "$level" --seed "$seed" --json "$out/report.json" --report "$out" --quiet -- "$py_shown" "${args[@]}")
+    cmd=(gumbel-audit audit --level "$level" --seed "$seed" --jobs "$jobs" --json "$out/report.json" --report "$out" --quiet -- "$py_shown" "${args[@]}")
     echo "== $name ($level)" >&2
     start=$(date +%s)
     rc=0
-    "$bin" audit --level "$level" --seed "$seed" --json "$out/report.json" --report "$out" --quiet \
+    load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+    "$bin" audit --level "$level" --seed "$seed" --jobs "$jobs" --json "$out/report.json" --report "$out" --quiet \
         -- "$py" "${args[@]}" >"$out/summary.txt" 2>"$out/stderr.txt" || rc=$?
     secs=$(( $(date +%s) - start ))
     cat "$out/summary.txt" >&2
@@ -114,7 +121,7 @@ for t in "${targets[@]}"; do
         echo
         echo "- command (from the repository root, after scripts/audit-frameworks.sh made the venv $py_shown):"
         echo "  \`${cmd[*]}\`"
-        echo "- exit code $rc, $secs s wall clock on $(uname -m) ($(nproc) cores), $(date -u +%Y-%m-%dT%H:%MZ)"
+        echo "- exit code $rc, $secs s wall clock on $(uname -m) ($(nproc) cores), $(date -u +%Y-%m-%dT%H:%MZ); load average before the run: $load_before"
         echo "- gumbel-audit commit $commit"
         echo "- versions:"
         while IFS= read -r v; do echo "  - $v"; done <<<"$versions"
