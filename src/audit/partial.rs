@@ -720,9 +720,9 @@ impl Partial {
         let expected = Header::new(caps, options, &Work::plan(caps, options), shard);
         match expected.difference(&self.header, true) {
             None => Ok(()),
-            Some((field, want, found)) => Err(format!(
-                "it is a partial of another run: its {field} is {found}, this run's is {want}"
-            )),
+            Some((field, want, found)) => {
+                Err(format!("its {field} is {found}, this run's is {want}"))
+            }
         }
     }
 

@@ -281,13 +281,14 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
         );
         write_atomic(path, &partial.to_text())?;
         let whole = if partial.whole_count() > 0 {
-            format!(" and the {} whole checks", partial.whole_count())
+            let k = partial.whole_count();
+            format!(" and the {k} whole check{}", if k == 1 { "" } else { "s" })
         } else {
             String::new()
         };
         super::write_stdout(&format!(
-            "shard {shard}: ran {} of the {} units{whole} of '{}'; wrote {} (no verdict: \
-             `gumbel-audit merge` the partials of every shard)\n",
+            "shard {shard}: ran {} of the {} units{whole} of '{}'; wrote {} (`gumbel-audit \
+             merge` the partials of every shard to decide)\n",
             partial.unit_count(),
             partial.units_total(),
             caps.name,

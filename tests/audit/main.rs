@@ -10,6 +10,8 @@
 //! range        the range checks: the reference passes, a softmax without max-subtraction fails
 //! reference    the battery on the reference and on in-process planted bugs
 //! report       Markdown and plots: zero counts visible, noise.tail plot, escaped names
+//! shards       --shard I/N and merge: 1, 3, 7 shards give the single run's report byte for
+//!              byte; partials that do not belong together are refused; resume
 //! selection    seeds per check: a check alone = the same check in the battery; a missing op
 //!              moves no other check
 //! temperature  bad_input's τ rules on planted targets
@@ -29,4 +31,5 @@ mod range;
 mod reference;
 mod report;
 mod selection;
+mod shards;
 mod temperature;
