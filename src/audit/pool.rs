@@ -22,7 +22,7 @@
 //! (whose error becomes the check's) is the same for every N. The test
 //! `tests/audit/jobs.rs` compares the JSON reports of 1, 2 and 3 workers byte for byte.
 //!
-//! A pool runs an [`Assignment`]: every unit and the whole checks for `run_battery_jobs`, or
+//! A pool runs an `Assignment`: every unit and the whole checks for `run_battery_jobs`, or
 //! one shard's units and (on shard 0) the whole checks for `audit::shard::run_shard`; the
 //! queue is then the assigned units in increasing order.
 //!
