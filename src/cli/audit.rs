@@ -251,6 +251,15 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
     };
     if let (Some(shard), Some(path)) = (&args.shard, &args.partial) {
         let shard = Shard::parse(shard).map_err(|e| format!("--shard {e}"))?;
+        // A directory that does not exist is found now, not after the shard's work.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+            return Err(format!(
+                "--partial {}: the directory {} does not exist",
+                path.display(),
+                dir.display()
+            ));
+        }
         let mut first = factory().map_err(|e| format!("cannot start the audit: {e}"))?;
         let caps = match first.capabilities() {
             Ok(caps) => caps,

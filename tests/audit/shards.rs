@@ -386,6 +386,15 @@ fn usage_errors_of_shards_exit_2() {
         (vec!["--shard", "one/3", "--partial", "x.json"], "I/N"),
         (vec!["--shard", "0/3"], "--partial"),
         (
+            vec![
+                "--shard",
+                "0/3",
+                "--partial",
+                "/nonexistent-dir-of-gumbel-audit/x.json",
+            ],
+            "does not exist",
+        ),
+        (
             vec!["--shard", "0/3", "--partial", "x.json", "--json", "r.json"],
             "--json",
         ),
