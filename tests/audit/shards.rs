@@ -6,7 +6,9 @@
 //!   version; a shard twice or missing; a truncated, hand-edited or foreign file) are refused
 //!   with exit 2 and a message naming the problem;
 //! - resume: a shard whose valid partial exists is not run again; any other file at the path is
-//!   never overwritten without `--force`, and a planted link is replaced, not followed.
+//!   never overwritten without `--force`, and a planted link is replaced, not followed;
+//! - through the library: when chunks fail, 2, 3 and 5 shards give the single run's error (that
+//!   of the first failed chunk in unit order, whichever shard ran it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -408,4 +410,70 @@ fn usage_errors_of_shards_exit_2() {
     }
     let out = run(&["merge"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The reference, except that the gumbel requests of `noise.tail`'s chunks 2 and 4 are faults.
+struct FaultyChunks(gumbel_audit::audit::ReferenceTarget);
+
+impl gumbel_audit::audit::Target for FaultyChunks {
+    fn capabilities(
+        &mut self,
+    ) -> Result<gumbel_audit::audit::Capabilities, gumbel_audit::audit::TargetError> {
+        self.0.capabilities()
+    }
+    fn gumbel(
+        &mut self,
+        n: usize,
+        seed: u64,
+    ) -> Result<gumbel_audit::audit::Array, gumbel_audit::audit::TargetError> {
+        for chunk in [2, 4] {
+            if seed == gumbel_audit::audit::request_seed(11, "noise.tail", chunk) {
+                return Err(gumbel_audit::audit::TargetError::Fault(format!(
+                    "chunk {chunk} crashed"
+                )));
+            }
+        }
+        self.0.gumbel(n, seed)
+    }
+}
+
+#[test]
+fn a_failed_chunk_gives_the_single_runs_error_for_every_number_of_shards() {
+    use gumbel_audit::audit::partial::merge;
+    use gumbel_audit::audit::report::to_json;
+    use gumbel_audit::audit::shard::{Shard, run_shard};
+    use gumbel_audit::audit::{
+        AuditOptions, Level, ReferenceTarget, SampleBudget, Target, Verdict, run_battery,
+    };
+    // Deep with noise.tail at 5 chunks: chunks 2 and 4 fail; the check's error is chunk 2's.
+    let options = AuditOptions::new(Level::Deep, 11, 1e-3)
+        .unwrap()
+        .with_samples(SampleBudget::new(None, vec![("noise.tail".into(), 5_000_000)]).unwrap());
+    let factory = || Ok(Box::new(FaultyChunks(ReferenceTarget::new())) as Box<dyn Target + Send>);
+    let single = run_battery(
+        &mut FaultyChunks(ReferenceTarget::new()),
+        &options,
+        &mut |_| {},
+    )
+    .unwrap();
+    let tail = single.check("noise.tail").unwrap();
+    assert_eq!(tail.verdict, Verdict::Error);
+    assert!(tail.detail.contains("chunk 2 crashed"), "{}", tail.detail);
+    let want = serde_json::to_string(&to_json(&single)).unwrap();
+    for n in [2, 3, 5] {
+        let mut files = Vec::new();
+        for i in (0..n).rev() {
+            let mut first = factory().unwrap();
+            let caps = first.capabilities().unwrap();
+            let shard = Shard::new(i, n).unwrap();
+            let p = run_shard(first, &caps, &factory, &options, shard, 2, &mut |_| {});
+            files.push((format!("shard{i}of{n}"), p.to_text()));
+        }
+        let merged = merge(&files).unwrap();
+        assert_eq!(
+            serde_json::to_string(&to_json(&merged)).unwrap(),
+            want,
+            "{n} shards"
+        );
+    }
 }
