@@ -142,11 +142,15 @@ def write_atomic(path, data):
 def already_done(binary, options, command, index, count, path):
     """Whether `path` holds this shard's valid partial of this run (the binary checks it:
     with an existing file it either skips, exit 0, or refuses, exit 2, and runs nothing)."""
-    if not os.path.isfile(path) or os.path.islink(path):
+    if not os.path.lexists(path):
         return False
     proc = subprocess.run(shard_command(binary, options, command, index, count, 1, path),
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    return proc.returncode == 0 and "not run again" in proc.stderr
+    if proc.returncode == 0 and "not run again" in proc.stderr:
+        return True
+    print(f"shard {index}/{count}: {path} is not a valid partial of this run; the shard runs "
+          f"and replaces it ({proc.stderr.strip()})", file=sys.stderr)
+    return False
 
 
 def main(argv):

@@ -433,7 +433,8 @@ impl Header {
             .filter(|c| options.selection.includes(c.id))
             .map(|c| c.id.to_string())
             .collect();
-        let samples = TABLE
+        // Sorted by id, as a JSON object's keys are read back.
+        let mut samples: Vec<(String, u64)> = TABLE
             .iter()
             .filter(|c| c.chunked().is_some() && options.selection.includes(c.id))
             .filter_map(|c| {
@@ -443,6 +444,7 @@ impl Header {
                     .map(|n| (c.id.to_string(), n))
             })
             .collect();
+        samples.sort();
         Header {
             battery: battery_version(),
             work: work_digest(work),
@@ -603,7 +605,7 @@ impl Header {
         let shard = p.obj("shard")?;
         let shard = Shard::new(shard.u64("index")?, shard.u64("count")?)
             .map_err(|e| format!("partial.shard: {e}"))?;
-        let samples = p
+        let mut samples = p
             .obj("samples")?
             .map
             .iter()
@@ -613,6 +615,7 @@ impl Header {
                     .ok_or_else(|| format!("partial.samples.{id}: expected an unsigned integer"))
             })
             .collect::<Result<Vec<_>, String>>()?;
+        samples.sort();
         Ok(Header {
             battery: p.str("battery")?.to_string(),
             work: p.str("work")?.to_string(),
