@@ -13,6 +13,8 @@
 //! ctx.rs         the run context: target, plan, seeds, shared requests
 //! outcome.rs     what a check found before Holm; power.rs how its power is stated
 //! runner.rs      run_battery: run the selected checks, Holm, verdicts
+//! pool.rs        run_battery_jobs: the same on N workers
+//! shard.rs       shards I/N of a run (which units each runs); partial.rs their files and merge
 //! result.rs      Verdict, CheckResult, AuditReport; report.rs renders them
 //! ```
 //!
@@ -91,6 +93,7 @@ pub mod half;
 pub mod npy;
 pub mod options;
 mod outcome;
+pub mod partial;
 pub mod pool;
 pub mod power;
 mod process;
@@ -99,6 +102,7 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod seed;
+pub mod shard;
 pub mod target;
 pub mod tolerance;
 mod workdir;

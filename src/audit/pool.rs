@@ -22,6 +22,10 @@
 //! (whose error becomes the check's) is the same for every N. The test
 //! `tests/audit/jobs.rs` compares the JSON reports of 1, 2 and 3 workers byte for byte.
 //!
+//! A pool runs an `Assignment`: every unit and the whole checks for `run_battery_jobs`, or
+//! one shard's units and (on shard 0) the whole checks for `audit::shard::run_shard`; the
+//! queue is then the assigned units in increasing order.
+//!
 //! A worker whose target cannot be made, or whose hello differs from worker 0's (a different
 //! implementation answering), takes no units; the others do its share, and the report is the
 //! same. Memory: each worker holds one chunk (`plan.chunk_n` values) at a time, plus worker 0's
@@ -33,7 +37,7 @@ use std::sync::mpsc;
 use crate::audit::options::AuditOptions;
 use crate::audit::result::{AuditReport, Progress};
 use crate::audit::runner::{Ran, UnitResult, Work, run_whole};
-use crate::audit::target::{Target, TargetError};
+use crate::audit::target::{Capabilities, Target, TargetError};
 
 /// Makes one target per worker: `Ok` a fresh target (an adapter process, a reference, ...).
 pub type TargetFactory<'a> = dyn Fn() -> Result<Box<dyn Target + Send>, TargetError> + Sync + 'a;
@@ -79,24 +83,83 @@ pub fn run_battery_jobs(
     let mut first = factory()?;
     let caps = first.capabilities()?;
     let work = Work::plan(&caps, options);
-    let total = work.total();
+    let all: Vec<usize> = (0..work.units.len()).collect();
+    let done = run_pool(
+        first,
+        &caps,
+        factory,
+        &work,
+        &Assignment {
+            units: &all,
+            whole: true,
+        },
+        options,
+        jobs,
+        progress,
+    );
+    work.assemble(&caps, options, done.whole, done.results)
+}
+
+/// The part of a run's work a pool does: some units, and the whole checks or not.
+pub(crate) struct Assignment<'a> {
+    /// Indices of the units to run, increasing.
+    pub(crate) units: &'a [usize],
+    /// Whether worker 0 runs the whole checks first.
+    pub(crate) whole: bool,
+}
+
+/// What a pool did: the whole checks' results (empty when not assigned) and one slot per unit
+/// of the run (`None` for a unit not assigned, or not run after a failed unit of its check).
+pub(crate) struct PoolDone {
+    pub(crate) whole: Vec<Ran>,
+    pub(crate) results: Vec<Option<UnitResult>>,
+}
+
+/// Runs `assignment` of `work` on `jobs` workers: `first` (whose hello was `caps`) is worker 0,
+/// the others get targets from `factory`. Every target is `finish`ed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_pool(
+    mut first: Box<dyn Target + Send>,
+    caps: &Capabilities,
+    factory: &TargetFactory<'_>,
+    work: &Work,
+    assignment: &Assignment<'_>,
+    options: &AuditOptions,
+    jobs: usize,
+    progress: &mut dyn FnMut(&Progress),
+) -> PoolDone {
+    let whole_count = if assignment.whole {
+        work.total() - work.units.len()
+    } else {
+        0
+    };
+    let total = whole_count + assignment.units.len();
     let first_error = work.first_error_slots();
     let next = AtomicUsize::new(0);
-    let workers = jobs.clamp(1, work.units.len().max(1));
+    let workers = jobs.clamp(1, assignment.units.len().max(1));
     let mut results: Vec<Option<UnitResult>> = vec![None; work.units.len()];
     let mut whole = Vec::new();
+    let queue = Queue {
+        work,
+        units: assignment.units,
+        next: &next,
+        first_error: &first_error,
+    };
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::channel::<Msg>();
-        let (work, caps, next, first_error) = (&work, &caps, &next, &first_error[..]);
+        let queue = &queue;
+        let run_whole_checks = assignment.whole;
         {
             let tx = tx.clone();
             s.spawn(move || {
-                let mut tick = |id| {
-                    let _ = tx.send(Msg::Whole(id));
-                };
-                let ran = run_whole(first.as_mut(), caps, work, options, &mut tick);
-                let _ = tx.send(Msg::WholeDone(ran));
-                take_units(first.as_mut(), work, next, first_error, &tx);
+                if run_whole_checks {
+                    let mut tick = |id| {
+                        let _ = tx.send(Msg::Whole(id));
+                    };
+                    let ran = run_whole(first.as_mut(), caps, work, options, &mut tick);
+                    let _ = tx.send(Msg::WholeDone(ran));
+                }
+                queue.take(first.as_mut(), &tx);
                 let _ = first.finish();
             });
         }
@@ -107,7 +170,7 @@ pub fn run_battery_jobs(
                     return;
                 };
                 if target.capabilities().as_ref() == Ok(caps) {
-                    take_units(target.as_mut(), work, next, first_error, &tx);
+                    queue.take(target.as_mut(), &tx);
                 }
                 let _ = target.finish();
             });
@@ -135,25 +198,29 @@ pub fn run_battery_jobs(
         total,
         id: "",
     });
-    work.assemble(&caps, options, whole, results)
+    PoolDone { whole, results }
 }
 
-/// Takes units from the queue until it is empty.
-fn take_units(
-    target: &mut dyn Target,
-    work: &Work,
-    next: &AtomicUsize,
-    first_error: &[AtomicUsize],
-    tx: &mpsc::Sender<Msg>,
-) {
-    loop {
-        let i = next.fetch_add(1, Ordering::SeqCst);
-        if i >= work.units.len() {
-            return;
-        }
-        let r = work.run_unit(target, i, first_error);
-        if tx.send(Msg::Unit(i, r)).is_err() {
-            return;
+/// The shared queue of a pool: the assigned units, taken in order by index.
+struct Queue<'a> {
+    work: &'a Work,
+    units: &'a [usize],
+    next: &'a AtomicUsize,
+    first_error: &'a [AtomicUsize],
+}
+
+impl Queue<'_> {
+    /// Takes units from the queue until it is empty.
+    fn take(&self, target: &mut dyn Target, tx: &mpsc::Sender<Msg>) {
+        loop {
+            let k = self.next.fetch_add(1, Ordering::SeqCst);
+            let Some(&i) = self.units.get(k) else {
+                return;
+            };
+            let r = self.work.run_unit(target, i, self.first_error);
+            if tx.send(Msg::Unit(i, r)).is_err() {
+                return;
+            }
         }
     }
 }

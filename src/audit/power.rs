@@ -2,6 +2,9 @@
 //! probability [`POWER`] at the per-check level `α_i` (known only once every check has run,
 //! since `α_i = α/m`).
 
+use serde_json::{Value, json};
+
+use crate::audit::partial::{Obj, f64_json};
 use crate::stats::{
     Alternative, binomial_test, chi2_detectable_w, chi2_isf, dkwm_detectable_discrepancy,
 };
@@ -93,5 +96,113 @@ impl Power {
                 format!("relative variance error ≥ {:.3}", d)
             }
         }
+    }
+}
+
+impl Power {
+    /// The power statement as JSON, for a shard's partial (`audit::partial`): `{ kind, ... }`.
+    pub(crate) fn to_json(&self) -> Value {
+        match *self {
+            Power::Dkwm { n, parts } => json!({"kind": "dkwm", "n": n, "parts": parts}),
+            Power::Dkwm2 { n, parts } => json!({"kind": "dkwm2", "n": n, "parts": parts}),
+            Power::Chi2 { df, n, parts } => {
+                json!({"kind": "chi2", "df": df, "n": n, "parts": parts})
+            }
+            Power::Mean { p, n, parts } => {
+                json!({"kind": "mean", "p": p, "n": n, "parts": parts})
+            }
+            Power::Tail { n, q } => json!({"kind": "tail", "n": n, "q": f64_json(q)}),
+            Power::Rare { n, q, parts } => {
+                json!({"kind": "rare", "n": n, "q": f64_json(q), "parts": parts})
+            }
+            Power::Variance { rel_se, parts } => {
+                json!({"kind": "variance", "rel_se": f64_json(rel_se), "parts": parts})
+            }
+        }
+    }
+
+    /// Reads what [`Power::to_json`] wrote.
+    ///
+    /// # Errors
+    /// A message naming the unknown kind or the missing or mistyped field.
+    pub(crate) fn from_json(o: &Obj<'_>) -> Result<Self, String> {
+        Ok(match o.str("kind")? {
+            "dkwm" => Power::Dkwm {
+                n: o.u64("n")?,
+                parts: o.usize("parts")?,
+            },
+            "dkwm2" => Power::Dkwm2 {
+                n: o.u64("n")?,
+                parts: o.usize("parts")?,
+            },
+            "chi2" => Power::Chi2 {
+                df: o.usize("df")?,
+                n: o.u64("n")?,
+                parts: o.usize("parts")?,
+            },
+            "mean" => Power::Mean {
+                p: o.usize("p")?,
+                n: o.u64("n")?,
+                parts: o.usize("parts")?,
+            },
+            "tail" => Power::Tail {
+                n: o.u64("n")?,
+                q: o.f64("q")?,
+            },
+            "rare" => Power::Rare {
+                n: o.u64("n")?,
+                q: o.f64("q")?,
+                parts: o.usize("parts")?,
+            },
+            "variance" => Power::Variance {
+                rel_se: o.f64("rel_se")?,
+                parts: o.usize("parts")?,
+            },
+            other => {
+                return Err(format!(
+                    "{}.kind: '{other}' is not a power statement of this battery",
+                    o.path()
+                ));
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_power_statement_round_trips_through_json() {
+        let all = [
+            Power::Rare {
+                n: 9,
+                q: 1e-7,
+                parts: 4,
+            },
+            Power::Dkwm { n: 10, parts: 2 },
+            Power::Dkwm2 { n: 11, parts: 3 },
+            Power::Chi2 {
+                df: 4,
+                n: 12,
+                parts: 1,
+            },
+            Power::Mean {
+                p: 3,
+                n: 13,
+                parts: 2,
+            },
+            Power::Tail { n: 14, q: 1e-6 },
+            Power::Variance {
+                rel_se: 0.1,
+                parts: 5,
+            },
+        ];
+        for p in all {
+            let v: Value = serde_json::from_str(&p.to_json().to_string()).unwrap();
+            assert_eq!(Power::from_json(&Obj::new(&v, "p").unwrap()).unwrap(), p);
+        }
+        let v = json!({"kind": "magic"});
+        assert!(Power::from_json(&Obj::new(&v, "p").unwrap()).is_err());
     }
 }

@@ -1,7 +1,10 @@
 //! What an audit returns: the [`Verdict`] of each check, its [`CheckResult`], the whole
 //! [`AuditReport`], and the [`Progress`] passed to the caller while it runs.
 
+use serde_json::{Value, json};
+
 use crate::audit::options::Level;
+use crate::audit::partial::{Obj, f64_json};
 use crate::audit::seed::SeedUse;
 use crate::audit::target::{Dtype, Op};
 
@@ -64,6 +67,86 @@ pub enum Figure {
         /// Expected number beyond each threshold under the tested law.
         expected: Vec<f64>,
     },
+}
+
+impl Figure {
+    /// The figure as JSON, for a shard's partial (`audit::partial`): `{ kind, title, ... }`,
+    /// floats exactly.
+    pub(crate) fn to_json(&self) -> Value {
+        let floats = |xs: &[f64]| xs.iter().map(|&x| f64_json(x)).collect::<Vec<_>>();
+        match self {
+            Figure::Qq { title, points } => json!({
+                "kind": "qq",
+                "title": title,
+                "x": floats(&points.iter().map(|p| p.0).collect::<Vec<_>>()),
+                "y": floats(&points.iter().map(|p| p.1).collect::<Vec<_>>()),
+            }),
+            Figure::Frequencies {
+                title,
+                observed,
+                expected,
+            } => json!({
+                "kind": "frequencies",
+                "title": title,
+                "observed": floats(observed),
+                "expected": floats(expected),
+            }),
+            Figure::Exceedances {
+                title,
+                thresholds,
+                observed,
+                expected,
+            } => json!({
+                "kind": "exceedances",
+                "title": title,
+                "thresholds": floats(thresholds),
+                "observed": observed,
+                "expected": floats(expected),
+            }),
+        }
+    }
+
+    /// Reads what [`Figure::to_json`] wrote.
+    ///
+    /// # Errors
+    /// A message naming the unknown kind or the missing or mistyped field.
+    pub(crate) fn from_json(o: &Obj<'_>) -> Result<Self, String> {
+        let title = o.str("title")?.to_string();
+        Ok(match o.str("kind")? {
+            "qq" => {
+                let (x, y) = (o.f64s("x")?, o.f64s("y")?);
+                if x.len() != y.len() {
+                    return Err(format!(
+                        "{}: {} x against {} y values",
+                        o.path(),
+                        x.len(),
+                        y.len()
+                    ));
+                }
+                Figure::Qq {
+                    title,
+                    points: x.into_iter().zip(y).collect(),
+                }
+            }
+            "frequencies" => Figure::Frequencies {
+                title,
+                observed: o.f64s("observed")?,
+                expected: o.f64s("expected")?,
+            },
+            "exceedances" => Figure::Exceedances {
+                title,
+                thresholds: o.f64s("thresholds")?,
+                observed: o.u64s("observed")?,
+                expected: o.f64s("expected")?,
+            },
+            other => {
+                return Err(format!(
+                    "{}.kind: '{other}' is not a figure of this battery",
+                    o.path()
+                ));
+            }
+        })
+    }
 }
 
 /// The result of one check.

@@ -13,6 +13,9 @@
 //! 4. **Reduce**: every unit is drawn and reduced to its tally, on this thread
 //!    ([`run_battery`]) or on N workers (`audit::pool`); a unit after a failed unit of the same
 //!    check is not run.
+//!    A shard of the run (`audit::shard`) does steps 3–4 for its part only and writes them to
+//!    a partial file; `audit::partial::merge` gathers every shard's part and goes on at step 6
+//!    with the same `Work::assemble`.
 //! 5. `finish()` on every target.
 //! 6. **Merge and decide**: each case's tallies merge in unit order (exact integer counts and
 //!    extremes: the same for any number or order of workers); each chunked check decides from

@@ -1,7 +1,8 @@
 //! `gumbel-audit audit`: run the battery against the reference or an adapter process, print the
 //! table, write `--json` and `--report`.
 //!
-//! Exit codes: 0 no check failed; 1 a check failed; 2 usage error (including an unknown check
+//! With `--shard I/N --partial PATH` it runs one shard and writes its partial (no verdict,
+//! exit 0; `merge` decides). Exit codes of a full audit: 0 no check failed; 1 a check failed; 2 usage error (including an unknown check
 //! id in `--only` / `--skip`), I/O error, an adapter error (a check with verdict `error`, or an
 //! adapter that cannot be started), or an audit that tested nothing (every check skipped).
 
@@ -12,10 +13,12 @@ use std::time::Duration;
 
 use clap::Args;
 use gumbel_audit::audit::adapter::{AdapterOptions, AdapterTarget};
+use gumbel_audit::audit::partial::{Partial, write_atomic};
 use gumbel_audit::audit::report::{to_json, to_markdown, to_table};
+use gumbel_audit::audit::shard::{Shard, run_shard};
 use gumbel_audit::audit::{
-    AuditOptions, DEFAULT_FWER, Level, MAX_SAMPLES, Progress, ReferenceTarget, SampleBudget,
-    Selection, Target, TargetError, default_jobs, run_battery_jobs,
+    AuditOptions, AuditReport, Capabilities, DEFAULT_FWER, Level, MAX_SAMPLES, Progress,
+    ReferenceTarget, SampleBudget, Selection, Target, TargetError, default_jobs, run_battery_jobs,
 };
 
 /// Arguments of `audit`.
@@ -61,6 +64,18 @@ pub struct AuditArgs {
     /// No progress bar on standard error.
     #[arg(long)]
     quiet: bool,
+    /// Run only shard I of N (0 ≤ I < N) of this audit and write its partial to --partial
+    /// instead of a report: units u with u mod N = I, and the whole checks on shard 0
+    /// (docs/distributed.md). `gumbel-audit merge` turns the N partials into the report.
+    #[arg(long, value_name = "I/N", requires = "partial", conflicts_with_all = ["json", "report"])]
+    shard: Option<String>,
+    /// Where the shard writes its partial (atomically). If the file already holds this shard's
+    /// valid partial of the same run, the shard is not run again.
+    #[arg(long, value_name = "PATH", requires = "shard")]
+    partial: Option<PathBuf>,
+    /// Overwrite a --partial file that is not this shard's partial of this run.
+    #[arg(long, requires = "partial")]
+    force: bool,
     /// The adapter: COMMAND [ARGS...] after `--`, speaking adapter protocol v1.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -234,24 +249,132 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode, String> {
             progress_bar(p);
         }
     };
+    if let (Some(shard), Some(path)) = (&args.shard, &args.partial) {
+        let shard = Shard::parse(shard).map_err(|e| format!("--shard {e}"))?;
+        // A directory that does not exist is found now, not after the shard's work.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+            return Err(format!(
+                "--partial {}: the directory {} does not exist",
+                path.display(),
+                dir.display()
+            ));
+        }
+        let mut first = factory().map_err(|e| format!("cannot start the audit: {e}"))?;
+        let caps = match first.capabilities() {
+            Ok(caps) => caps,
+            Err(e) => {
+                let _ = first.finish();
+                return Err(format!("cannot start the audit: {e}"));
+            }
+        };
+        if let Some(done) = existing_partial(path, &caps, &options, shard, args.force)? {
+            let _ = first.finish();
+            super::write_stderr(&format!(
+                "shard {shard}: {} already holds this shard's partial of this run ({} of {} \
+                 units); not run again\n",
+                path.display(),
+                done.unit_count(),
+                done.units_total()
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
+        let partial = run_shard(
+            first,
+            &caps,
+            factory.as_ref(),
+            &options,
+            shard,
+            jobs,
+            &mut progress,
+        );
+        write_atomic(path, &partial.to_text())?;
+        let whole = if partial.whole_count() > 0 {
+            let k = partial.whole_count();
+            format!(" and the {k} whole check{}", if k == 1 { "" } else { "s" })
+        } else {
+            String::new()
+        };
+        super::write_stdout(&format!(
+            "shard {shard}: ran {} of the {} units{whole} of '{}'; wrote {} (`gumbel-audit \
+             merge` the partials of every shard to decide)\n",
+            partial.unit_count(),
+            partial.units_total(),
+            caps.name,
+            path.display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = run_battery_jobs(factory.as_ref(), &options, jobs, &mut progress)
         .map_err(|e| format!("cannot start the audit: {e}"))?;
+    emit(&report, args.json.as_deref(), args.report.as_deref())
+}
+
+/// What a shard finds at its `--partial` path before running: `Some` this shard's valid
+/// partial of this run (the shard is done), `None` nothing there (or `--force`).
+///
+/// # Errors
+/// A file (or link, or directory) that is not this shard's partial of this run, without
+/// `--force`: never overwritten silently.
+fn existing_partial(
+    path: &Path,
+    caps: &Capabilities,
+    options: &AuditOptions,
+    shard: Shard,
+    force: bool,
+) -> Result<Option<Partial>, String> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("--partial {}: {e}", path.display())),
+    };
+    let why = if meta.file_type().is_file() {
+        match std::fs::read_to_string(path) {
+            Ok(text) => match Partial::from_text(&text) {
+                Ok(p) => match p.is_for(caps, options, shard) {
+                    Ok(()) => return Ok(Some(p)),
+                    Err(e) => e,
+                },
+                Err(e) => format!("not a valid partial: {e}"),
+            },
+            Err(e) => format!("unreadable: {e}"),
+        }
+    } else {
+        "not a regular file (a link, a directory, ...)".to_string()
+    };
+    if force {
+        return Ok(None);
+    }
+    Err(format!(
+        "--partial {} exists and is not shard {shard}'s partial of this run ({why}); \
+         remove it, choose another path, or pass --force to replace it",
+        path.display()
+    ))
+}
+
+/// Writes `--json` and `--report`, prints the table (and the problem of an audit that tested
+/// nothing), and returns the report's exit code: what `audit` and `merge` both end with.
+pub(crate) fn emit(
+    report: &AuditReport,
+    json: Option<&Path>,
+    report_dir: Option<&Path>,
+) -> Result<ExitCode, String> {
     // The files first: a failing standard output must not lose the report.
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&to_json(&report))
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&to_json(report))
             .map_err(|e| format!("cannot serialise the report: {e}"))?;
         write_file(path, &(text + "\n"))?;
     }
-    if let Some(dir) = &args.report {
+    if let Some(dir) = report_dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let md = to_markdown(&report);
+        let md = to_markdown(report);
         write_file(&dir.join("report.md"), &md.markdown)?;
         for (name, svg) in &md.plots {
             write_file(&dir.join(name), svg)?;
         }
     }
-    super::write_stdout(&to_table(&report))?;
+    super::write_stdout(&to_table(report))?;
     if let Some(problem) = &report.problem {
         super::write_stderr(&format!("error: {problem}\n"));
     }

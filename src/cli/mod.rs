@@ -4,6 +4,7 @@ mod audit;
 mod fixtures;
 mod input;
 mod limits;
+mod merge;
 mod sample;
 mod study;
 mod tokens;
@@ -25,6 +26,9 @@ enum Command {
     /// Audit an implementation: the built-in reference (--reference) or an adapter process
     /// speaking protocol v1 (after --). Exit 0 pass, 1 a check failed, 2 usage or adapter error.
     Audit(audit::AuditArgs),
+    /// Merge the partials of every shard of an audit (audit --shard I/N --partial PATH) into
+    /// its report: the same output, files and exit code as the audit run on one machine.
+    Merge(merge::MergeArgs),
     /// Draw Gumbel-Softmax (Concrete) samples from the reference: N rows of k comma-separated
     /// values.
     Sample(sample::SampleArgs),
@@ -72,6 +76,7 @@ where
     };
     let result = match cli.command {
         Command::Audit(args) => audit::audit(&args),
+        Command::Merge(args) => merge::merge(&args),
         Command::Sample(args) => sample::sample(&args),
         Command::LogProb(args) => sample::log_prob(&args),
         Command::Study(command) => study::run(&command),

@@ -14,6 +14,8 @@
 //! reference    the battery on the reference and on in-process planted bugs
 //! tails        the tail checks on an in-process sampler with 23-bit uniforms
 //! report       Markdown and plots: zero counts visible, noise.tail plot, escaped names
+//! shards       --shard I/N and merge: 1, 3, 7 shards give the single run's report byte for
+//!              byte; partials that do not belong together are refused; resume
 //! selection    seeds per check: a check alone = the same check in the battery; a missing op
 //!              moves no other check
 //! temperature  bad_input's τ rules on planted targets
@@ -36,6 +38,7 @@ mod range;
 mod reference;
 mod report;
 mod selection;
+mod shards;
 mod tails;
 mod temperature;
 mod tokens;
