@@ -68,6 +68,14 @@ targets=(
     "jax-random-high-deep|deep|jax|jax_random.py --mode high"
     "torch-functional-float32-deep|deep|torch|torch_functional.py --dtype float32"
     "torch-distributions-float32-deep|deep|torch|torch_distributions.py --dtype float32"
+    "tokens-hf-float32|standard|transformers|torch_tokens.py --sampler hf --dtype float32"
+    "tokens-hf-bfloat16|standard|transformers|torch_tokens.py --sampler hf --dtype bfloat16"
+    "tokens-race-float32|standard|transformers|torch_tokens.py --sampler race --dtype float32"
+    "tokens-race-bfloat16|standard|transformers|torch_tokens.py --sampler race --dtype bfloat16"
+    "tokens-race-float64|standard|transformers|torch_tokens.py --sampler race --dtype float64"
+    "tokens-gumbel-float32|standard|transformers|torch_tokens.py --sampler gumbel --dtype float32"
+    "tokens-gumbel-bfloat16|standard|transformers|torch_tokens.py --sampler gumbel --dtype bfloat16"
+    "tokens-gumbel-float64|standard|transformers|torch_tokens.py --sampler gumbel --dtype float64"
     "jax-random-low-float16|standard|jax|jax_random.py --mode low --dtype float16"
     "tfp-jax|standard|tensorflow_probability.substrates.jax|tfp_jax.py"
     "tfp-jax-thorough|thorough|tensorflow_probability.substrates.jax|tfp_jax.py"
@@ -80,7 +88,7 @@ targets=(
 versions=$("$py" - <<'PY'
 import importlib.metadata as m, platform
 print("python %s" % platform.python_version())
-for p in ["torch", "jax", "jaxlib", "tfp-nightly", "numpyro", "pyro-ppl", "numpy"]:
+for p in ["torch", "jax", "jaxlib", "tfp-nightly", "numpyro", "pyro-ppl", "numpy", "transformers"]:
     try:
         print("%s %s" % (p, m.version(p)))
     except m.PackageNotFoundError:
