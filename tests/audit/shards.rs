@@ -37,13 +37,15 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// The deep level with `noise.tail` at 10⁷ draws: 10 chunks of 10⁶ (`Plan::chunk_n`).
+/// The deep level with `noise.tail` at 10⁷ draws (10 chunks of 10⁶, `Plan::chunk_n`), the
+/// vocabulary of `categorical.bands` at 50 draws (3 chunks) and every other chunked check at
+/// 10⁶ draws per case: seconds on the reference.
 const DEEP: [&str; 7] = [
     "--reference",
     "--level",
     "deep",
     "--samples",
-    "noise.tail=1e7",
+    "1e6,noise.tail=1e7,categorical.bands=50",
     "--seed",
     "3",
 ];
@@ -445,10 +447,15 @@ fn a_failed_chunk_gives_the_single_runs_error_for_every_number_of_shards() {
     use gumbel_audit::audit::{
         AuditOptions, Level, ReferenceTarget, SampleBudget, Target, Verdict, run_battery,
     };
-    // Deep with noise.tail at 5 chunks: chunks 2 and 4 fail; the check's error is chunk 2's.
+    // Deep with noise.tail at 5 chunks (the other chunked checks cut to seconds): chunks 2 and 4
+    // fail; the check's error is chunk 2's.
+    let budget = vec![
+        ("noise.tail".to_string(), 5_000_000),
+        ("categorical.bands".to_string(), 50),
+    ];
     let options = AuditOptions::new(Level::Deep, 11, 1e-3)
         .unwrap()
-        .with_samples(SampleBudget::new(None, vec![("noise.tail".into(), 5_000_000)]).unwrap());
+        .with_samples(SampleBudget::new(Some(1_000_000), budget).unwrap());
     let factory = || Ok(Box::new(FaultyChunks(ReferenceTarget::new())) as Box<dyn Target + Send>);
     let single = run_battery(
         &mut FaultyChunks(ReferenceTarget::new()),
