@@ -29,9 +29,18 @@ to stderr); stdout is reserved for the protocol while serving (print() goes to s
 result that is not a numpy.ndarray is not written (stderr says why), which the auditor reports as
 a fault, as the in-process audit does. Pure Python plus numpy: usable from a source checkout
 without the Rust extension (sys.path.insert(0, "<repo>/python")).
+
+Timing: with the environment variable GUMBEL_AUDIT_ADAPTER_TIMES set to a file path, `serve`
+appends one JSON line to that file when it ends: {"pid", "requests", "call_seconds" (time spent
+in the object's methods: the implementation's own work), "write_seconds" (writing result files),
+"serve_seconds" (from the first request to the end)}. Several adapter processes (`--jobs N`)
+append one line each. This is how the auditor's own cost is measured against the
+implementation's (docs/audit.md, "The auditor's own cost").
 """
 import json
+import os
 import sys
+import time
 import traceback
 
 from ._target import Unsupported, describe
@@ -125,6 +134,19 @@ def _write(path, result):
         np.lib.format.write_array(fh, result, allow_pickle=False)
 
 
+class _Clock:
+    """Seconds spent in the target's methods and in writing results (GUMBEL_AUDIT_ADAPTER_TIMES)."""
+
+    def __init__(self):
+        self.call = 0.0
+        self.write = 0.0
+        self.requests = 0
+        self.start = None
+
+
+_CLOCK = _Clock()
+
+
 def answer(target, description, req, log):
     """The response to one request (a dict), writing the result file on success."""
     rid, op = req.get("id"), req.get("op")
@@ -143,7 +165,12 @@ def answer(target, description, req, log):
     except (KeyError, ValueError, TypeError) as e:
         return {"id": rid, "ok": False, "error": "malformed request: %s: %s" % (type(e).__name__, e)}
     try:
-        result = getattr(target, op)(*args, **kwargs)
+        t0 = time.perf_counter()
+        try:
+            result = getattr(target, op)(*args, **kwargs)
+        finally:
+            _CLOCK.call += time.perf_counter() - t0
+            _CLOCK.requests += 1
     except (Unsupported, NotImplementedError):
         return {"id": rid, "ok": False, "unsupported": True}
     except Exception as e:  # noqa: BLE001 - the implementation's refusal, reported as such
@@ -157,7 +184,11 @@ def answer(target, description, req, log):
                   "file written\n" % (op, rid, type(result).__name__))
         return {"id": rid, "ok": True}
     try:
-        _write(req["out"], result)
+        t0 = time.perf_counter()
+        try:
+            _write(req["out"], result)
+        finally:
+            _CLOCK.write += time.perf_counter() - t0
     except OSError as e:
         # A result that cannot be written (a full disk, a file that is not ours) is answered, not
         # a crash: the auditor decides whether it is its own fault (it checks the disk).
@@ -189,6 +220,8 @@ def serve(target, stdin=None, stdout=None):
             if not isinstance(req, dict):
                 log.write("gumbel_audit.adapter: request is not a JSON object: %r\n" % line[:200])
                 continue
+            if _CLOCK.start is None:
+                _CLOCK.start = time.perf_counter()
             reply = answer(target, description, req, log)
             out.write(json.dumps(reply, allow_nan=False) + "\n")
             out.flush()
@@ -196,4 +229,21 @@ def serve(target, stdin=None, stdout=None):
                 break
     finally:
         sys.stdout = saved
+        _report_times(log)
     return 0
+
+
+def _report_times(log):
+    """Appends this process's times to $GUMBEL_AUDIT_ADAPTER_TIMES, if set."""
+    path = os.environ.get("GUMBEL_AUDIT_ADAPTER_TIMES")
+    if not path:
+        return
+    served = 0.0 if _CLOCK.start is None else time.perf_counter() - _CLOCK.start
+    line = json.dumps({"pid": os.getpid(), "requests": _CLOCK.requests,
+                       "call_seconds": round(_CLOCK.call, 6), "write_seconds": round(_CLOCK.write, 6),
+                       "serve_seconds": round(served, 6)})
+    try:
+        with open(path, "a") as f:
+            f.write(line + "\n")
+    except OSError as e:
+        log.write("gumbel_audit.adapter: cannot append the times to %s: %s\n" % (path, e))
