@@ -112,7 +112,7 @@ impl TokenLaw {
         } else {
             t
         };
-        let judged = Weights::new(input, judged_t);
+        let judged = Weights::with_tie_order(input, judged_t, convention == Convention::ValueTies);
         let rule = match convention {
             Convention::TopPDropCrossing => TopPRule::DropCrossing,
             Convention::TopPExtraAtEquality => TopPRule::ExtraAtEquality,
@@ -124,7 +124,11 @@ impl TokenLaw {
             match stage {
                 Stage::TopK => {
                     if let Some(k) = params.top_k() {
-                        n = n.min(k);
+                        n = if convention == Convention::ValueTies {
+                            judged.top_k_value_len(n, k)
+                        } else {
+                            n.min(k)
+                        };
                     }
                 }
                 Stage::TopP => {
@@ -285,6 +289,21 @@ mod tests {
         let vllm = law(&l, 1.0, None, 0.6, 0.35, Order::Vllm);
         assert_eq!(hf.kept(), &[0, 1, 2]);
         assert_eq!(vllm.kept(), &[0, 1]);
+    }
+
+    #[test]
+    fn value_ties_follow_transformers_warpers() {
+        // top-k 1 with two tokens tied at the top keeps both; top-p keeps the highest indices
+        // among the tokens tied at its boundary.
+        let c = |l: &[f64], k: Option<usize>, p: f64| {
+            let mut v = conv(l, 1.0, k, p, 0.0, Convention::ValueTies);
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(c(&[0.0, 1.0, 1.0, -1.0], Some(1), 1.0), vec![1, 2]);
+        assert_eq!(c(&[0.0; 4], None, 0.5), vec![2, 3]);
+        assert_eq!(c(&[1.0, 0.0, 0.0, 0.0, -1.0], None, 0.7), vec![0, 2, 3]);
+        assert_eq!(c(&[2.0, 1.0, 0.0], Some(2), 1.0), vec![0, 1]);
     }
 
     #[test]

@@ -34,12 +34,19 @@
 //! top_p_extra_at_equality      keep rank r iff D_<r ≤ P
 //! top_k_after_top_p            the order with top-p and top-k swapped
 //! temperature_after_truncation truncate at T = 1, then apply T to the survivors
+//! value_ties                   ties ranked by index descending, and top-k keeps every token
+//!                              whose value equals the k-th's
 //! ```
 //! `D_<r` is the mass of the ranks before r in the current candidate set, `D_≤r` with r.
 //! Reported instances: the crossing token dropped (Biohub/esm#360, fishaudio/fish-speech#1171,
 //! ggml-org/llama.cpp#1953), an extra token kept at exact equality
 //! (huggingface/transformers#18976, BlinkDL/ChatRWKV#170), top-k applied after top-p
-//! (ml-explore/mlx-lm#388).
+//! (ml-explore/mlx-lm#388). `value_ties` is what transformers' warpers do (read in transformers
+//! 5.25.0, src/transformers/generation/logits_process.py, and measured: docs/audits, finding
+//! 17): `TopKLogitsWarper` removes `scores < topk(scores, k)[-1]`, a value predicate that keeps
+//! every token tied with the k-th (flashinfer-ai/flashinfer#3774 reports the same in another
+//! engine), and `TopPLogitsWarper` sorts ascending and removes from the low end, so that among
+//! tokens tied at the nucleus boundary the highest indices stay.
 //!
 //! # References
 //! - A. Holtzman, J. Buys, L. Du, M. Forbes, Y. Choi, *The Curious Case of Neural Text
@@ -106,15 +113,19 @@ pub enum Convention {
     TopKAfterTopP,
     /// The truncations computed at temperature 1, the temperature applied to the survivors.
     TemperatureAfterTruncation,
+    /// Ties ranked by index descending; top-k keeps every token tied with the k-th
+    /// (transformers' warpers, module doc).
+    ValueTies,
 }
 
 impl Convention {
     /// The alternatives tested when the canonical law fails, in report order.
-    pub const ALTERNATIVES: [Convention; 4] = [
+    pub const ALTERNATIVES: [Convention; 5] = [
         Convention::TopPDropCrossing,
         Convention::TopPExtraAtEquality,
         Convention::TopKAfterTopP,
         Convention::TemperatureAfterTruncation,
+        Convention::ValueTies,
     ];
 
     /// The convention's name (`"canonical"`, `"top_p_drop_crossing"`, ...).
@@ -125,6 +136,7 @@ impl Convention {
             Convention::TopPExtraAtEquality => "top_p_extra_at_equality",
             Convention::TopKAfterTopP => "top_k_after_top_p",
             Convention::TemperatureAfterTruncation => "temperature_after_truncation",
+            Convention::ValueTies => "value_ties",
         }
     }
 

@@ -87,6 +87,13 @@ impl<'a> Weights<'a> {
     /// The weights of `input` at temperature `t` (the probabilities form only at `t = 1`,
     /// checked by the caller).
     pub(crate) fn new(input: &'a TokenInput, t: f64) -> Self {
+        Weights::with_tie_order(input, t, false)
+    }
+
+    /// As [`Weights::new`], with tied tokens ranked by index descending when
+    /// `ties_descending` (the order of a stable ascending sort read from its top end, as
+    /// transformers' top-p warper does; `Convention::ValueTies`).
+    pub(crate) fn with_tie_order(input: &'a TokenInput, t: f64, ties_descending: bool) -> Self {
         let v = input.values();
         let k = v.len();
         let (log_w, w, eta) = if input.is_probs() {
@@ -113,7 +120,11 @@ impl<'a> Weights<'a> {
         rank.sort_by(|&a, &b| {
             v[b].partial_cmp(&v[a])
                 .unwrap_or(Ordering::Equal)
-                .then(a.cmp(&b))
+                .then(if ties_descending {
+                    b.cmp(&a)
+                } else {
+                    a.cmp(&b)
+                })
         });
         let mut prefix = Vec::with_capacity(rank.len() + 1);
         let mut acc = 0.0;
@@ -154,6 +165,17 @@ impl<'a> Weights<'a> {
 
     fn value(&self, r: usize) -> f64 {
         self.input.values()[self.rank[r]]
+    }
+
+    /// The number of ranks a top-k value predicate keeps among the first `n`: `min(n, k)`
+    /// extended over every later rank whose input value equals the k-th's (exact equality of
+    /// the given logits or probabilities: equal values, equal weights).
+    pub(crate) fn top_k_value_len(&self, n: usize, k: usize) -> usize {
+        let mut len = n.min(k);
+        while len > 0 && len < n && self.value(len) == self.value(len - 1) {
+            len += 1;
+        }
+        len
     }
 
     /// `Σ_{ranks [0, end)} w ⋚ p · Σ_{ranks [0, n)} w`.

@@ -5,7 +5,8 @@ against mode "high", at the tails the deep level checks.
 Usage: jax_tails.py SEED [N_NOISE] [N_VOCAB]      (defaults: 10^8 noise draws, 2*10^4 vocabulary draws)
 
 1. Gumbel noise: jax.random.gumbel(key, (10^6,), float32, mode=M) in chunks; counts above
-   16.1181 (the 1 - 1e-7 quantile of Gumbel(0, 1): expected n * 1e-7) and the largest draw.
+   16.1181 and below -2.7799 (the 1 - 1e-7 and 1e-7 quantiles of Gumbel(0, 1): expected n * 1e-7
+   each), the smallest and the largest draw.
 2. An LLM-like vocabulary (k = 50,000: l_i = -ln i for i <= 20,000, then 30,000 categories of
    probability 1e-7 each, 0.3 % of the mass): jax.random.categorical(key, l, shape=(20,), mode=M)
    in chunks; draws in the 30,000-category tail (expected n * 0.003).
@@ -31,6 +32,7 @@ def main():
     n_noise = int(float(sys.argv[2])) if len(sys.argv) > 2 else 10**8
     n_vocab = int(float(sys.argv[3])) if len(sys.argv) > 3 else 2 * 10**4
     threshold, q = 16.118095650958320, 1e-7
+    lower = -math.log(-math.log(q))  # the 1e-7 quantile, -2.7799
     head = np.arange(1, 20001, dtype=np.float64)
     h = (1.0 / head).sum()
     tail_logit = math.log(1e-7 * h / (1 - 30000 * 1e-7))
@@ -38,15 +40,19 @@ def main():
     print("jax %s, seed %d" % (jax.__version__, seed))
     for mode in ("low", "high"):
         key = jax.random.PRNGKey(seed)
-        above, top, chunk = 0, -np.inf, 10**6
+        above, below, top, bottom, chunk = 0, 0, -np.inf, np.inf, 10**6
         gumbel = jax.jit(lambda k: jax.random.gumbel(k, (chunk,), jnp.float32, mode=mode))
         for i in range(n_noise // chunk):
             g = np.asarray(gumbel(jax.random.fold_in(key, i)))
             above += int((g > threshold).sum())
+            below += int((g < lower).sum())
             top = max(top, float(g.max()))
+            bottom = min(bottom, float(g.min()))
         mu = n_noise * q
         print("  mode=%s noise: %d of %d above %.4f (expected %.1f, P(X <= %d) = %.2e), largest %.6f"
               % (mode, above, n_noise, threshold, mu, above, poisson_cdf(above, mu), top))
+        print("  mode=%s noise: %d of %d below %.4f (expected %.1f, P(X <= %d) = %.2e), smallest %.6f"
+              % (mode, below, n_noise, lower, mu, below, poisson_cdf(below, mu), bottom))
         draw = jax.jit(lambda k: jax.random.categorical(k, logits, shape=(20,), mode=mode))
         key2 = jax.random.fold_in(key, 10**9)
         tail = 0
