@@ -38,7 +38,7 @@ pub struct TokensArgs {
     #[arg(long, default_value = "hf")]
     order: String,
     /// The convention: canonical, or an alternative (top_p_drop_crossing,
-    /// top_p_extra_at_equality, top_k_after_top_p, temperature_after_truncation).
+    /// top_p_extra_at_equality, top_k_after_top_p, temperature_after_truncation, value_ties).
     #[arg(long, default_value = "canonical")]
     convention: String,
     /// Print JSON instead of the table.
