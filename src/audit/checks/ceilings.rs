@@ -181,9 +181,9 @@ pub(crate) fn logistic_lower_cause(min: f64) -> Option<String> {
         .map(|(_, what)| (*what).to_string())
 }
 
-/// The grid with the most bits (below float64's) under which `count` of `n` draws fits, when
-/// the exact law does not: the grid and its expected count, `expected(grid)` being the
-/// expected count under that grid. "Fits" = two-sided exact binomial p ≥ `level` under the grid
+/// The grid (below float64's bits) under which `count` of `n` draws fits best (the largest
+/// p-value), when the exact law does not: the grid and its expected count, `expected(grid)`
+/// being the expected count under that grid. "Fits" = two-sided exact binomial p ≥ `level` under the grid
 /// and < `level` under the exact law (`exact_p`). Descriptive: it names a likely cause.
 pub(crate) fn consistent_grid(
     count: u64,
@@ -195,16 +195,20 @@ pub(crate) fn consistent_grid(
     if exact_p >= level || n == 0 {
         return None;
     }
+    // The grid that fits best (largest p-value of the count under its model), if any fits.
     GRIDS
         .into_iter()
         .filter(|g| g.bits < 52)
-        .map(|g| (g, expected(g)))
-        .find(|&(_, e)| {
+        .filter_map(|g| {
+            let e = expected(g);
             let q = (e / n as f64).clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON);
             crate::stats::binomial_test(count, n, q, crate::stats::Alternative::TwoSided)
-                .map(|r| r.p_value >= level)
-                .unwrap_or(false)
+                .ok()
+                .filter(|r| r.p_value >= level)
+                .map(|r| (g, e, r.p_value))
         })
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(g, e, _)| (g, e))
 }
 
 #[cfg(test)]
