@@ -456,6 +456,47 @@ mod tests {
     }
 
     #[test]
+    fn large_kept_sets_draw_by_the_inverse_cdf_the_same_with_or_without_the_table() {
+        // 20,000 Zipf tokens, top-p 0.9 (about 7,000 kept: above INVERSE_CDF_ABOVE): the draws of a fresh target equal
+        // those of a target holding the table, every draw is kept, and the head is drawn at
+        // about its probability.
+        let logits: Vec<f64> = (0..20_000).map(|i| -((i + 1) as f64).ln()).collect();
+        let mut req = TokenRequest::new(logits, 1.0, 20_000, 3);
+        req.top_p = Some(0.9);
+        let mut warm = ReferenceTarget::new();
+        warm.token_sample(&TokenRequest {
+            seed: 9,
+            ..req.clone()
+        })
+        .unwrap();
+        assert!(warm.token_table.is_some());
+        let a = warm.token_sample(&req).unwrap();
+        assert_eq!(a, ReferenceTarget::new().token_sample(&req).unwrap());
+        let law = TokenLaw::new(
+            &TokenInput::logits(req.logits.clone()).unwrap(),
+            &TokenParams::new(1.0, None, 0.9, 0.0).unwrap(),
+            Order::Hf,
+        )
+        .unwrap();
+        assert!(law.kept().len() > INVERSE_CDF_ABOVE);
+        let ArrayData::I64(d) = a.data else { panic!() };
+        assert!(d.iter().all(|&i| law.contains(i as usize)));
+        let head = d.iter().filter(|&&i| i == 0).count() as f64;
+        let p0 = law.pmf()[0];
+        // 6 standard deviations of Binomial(20,000, p0)
+        let sd = (20_000.0 * p0 * (1.0 - p0)).sqrt();
+        assert!(
+            (head - 20_000.0 * p0).abs() < 6.0 * sd,
+            "{head} vs {}",
+            20_000.0 * p0
+        );
+        // another law replaces the table
+        req.top_p = Some(0.95);
+        let b = warm.token_sample(&req).unwrap();
+        assert_eq!(b, ReferenceTarget::new().token_sample(&req).unwrap());
+    }
+
+    #[test]
     fn token_sample_draws_inside_the_kept_set_and_names_broken_rules() {
         let mut r = ReferenceTarget::new();
         let mut req = TokenRequest::new(vec![1.0, 0.0, 0.0, 0.0, -1.0], 1.0, 2000, 5);

@@ -39,3 +39,4 @@ mod selection;
 mod tails;
 mod temperature;
 mod tokens;
+mod vocab;
