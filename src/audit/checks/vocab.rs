@@ -26,7 +26,8 @@
 //! So the floor shows only when `c = 2^-24 e^d` is several units, and then
 //! `T ≈ m · 2^-24 / c`: about `E·c·2^24` noise values (`n·m`) are needed to expect `E` tail
 //! draws, whatever `m`. The 16k case takes `c = 6`: `T = 1.627·10⁻⁴`, 24.4 tail draws expected
-//! in 1.5·10⁵ draws, 0.42 under the floor (binomial p of 0 observed: 2.5·10⁻¹¹). The 262k
+//! in 1.5·10⁵ draws, 0.42 under the floor (exact two-sided binomial p of 0 observed:
+//! 4.5·10⁻¹¹). The 262k
 //! case is the one vLLM measured: `c = 2^-24 e^{20.5} = 47.6`, `T = 3.276·10⁻⁴`, 32.76 tail draws
 //! expected in 10⁵, `T_floor ≈ 10⁻²⁰`. A tail of 16,384 tokens at total mass 10⁻³ would have
 //! `c ≈ 1` and lose only a quarter of its draws: too little to show in few draws.
