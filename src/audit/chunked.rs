@@ -8,7 +8,7 @@
 //! plan     cases(plan, caps)        the check's cases: a request (op + parameters) and n each
 //!          units                    case c of check id: chunks j = 0, 1, ... of at most
 //!                                   B = max(1, ⌊chunk_n / w⌋) draws (w = values per draw: k for
-//!                                   relaxed rows and categorical draws, else 1),
+//!                                   relaxed rows, categorical and token draws, else 1),
 //!                                   seed = request_seed(master, s, j)
 //!                                   with stream s = id (one unnamed case) or "id label"
 //! reduce   reduce(case, array)      one chunk's array → Tally (counts, minima, maxima)

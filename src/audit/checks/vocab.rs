@@ -38,7 +38,10 @@
 //! p = 0 for its case (exact criterion), an index outside `0..k` too. Bonferroni over every
 //! band of every case; Holm across the battery. The power is that of the rarest band (smallest
 //! `n · mass`). A case whose kept set the declared dtype may move (top-p at `(k + 4)·ε`
-//! relative, as in `tokens.law`) is left out and named.
+//! relative, as in `tokens.law`) is left out and named; so are the race rows for a float16
+//! sampler, whose format has no value below 2⁻²⁴ (a limit of the declared format, not of the
+//! implementation). Every other dtype is judged on the race rows: the float32 floor is
+//! avoidable (float64 noise, or float32 noise from more than 24 random bits).
 //!
 //! The detail names a cause when it fits (descriptive only; the verdict is Holm's): no or few
 //! tail draws in a race case consistent with noise floored at 2⁻²⁴, or draws past the nucleus
@@ -51,7 +54,7 @@ use crate::audit::chunked::{Case, ChunkedCheck, Request, Tally};
 use crate::audit::options::Plan;
 use crate::audit::outcome::Outcome;
 use crate::audit::power::Power;
-use crate::audit::target::{Array, Capabilities, TargetError, TokenRequest};
+use crate::audit::target::{Array, Capabilities, Dtype, TargetError, TokenRequest};
 use crate::stats::{Alternative, binomial_test};
 use crate::tokens::{Convention, Order, TokenInput, TokenLaw, TokenParams};
 
@@ -254,6 +257,10 @@ fn conditioned(row: &VocabRow, caps: &Capabilities) -> Result<bool, TargetError>
         return Ok(true);
     }
     let s = slack(caps, row.logits.len());
+    if s >= 1.0 {
+        // (k + 4)·ε ≥ 1 (half precision at these k): the dtype may move any boundary.
+        return Ok(false);
+    }
     Ok(row.law(-s)?.kept() == row.law(s)?.kept())
 }
 
@@ -310,7 +317,18 @@ fn vocab_decide(
             .find(|r| r.label == case.label)
             .ok_or_else(|| bug("a vocabulary case without its row"))?;
         if !conditioned(row, caps)? {
-            left_out.push(row.label);
+            left_out.push(format!(
+                "{} (the declared dtype may move its kept set)",
+                row.label
+            ));
+            continue;
+        }
+        if row.race.is_some() && caps.dtype == Dtype::Float16 {
+            left_out.push(format!(
+                "{} (float16 holds no noise value below its smallest subnormal 2⁻²⁴: the \
+                 floor is the format's)",
+                row.label
+            ));
             continue;
         }
         // The bands planned for the level's n (`--samples` may change n after planning: the
@@ -360,10 +378,7 @@ fn vocab_decide(
         }
     }
     if !left_out.is_empty() {
-        o.notes.push(format!(
-            "left out (the declared dtype may move their kept set): {}",
-            left_out.join(", ")
-        ));
+        o.notes.push(format!("left out: {}", left_out.join("; ")));
     }
     if !ps.is_empty() {
         let parts = ps.len();
@@ -413,7 +428,6 @@ fn vocab_rows_by_label() -> Vec<VocabRow> {
 mod tests {
     use super::*;
     use crate::audit::options::Level;
-    use crate::audit::target::Dtype;
 
     fn caps() -> Capabilities {
         Capabilities::new("t", Dtype::Float64, vec![], vec![])
@@ -487,6 +501,37 @@ mod tests {
         assert_eq!(whole.counts[b], 2, "past the kept set");
         assert_eq!(whole.counts[b + 1], 2, "outside 0..k");
         assert_eq!(whole.counts.iter().sum::<u64>(), d.len() as u64);
+    }
+
+    #[test]
+    fn the_declared_dtype_leaves_out_what_its_format_cannot_decide() {
+        let plan = Level::Standard.plan();
+        let cases = vocab_cases(&plan, &caps());
+        let tallies: Vec<Tally> = cases
+            .iter()
+            .map(|c| {
+                let mut t = Tally::zeros(Layout::from_params(&c.params).starts.len() + 2, 0);
+                t.counts[0] = c.n;
+                t
+            })
+            .collect();
+        let left = |dtype| {
+            let c = Capabilities::new("t", dtype, vec![], vec![]);
+            let o = vocab_decide(&plan, &c, &cases, &tallies).unwrap();
+            o.notes
+                .iter()
+                .find(|l| l.starts_with("left out"))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(left(Dtype::Float64), "");
+        let f32 = left(Dtype::Float32);
+        assert!(f32.contains("zipf 32k") && !f32.contains("race"), "{f32}");
+        let f16 = left(Dtype::Float16);
+        assert!(
+            f16.contains("zipf 32k") && f16.contains("race 16k"),
+            "{f16}"
+        );
     }
 
     #[test]
