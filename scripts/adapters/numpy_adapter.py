@@ -96,6 +96,13 @@ Planted bugs (--bug NAME), each a mistake real code has made; the op(s) it affec
                           temperature-1 probabilities, the temperature applied to the survivors.
     min_p_wrong_ref       [token_sample] min-p as an absolute threshold p_i >= min_p, forgetting
                           the scaling by the largest probability.
+    race_float32_floor    [token_sample] the exponential race argmax(p / q) in float32 with
+                          q ~ Exp(1) never below 2^-24, the floor vLLM measured for float32
+                          exponential draws (vllm-project/vllm#43150): a long tail of tokens far
+                          below the head is drawn too rarely or never.
+    top_p_bfloat16_cumsum [token_sample] the top-p cumulative sum with every partial sum rounded
+                          to bfloat16 (NVIDIA/Megatron-LM#7182): on a long tail it stalls below
+                          top_p, so tokens past the nucleus are kept.
 
 References:
     C. J. Maddison, A. Mnih, Y. W. Teh, The Concrete Distribution, ICLR 2017, arXiv:1611.00712.
@@ -106,6 +113,7 @@ References:
 """
 import math
 import os
+import struct
 import sys
 
 try:
@@ -231,6 +239,27 @@ def open_uniform(rng, size):
     """u = (j + 1/2) 2^-52 in [2^-53, 1 - 2^-53]: never 0 or 1."""
     j = rng.integers(0, 2**52, size=size, dtype=np.uint64)
     return (j.astype(np.float64) + 0.5) * 2.0**-52
+
+
+def to_bfloat16(x):
+    """x rounded to the nearest bfloat16 (via float32, ties to even), as a float."""
+    bits = struct.unpack("<I", struct.pack("<f", float(x)))[0]
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def bfloat16_cumsum(p):
+    """Cumulative sums of the non-increasing p with every partial sum rounded to bfloat16. Once
+    adding p_i leaves the sum unchanged, every later (smaller) term does too: the rest is filled."""
+    out = np.empty(p.size)
+    c = 0.0
+    for i, v in enumerate(p):
+        nxt = to_bfloat16(c + v)
+        if nxt == c and i > 0:
+            out[i:] = c
+            return out
+        out[i] = c = nxt
+    return out
 
 
 def chunks(n, row_elements):
@@ -369,6 +398,14 @@ class NumpyTarget:
         w = s[kept] - np.max(s[kept])
         rng = self.generator(seed)
         out = np.empty(n, dtype=np.int64)
+        if self.bug == "race_float32_floor":
+            p = np.exp(w)
+            p32 = (p / p.sum()).astype(np.float32)
+            floor = np.float32(2.0 ** -24)
+            for a, b in chunks(n, kept.size):  # rows x k <= CHUNK_ELEMENTS
+                q = np.maximum(rng.standard_exponential((b - a, kept.size)).astype(np.float32), floor)
+                out[a:b] = kept[np.argmax(p32 / q, axis=1)]
+            return out
         for a, b in chunks(n, kept.size):
             out[a:b] = kept[np.argmax(w + self.gumbel_noise(rng, (b - a, kept.size)), axis=1)]
         return out
@@ -382,7 +419,7 @@ class NumpyTarget:
         elif stage == "top_p" and top_p is not None and top_p < 1.0:
             p = np.exp(s[live] - s[live[0]])
             p /= p.sum()
-            cum = np.cumsum(p)
+            cum = bfloat16_cumsum(p) if self.bug == "top_p_bfloat16_cumsum" else np.cumsum(p)
             before = np.concatenate([[0.0], cum[:-1]])
             if self.bug == "top_p_drop_crossing":
                 mask = cum <= top_p

@@ -8,7 +8,7 @@
 //! plan     cases(plan, caps)        the check's cases: a request (op + parameters) and n each
 //!          units                    case c of check id: chunks j = 0, 1, ... of at most
 //!                                   B = max(1, ⌊chunk_n / w⌋) draws (w = values per draw: k for
-//!                                   relaxed rows and categorical draws, else 1),
+//!                                   relaxed rows, categorical and token draws, else 1),
 //!                                   seed = request_seed(master, s, j)
 //!                                   with stream s = id (one unnamed case) or "id label"
 //! reduce   reduce(case, array)      one chunk's array → Tally (counts, minima, maxima)
@@ -31,7 +31,7 @@ use crate::audit::checks::common::{floats, integers};
 use crate::audit::options::Plan;
 use crate::audit::outcome::Outcome;
 use crate::audit::seed::request_seed;
-use crate::audit::target::{Array, Capabilities, Op, Target, TargetError};
+use crate::audit::target::{Array, Capabilities, Op, Target, TargetError, TokenRequest};
 
 /// The request of a chunked case (one op with fixed parameters; the chunk sets n and the seed).
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +52,9 @@ pub enum Request {
         /// The straight-through forward value (one-hot rows).
         hard: bool,
     },
+    /// `token_sample`: `[n]` token ids of an LLM sampler; `n` and `seed` of the request are
+    /// set per chunk (the request's own are ignored).
+    Tokens(Box<TokenRequest>),
     /// `binary_sample`: `[n]` binary Concrete samples.
     Binary {
         /// The logit.
@@ -69,16 +72,19 @@ impl Request {
             Request::Categorical { .. } => Op::Categorical,
             Request::Relaxed { .. } => Op::RelaxedSample,
             Request::Binary { .. } => Op::BinarySample,
+            Request::Tokens(_) => Op::TokenSample,
         }
     }
 
-    /// Values per draw: `k` for relaxed rows and for categorical draws (an implementation such
-    /// as `jax.random.categorical` materialises `n × k` noise), 1 otherwise.
+    /// Values per draw: `k` for relaxed rows, categorical draws and token draws (an
+    /// implementation such as `jax.random.categorical` or an exponential race materialises
+    /// `n × k` noise), 1 otherwise.
     pub fn width(&self) -> usize {
         match self {
             Request::Relaxed { logits, .. } | Request::Categorical { logits } => {
                 logits.len().max(1)
             }
+            Request::Tokens(r) => r.logits.len().max(1),
             _ => 1,
         }
     }
@@ -95,6 +101,12 @@ impl Request {
                 target.relaxed_sample(logits, *tau, *hard, n, seed)
             }
             Request::Binary { logit, tau } => target.binary_sample(*logit, *tau, n, seed),
+            Request::Tokens(r) => {
+                let mut r = (**r).clone();
+                r.n = n;
+                r.seed = seed;
+                target.token_sample(&r)
+            }
         }
     }
 
@@ -107,18 +119,22 @@ impl Request {
             Request::Gumbel => floats(a, &[n], "gumbel"),
             Request::Relaxed { logits, .. } => floats(a, &[n, logits.len()], "relaxed_sample"),
             Request::Binary { .. } => floats(a, &[n], "binary_sample"),
-            Request::Categorical { .. } => Err(TargetError::Fault(
-                "internal error of the battery: a categorical reply read as floats".into(),
+            Request::Categorical { .. } | Request::Tokens(_) => Err(TargetError::Fault(
+                "internal error of the battery: an index reply read as floats".into(),
             )),
         }
     }
 
-    /// The indices of a reply to an `n`-draw categorical request.
+    /// The indices of a reply to an `n`-draw categorical or token request.
     ///
     /// # Errors
     /// A fault naming the shape or dtype that is wrong.
     pub fn indices(&self, a: &Array, n: usize) -> Result<Vec<i64>, TargetError> {
-        integers(a, n, "categorical")
+        let op = match self {
+            Request::Tokens(_) => "token_sample",
+            _ => "categorical",
+        };
+        integers(a, n, op)
     }
 }
 

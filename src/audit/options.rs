@@ -64,6 +64,8 @@ impl Level {
                 rare_n: 200_000,
                 hard_rare_n: 50_000,
                 bands_n: 500,
+                vocab_n: 15_000,
+                vocab_deep_n: 0,
                 chunk_n: CHUNK_N,
             },
             Level::Standard => Plan {
@@ -80,6 +82,8 @@ impl Level {
                 rare_n: 1_000_000,
                 hard_rare_n: 250_000,
                 bands_n: 2_000,
+                vocab_n: 150_000,
+                vocab_deep_n: 0,
                 chunk_n: CHUNK_N,
             },
             Level::Thorough => Plan {
@@ -96,6 +100,8 @@ impl Level {
                 rare_n: 5_000_000,
                 hard_rare_n: 1_250_000,
                 bands_n: 20_000,
+                vocab_n: 150_000,
+                vocab_deep_n: 0,
                 chunk_n: CHUNK_N,
             },
             // The whole-sample checks at standard size (their memory is standard's), the
@@ -113,6 +119,7 @@ impl Level {
                 rare_n: 150_000_000,
                 hard_rare_n: 10_000_000,
                 bands_n: 100_000,
+                vocab_deep_n: 100_000,
                 ..Level::Standard.plan()
             },
         }
@@ -149,6 +156,13 @@ pub struct Plan {
     pub hard_rare_n: u64,
     /// Categorical draws from the k = 50,000 vocabulary of `categorical.bands` (chunked).
     pub bands_n: u64,
+    /// Draws of the 16,385-token race of `tokens.vocab` (chunked; its 32,768-token Zipf row gets
+    /// a quarter). The cost of a Gumbel-max or race sampler is `n·k` noise values, so thorough
+    /// keeps standard's 1.5·10⁵ (docs/audit.md).
+    pub vocab_n: u64,
+    /// Draws of the 262,145-token race and the 131,072-token Zipf row of `tokens.vocab`
+    /// (chunked; 0: not run, every level but deep).
+    pub vocab_deep_n: u64,
     /// Largest number of draws in one request of a chunked check (module doc of
     /// `audit::checks`): what one chunk holds in memory.
     pub chunk_n: usize,

@@ -18,6 +18,7 @@ fn options() -> AuditOptions {
         ("categorical.bands", 50),
         ("relaxed.hard_rare", 1_200_000),
         ("binary.extremes", 2_500_000),
+        ("tokens.vocab", 30),
     ];
     AuditOptions::new(Level::Deep, 11, 1e-3)
         .unwrap()

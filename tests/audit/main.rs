@@ -42,3 +42,4 @@ mod shards;
 mod tails;
 mod temperature;
 mod tokens;
+mod vocab;

@@ -53,6 +53,11 @@ impl Run {
 }
 
 fn audit(python: &str, level: &str, seed: u64, bug: Option<&str>) -> Run {
+    audit_with(python, level, seed, bug, &[])
+}
+
+/// As [`audit`], with extra arguments to `gumbel-audit audit` (before the adapter command).
+fn audit_with(python: &str, level: &str, seed: u64, bug: Option<&str>, extra: &[&str]) -> Run {
     let dir = std::env::temp_dir().join(format!(
         "gumbel-audit-numpy-{}-{level}-{seed}-{}",
         std::process::id(),
@@ -66,6 +71,7 @@ fn audit(python: &str, level: &str, seed: u64, bug: Option<&str>) -> Run {
         .arg(seed.to_string())
         .arg("--json")
         .arg(&json)
+        .args(extra)
         .arg("--")
         .arg(python)
         .arg(&script);
@@ -111,7 +117,7 @@ fn correct_numpy_adapter_passes_every_level() {
 }
 
 /// Each planted bug and the checks that must fail on it at the standard level.
-const BUGS: [(&str, &[&str]); 22] = [
+const BUGS: [(&str, &[&str]); 24] = [
     ("uniform_closed", &["noise.finite"]),
     ("clamped_noise", &["categorical.chi2"]),
     ("exponential_noise", &["noise.cdf"]),
@@ -152,6 +158,8 @@ const BUGS: [(&str, &[&str]); 22] = [
         &["tokens.support", "tokens.law", "tokens.convention"],
     ),
     ("min_p_wrong_ref", &["tokens.law", "tokens.convention"]),
+    ("race_float32_floor", &["tokens.vocab"]),
+    ("top_p_bfloat16_cumsum", &["tokens.vocab"]),
 ];
 
 /// The adapter's own list of bugs is the list tested here: a bug added to the adapter without a
@@ -181,6 +189,9 @@ fn every_listed_bug_is_tested() {
 }
 
 /// Runs the standard level on one planted bug: exit 1, verdict `fail`, the named checks `fail`.
+/// `tokens.vocab` is skipped for the bugs that do not name it: it costs about a minute of NumPy
+/// noise (n·k ≈ 3.7·10⁹ values per run) and each other bug is caught by the checks named for
+/// it (the clean runs above and the two vocabulary bugs run it).
 fn bug_fails(name: &str) {
     let python = python_with_numpy();
     let expected = BUGS
@@ -188,7 +199,12 @@ fn bug_fails(name: &str) {
         .find(|(b, _)| *b == name)
         .map(|(_, c)| *c)
         .expect("bug in the table");
-    let run = audit(&python, "standard", 2026, Some(name));
+    let skip: &[&str] = if expected.contains(&"tokens.vocab") {
+        &[]
+    } else {
+        &["--skip", "tokens.vocab"]
+    };
+    let run = audit_with(&python, "standard", 2026, Some(name), skip);
     assert_eq!(run.code, 1, "bug {name}:\n{}", run.stdout);
     assert_eq!(run.report["verdict"], "fail", "bug {name}");
     for check in expected {
@@ -237,4 +253,6 @@ bug_tests! {
     bug_top_k_after_top_p => "top_k_after_top_p",
     bug_temperature_after_truncation => "temperature_after_truncation",
     bug_min_p_wrong_ref => "min_p_wrong_ref",
+    bug_race_float32_floor => "race_float32_floor",
+    bug_top_p_bfloat16_cumsum => "top_p_bfloat16_cumsum",
 }

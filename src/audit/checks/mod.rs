@@ -67,6 +67,8 @@
 //!                         smallest and largest draw (the float32 grid's ceiling, checks::ceilings)
 //!   categorical.rare      count of category 1 of (0, -d) per d, indices out of range
 //!   categorical.bands     counts per probability band of a k = 50,000 vocabulary (checks::bands)
+//!   tokens.vocab          token draws per probability band of 16k-262k-token rows, draws past
+//!                         the kept set (checks::vocab)
 //!   relaxed.hard_rare     rows hot at category 1 of (0, -d) per d, rows not one-hot
 //!   binary.extremes       counts beyond the Logistic's 1e-7 and 1e-8 tails at τ = 10, NaN and
 //!                         out-of-range counts, smallest and largest sample
@@ -105,6 +107,7 @@ pub(crate) mod range;
 pub(crate) mod relaxed;
 pub(crate) mod robustness;
 pub(crate) mod tokens;
+pub(crate) mod vocab;
 
 pub use categorical::categorical_cases;
 pub use tokens::{TokenCase, token_cases};
@@ -200,7 +203,7 @@ impl std::fmt::Debug for CheckSpec {
 const NONE: &[Shared] = &[];
 
 /// The battery, in run order.
-pub const TABLE: [CheckSpec; 34] = [
+pub const TABLE: [CheckSpec; 35] = [
     CheckSpec {
         id: "noise.finite",
         group: Group::Noise,
@@ -484,6 +487,14 @@ pub const TABLE: [CheckSpec; 34] = [
         needs: Needs::All(&[Op::TokenSample], None),
         shares: &[Shared::Tokens],
         run: Run::Whole(tokens::tokens_convention),
+    },
+    CheckSpec {
+        id: "tokens.vocab",
+        group: Group::Tokens,
+        title: "token samplers: probability bands at vocabulary scale (16k-262k tokens, the float32 race floor)",
+        needs: Needs::All(&[Op::TokenSample], None),
+        shares: NONE,
+        run: Run::Chunked(vocab::TOKENS_VOCAB),
     },
 ];
 

@@ -485,15 +485,13 @@ pub struct Band {
     pub mass: f64,
 }
 
-/// The vocabulary-scale band partition (for the deep level's 32k / 131k / 262k rows; not yet
-/// a check): tokens with `p > 0` grouped by decade of probability, `[10^-(j+1), 10^-j)`, then,
+/// The vocabulary-scale band partition of `tokens.vocab` (`checks::vocab`): tokens with `p > 0` grouped by decade of probability, `[10^-(j+1), 10^-j)`, then,
 /// from the rarest band upward, each band whose expected count `n·mass` is below
 /// `min_expected` merged into the next more probable one (the most probable band absorbs what
 /// is left). Depends only on `pmf` and `n`, never on counts, so a test on the bands stays
 /// calibrated. A tail of 262,144 tokens at `e^-20.5` each below a head token is one band of
 /// mass 3.3e-4 (expected 32.8 in 10⁵ draws): a float32 noise floor that never draws it shows as
 /// 0 observed in that band.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn frequency_bands(pmf: &[f64], n: u64, min_expected: f64) -> Vec<Band> {
     use std::collections::BTreeMap;
     let mut decades: BTreeMap<i32, Band> = BTreeMap::new();
