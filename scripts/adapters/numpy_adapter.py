@@ -143,6 +143,8 @@ ESTIMATORS = ["reinforce", "gumbel_softmax", "straight_through", "gumbel_rao"]
 # Rows per chunk are chosen so that no intermediate array holds more than this many floats:
 # memory stays bounded by the request's output whatever n is.
 CHUNK_ELEMENTS = 1 << 20
+# Kept sets larger than this are sampled by inverse CDF in token_sample (as the reference).
+INVERSE_CDF_ABOVE = 4096
 
 
 def _bug_table():
@@ -384,6 +386,21 @@ class NumpyTarget:
         order = "hf" if order is None else order
         if order not in ("hf", "vllm"):
             raise Invalid("order must be \"hf\" or \"vllm\", got %r" % (order,))
+        key = (logits.tobytes(), t, top_k, top_p, min_p, order)
+        cached = getattr(self, "_token_law", None)
+        if cached is not None and cached[0] == key:
+            kept, w = cached[1], cached[2]
+        else:
+            kept, w = self.token_law(logits, t, top_k, top_p, min_p, order)
+            # The law of the last row, reused by the next chunk of the same request (a
+            # vocabulary-scale case arrives as thousands of chunks of a few dozen draws).
+            self._token_law = (key, kept, w)
+        rng = self.generator(seed)
+        out = np.empty(n, dtype=np.int64)
+        return self.draw_tokens(kept, w, n, rng, out)
+
+    def token_law(self, logits, t, top_k, top_p, min_p, order):
+        """The kept tokens and their centred scores (as the possibly buggy sampler forms them)."""
         stages = ["top_k", "top_p", "min_p"] if order == "hf" else ["min_p", "top_k", "top_p"]
         if self.bug == "top_k_after_top_p":
             i, j = stages.index("top_k"), stages.index("top_p")
@@ -395,9 +412,10 @@ class NumpyTarget:
         if late_t:
             s = np.where(np.isfinite(s), logits / t, -np.inf)
         kept = np.flatnonzero(np.isfinite(s))
-        w = s[kept] - np.max(s[kept])
-        rng = self.generator(seed)
-        out = np.empty(n, dtype=np.int64)
+        return kept, s[kept] - np.max(s[kept])
+
+    def draw_tokens(self, kept, w, n, rng, out):
+        """n draws from the kept tokens with centred scores w."""
         if self.bug == "race_float32_floor":
             p = np.exp(w)
             p32 = (p / p.sum()).astype(np.float32)
@@ -406,6 +424,15 @@ class NumpyTarget:
                 q = np.maximum(rng.standard_exponential((b - a, kept.size)).astype(np.float32), floor)
                 out[a:b] = kept[np.argmax(p32 / q, axis=1)]
             return out
+        if kept.size > INVERSE_CDF_ABOVE:
+            # Large kept sets (the vocabulary-scale cases): inverse CDF on the float64 cumulative
+            # of the kept pmf, as the reference does; Gumbel-max would cost kept.size noise
+            # values per draw (about a minute for tokens.vocab at standard). The noise bugs act
+            # on the Gumbel-max path below.
+            p = np.exp(w)
+            cum = np.cumsum(p / p.sum())
+            u = rng.random(n) * cum[-1]
+            return kept[np.minimum(np.searchsorted(cum, u, side="right"), kept.size - 1)]
         for a, b in chunks(n, kept.size):
             out[a:b] = kept[np.argmax(w + self.gumbel_noise(rng, (b - a, kept.size)), axis=1)]
         return out
