@@ -141,7 +141,7 @@ def test_target_must_declare_its_dtype():
     class Half(NoDtype):
         dtype = "float16"
 
-    with pytest.raises(ValueError, match="must be 'float32' or 'float64'"):
+    with pytest.raises(ValueError, match="must be .float32. or .float64."):
         gumbel_audit.audit(Half())
 
     class BadEstimators(GumbelOnly):

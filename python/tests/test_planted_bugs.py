@@ -32,6 +32,8 @@ EXPECTED = {
     "top_k_after_top_p": ["tokens.support", "tokens.law", "tokens.convention"],
     "temperature_after_truncation": ["tokens.support", "tokens.law", "tokens.convention"],
     "min_p_wrong_ref": ["tokens.law", "tokens.convention"],
+    "race_float32_floor": ["tokens.vocab"],
+    "top_p_bfloat16_cumsum": ["tokens.vocab"],
 }
 
 
