@@ -3,7 +3,7 @@
 
 use crate::audit::checks::ceilings::{logistic_lower_cause, logistic_upper_cause};
 use crate::audit::checks::common::{
-    CountPart, binomial_parts, floats, fmt_p, internal, logit_laws, precision, qq_points, valid,
+    extreme_parts, floats, fmt_p, internal, logit_laws, precision, qq_points, valid,
 };
 use crate::audit::checks::log_prob::compare_points;
 use crate::audit::checks::noise::EXTREME_Q;
@@ -296,22 +296,7 @@ fn extremes_decide(
          1e-8 Logistic tails, Bonferroni over 4",
     );
     o.n = n;
-    let mut parts = Vec::new();
-    for (j, side) in ["above", "below"].into_iter().enumerate() {
-        for (i, &q) in EXTREME_Q.iter().enumerate() {
-            parts.push(CountPart {
-                what: format!("{side} {:.6}", case.params[2 * j + i]),
-                count: t.counts[2 * j + i],
-                q,
-            });
-        }
-    }
-    let ps = binomial_parts(&mut o, n, &parts)?;
-    o.power = Some(Power::Rare {
-        n,
-        q: EXTREME_Q[0],
-        parts: 4,
-    });
+    let ps = extreme_parts(&mut o, case, &t.counts, &EXTREME_Q, 6)?;
     // The implied noise L = τ logit(x) - l of the extremes.
     let noise = |x: f64| tau * (x.ln() - (-x).ln_1p()) - l;
     let (lo, hi) = (noise(t.min[0]), noise(t.max[0]));

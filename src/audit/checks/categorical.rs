@@ -234,6 +234,20 @@ fn rare_decide(
     let mut o = Outcome::new(
         "exact two-sided binomial test of #(category 1) per (0, -d), Bonferroni over 4",
     );
+    rare_parts(&mut o, cases, tallies, "indices outside 0..2")?;
+    Ok(o)
+}
+
+/// The `(0, -d)` cases of `categorical.rare` and `relaxed.hard_rare`: each case's count of
+/// category 1 (`counts[0]`) against `rare_p(d)` with the b-bit uniform model, judged by
+/// [`judge_parts`]; a positive `counts[1]` (draws that are not a category of the two) is a
+/// fail, described as `bad` ("indices outside 0..2", "rows not one-hot").
+pub(crate) fn rare_parts(
+    o: &mut Outcome,
+    cases: &[Case],
+    tallies: &[Tally],
+    bad: &str,
+) -> Result<(), TargetError> {
     let mut parts = Vec::new();
     for (case, t) in cases.iter().zip(tallies) {
         let p = rare_p(case.params[0]);
@@ -245,15 +259,12 @@ fn rare_decide(
             model: Box::new(move |g: Grid| g.win_probability(p)),
         });
         if t.counts[1] > 0 {
-            o.fails.push(format!(
-                "{}: {} indices outside 0..2",
-                case.label, t.counts[1]
-            ));
+            o.fails
+                .push(format!("{}: {} {bad}", case.label, t.counts[1]));
         }
         o.n += case.n;
     }
-    judge_parts(&mut o, &parts)?;
-    Ok(o)
+    judge_parts(o, &parts)
 }
 
 /// One binomial part of a rare-category check: `count` of `n` against probability `q`;

@@ -1,8 +1,10 @@
 //! Helpers every check group uses: reading a target's arrays with the expected shape and
 //! dtype, telling a rejected valid request from a fault, formatting p-values, Q-Q points.
 
+use crate::audit::chunked::Case;
 use crate::audit::half;
 use crate::audit::outcome::Outcome;
+use crate::audit::power::Power;
 use crate::audit::target::{Array, ArrayData, Dtype, TargetError};
 use crate::error::Error;
 use crate::stats::{Alternative, binomial_test};
@@ -120,6 +122,38 @@ pub(crate) struct CountPart {
     pub(crate) what: String,
     pub(crate) count: u64,
     pub(crate) q: f64,
+}
+
+/// The four parts of an extreme-tail check (`noise.extremes`, `binary.extremes`): counts
+/// `[above u₁, above u₂, below l₁, below l₂]` of a tally against the tail probabilities `qs`
+/// (thresholds in `case.params` in the same order, printed with `digits` decimals), judged by
+/// [`binomial_parts`]; the power is stated at the first (largest) tail probability. Returns the
+/// parts' p-values.
+pub(crate) fn extreme_parts(
+    o: &mut Outcome,
+    case: &Case,
+    counts: &[u64],
+    qs: &[f64; 2],
+    digits: usize,
+) -> Result<Vec<f64>, TargetError> {
+    let mut parts = Vec::new();
+    for (j, side) in ["above", "below"].into_iter().enumerate() {
+        for (i, &q) in qs.iter().enumerate() {
+            parts.push(CountPart {
+                what: format!("{side} {:.digits$}", case.params[2 * j + i]),
+                count: counts[2 * j + i],
+                q,
+            });
+        }
+    }
+    let ps = binomial_parts(o, case.n, &parts)?;
+    // Stated at the larger tail probability: the parts whose zero count reveals a missing tail.
+    o.power = Some(Power::Rare {
+        n: case.n,
+        q: qs[0],
+        parts: parts.len(),
+    });
+    Ok(ps)
 }
 
 /// The exact two-sided binomial test of each part against Binomial(n, q), Bonferroni-combined

@@ -2,7 +2,7 @@
 //! tail, and the extremes beyond the float32 grid. Notation and error control: `audit::checks`.
 
 use crate::audit::checks::ceilings::{lower_cause, upper_cause};
-use crate::audit::checks::common::{CountPart, binomial_parts, floats, fmt_p, internal, qq_points};
+use crate::audit::checks::common::{extreme_parts, floats, fmt_p, internal, qq_points};
 use crate::audit::checks::precision::{band_note, ks_band, noise_delta};
 use crate::audit::chunked::{Case, ChunkedCheck, Request, Tally};
 use crate::audit::ctx::{Ctx, Shared};
@@ -323,23 +323,7 @@ fn extremes_decide(
     );
     o.n = n;
     let (lo, hi) = (tally.min[0], tally.max[0]);
-    let mut parts = Vec::new();
-    for (j, side) in ["above", "below"].into_iter().enumerate() {
-        for (i, &q) in EXTREME_Q.iter().enumerate() {
-            parts.push(CountPart {
-                what: format!("{side} {:.4}", case.params[2 * j + i]),
-                count: tally.counts[2 * j + i],
-                q,
-            });
-        }
-    }
-    let ps = binomial_parts(&mut o, n, &parts)?;
-    // Stated at the 1e-7 parts: the ones whose zero count reveals a missing tail.
-    o.power = Some(Power::Rare {
-        n,
-        q: EXTREME_Q[0],
-        parts: 4,
-    });
+    let ps = extreme_parts(&mut o, case, &tally.counts, &EXTREME_Q, 4)?;
     o.notes
         .push(format!("smallest draw {lo:.6}, largest draw {hi:.6}"));
     // The cause (named, never decided on): the largest draw is a uniform grid's ceiling and

@@ -2,8 +2,7 @@
 //! log-ratio law, a two-sample comparison with the reference, and hard rows. Notation and error
 //! control: `audit::checks`.
 
-use crate::audit::checks::categorical::{Part, RARE_D, judge_parts, rare_p};
-use crate::audit::checks::ceilings::Grid;
+use crate::audit::checks::categorical::{RARE_D, rare_parts};
 use crate::audit::checks::common::{floats, fmt_p, internal, precision, qq_points, valid};
 use crate::audit::checks::precision::{band_note, ks_band, log_ratio_delta, rounded};
 use crate::audit::chunked::{Case, ChunkedCheck, Request, Tally};
@@ -598,23 +597,7 @@ fn hard_rare_decide(
     let mut o = Outcome::new(
         "exact two-sided binomial test of #(rows hot at 1) per (0, -d), Bonferroni over 4",
     );
-    let mut parts = Vec::new();
-    for (case, t) in cases.iter().zip(tallies) {
-        let p = rare_p(case.params[0]);
-        parts.push(Part {
-            label: case.label.clone(),
-            count: t.counts[0],
-            n: case.n,
-            q: p,
-            model: Box::new(move |g: Grid| g.win_probability(p)),
-        });
-        if t.counts[1] > 0 {
-            o.fails
-                .push(format!("{}: {} rows not one-hot", case.label, t.counts[1]));
-        }
-        o.n += case.n;
-    }
-    judge_parts(&mut o, &parts)?;
+    rare_parts(&mut o, cases, tallies, "rows not one-hot")?;
     Ok(o)
 }
 
